@@ -1,0 +1,124 @@
+"""From the diagnosis query's rows to a verdict: totals, then each signature with its evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from alb502athena.catalogue import Signature, catalogue
+from alb502athena.errors import QueryError
+from alb502athena.render import QueryParams, render_diagnosis, render_signature
+
+TOP_TARGETS = 5
+
+
+class Engine(Protocol):
+    name: str
+
+    def run(self, athena_sql: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Totals:
+    lines: int
+    unparsed_lines: int
+    requests: int
+    elb_502: int
+    lb_generated_502: int
+    target_generated_502: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    signature: Signature
+    count: int
+    first_seen: str | None
+    last_seen: str | None
+    top_targets: list[tuple[str, int]]
+
+    def as_json(self) -> dict[str, Any]:
+        sig = self.signature
+        return {
+            "id": sig.id,
+            "source": sig.source,
+            "count": self.count,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "top_targets": [{"target": t, "count": n} for t, n in self.top_targets],
+            "title": sig.title,
+            "evidence": sig.evidence,
+            "metric": sig.metric,
+            "remediation": sig.remediation,
+        }
+
+
+@dataclass
+class Diagnosis:
+    engine: str
+    params: QueryParams
+    totals: Totals
+    findings: list[Finding]
+    bad_files: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "window": self.params.window.as_json(),
+            "totals": self.totals.__dict__,
+            "signatures": [f.as_json() for f in self.findings],
+            "bad_files": [{"path": p, "reason": r} for p, r in self.bad_files],
+            "notes": list(self.notes),
+        }
+
+
+def _as_int(value: Any) -> int:
+    return int(value or 0)
+
+
+def build(engine_name: str, params: QueryParams, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Diagnosis:
+    by_name = [dict(zip(columns, r, strict=True)) for r in rows]
+    totals_row = next((r for r in by_name if _as_int(r["level"]) == 3), None)
+    if totals_row is None:
+        raise QueryError("the diagnosis query returned no totals row")
+    per_sig = {r["signature"]: r for r in by_name if _as_int(r["level"]) == 1 and r["signature"] is not None}
+    targets: dict[str, list[tuple[str, int]]] = {}
+    for r in by_name:
+        if _as_int(r["level"]) == 0 and r["signature"] is not None and r["target"] is not None:
+            targets.setdefault(r["signature"], []).append((r["target"], _as_int(r["lines"])))
+    findings = []
+    for sig in catalogue():
+        row = per_sig.get(sig.id)
+        if row is None:
+            continue
+        top = sorted(targets.get(sig.id, []), key=lambda t: (-t[1], t[0]))[:TOP_TARGETS]
+        findings.append(Finding(sig, _as_int(row["elb_502"]), row["first_seen"], row["last_seen"], top))
+    unknown = set(per_sig) - {s.id for s in catalogue()}
+    if unknown:
+        raise QueryError(f"the diagnosis query returned unknown signatures: {sorted(unknown)}")
+    findings.sort(key=lambda f: -f.count)
+    target_502 = sum(f.count for f in findings if f.signature.source == "target")
+    elb_502 = _as_int(totals_row["elb_502"])
+    totals = Totals(
+        lines=_as_int(totals_row["lines"]),
+        unparsed_lines=_as_int(totals_row["unparsed_lines"]),
+        requests=_as_int(totals_row["requests"]),
+        elb_502=elb_502,
+        lb_generated_502=elb_502 - target_502,
+        target_generated_502=target_502,
+    )
+    if sum(f.count for f in findings) != elb_502:
+        raise QueryError("signature counts do not add up to the 502 total: a classification bug")
+    return Diagnosis(engine_name, params, totals, findings)
+
+
+def diagnose(engine: Engine, params: QueryParams) -> Diagnosis:
+    result = engine.run(render_diagnosis(params))
+    diagnosis = build(engine.name, params, result.columns, result.rows)
+    diagnosis.bad_files = list(getattr(result, "bad_files", []))
+    return diagnosis
+
+
+def signature_rows(engine: Engine, signature_id: str, params: QueryParams) -> Any:
+    return engine.run(render_signature(signature_id, params))

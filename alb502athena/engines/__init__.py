@@ -1,0 +1,1 @@
+"""Engines run the catalogue's SQL text: DuckDB over local files (here), Athena and Trino later."""

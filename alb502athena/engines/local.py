@@ -1,0 +1,95 @@
+"""The embedded engine: DuckDB over local log files, running the catalogue's SQL text."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alb502athena.engines.local_view import view_sql
+from alb502athena.errors import InputError, QueryError
+from alb502athena.logfiles import LogFile
+from alb502athena.transpile import to_duckdb
+from alb502athena.window import Window
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    bad_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def _group_by_day(files: Sequence[LogFile], window: Window) -> list[tuple[str | None, list[str]]]:
+    # A file with no date in its folders or name gets the window's first day, so the partition
+    # predicate keeps it and the exact time filter decides for each line.
+    fallback = window.day_range()[0] if window.day_range() else None
+    groups: dict[str | None, list[str]] = defaultdict(list)
+    for f in files:
+        groups[f.day or fallback].append(str(f.path))
+    return sorted(groups.items(), key=lambda kv: kv[0] or "")
+
+
+def _failed_file(message: str, files: Sequence[str]) -> str | None:
+    for path in files:
+        if path in message:
+            return path
+    return None
+
+
+class LocalEngine:
+    """Runs Athena SQL on DuckDB over a fixed set of files exposed as the view `alb_logs`."""
+
+    name = "local"
+
+    def __init__(self, files: Sequence[LogFile], window: Window, threads: int | None = None) -> None:
+        import duckdb  # imported here: `alb502 --help` must not pay for it
+
+        self._duckdb = duckdb
+        self._files = list(files)
+        self._window = window
+        config: dict[str, Any] = {"enable_progress_bar": False}  # stdout is for results only
+        if threads:
+            config["threads"] = threads
+        self._con = duckdb.connect(config=config)
+        self.bad_files: list[tuple[str, str]] = []
+
+    def _create_view(self, paths: set[str]) -> bool:
+        kept = [f for f in self._files if str(f.path) in paths]
+        if not kept:
+            return False
+        self._con.execute(view_sql(_group_by_day(kept, self._window)))
+        return True
+
+    def run(self, athena_sql: str) -> QueryResult:
+        sql = to_duckdb(athena_sql)
+        paths = {str(f.path) for f in self._files} - {p for p, _ in self.bad_files}
+        # A corrupt or unreadable file fails the whole DuckDB query; name it, drop it, run again.
+        while True:
+            if not self._create_view(paths):
+                raise InputError("no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files))
+            try:
+                cursor = self._con.execute(sql)
+                rows = cursor.fetchall()
+                columns = [d[0] for d in cursor.description]
+                return QueryResult(columns, rows, list(self.bad_files))
+            except (self._duckdb.IOException, self._duckdb.InvalidInputException) as exc:
+                message = str(exc)
+                bad = _failed_file(message, sorted(paths, key=len, reverse=True))
+                if bad is None:
+                    raise QueryError(f"DuckDB could not run the query: {message.splitlines()[0]}") from None
+                reason = message.splitlines()[0]
+                reason = reason.split(" Error: ", 1)[-1].replace(bad, "").rstrip(": ").strip()
+                self.bad_files.append((bad, reason or "unreadable"))
+                paths.discard(bad)
+            except self._duckdb.Error as exc:
+                raise QueryError(f"DuckDB could not run the query: {str(exc).splitlines()[0]}") from None
+
+
+def open_local(paths: Sequence[Path], window: Window) -> tuple[LocalEngine, Any]:
+    from alb502athena.logfiles import discover
+
+    found = discover(paths, window)
+    return LocalEngine(found.files, window), found

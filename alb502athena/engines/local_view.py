@@ -1,0 +1,183 @@
+"""The DuckDB view that makes local log files look like the Athena table.
+
+Every row has the columns of the canonical regex, with Hive RegexSerDe semantics: a line that does not
+match is a row whose every column is NULL. Running that regex over every line costs about as much as
+reading the files again, so the view splits each line at its double quotes with DuckDB's CSV tokenizer
+(no quoting, `"` as the delimiter) and, for lines of a known historical shape, checks each piece and
+cuts the columns out of the pieces. The format's regex is built so that a line splits at its quotes in
+one way only (see sql/log_format.yaml), which makes that fast path give the regex's own answer; any line
+the fast path does not accept goes through the full regex on the rebuilt line. The tests hold the two
+paths to Python's `re` with the canonical regex, line by line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from alb502athena.logformat import LogField, LogFormat, Piece, Shape, log_format
+from alb502athena.sqltext import sql_string
+
+# A line is cut into at most this many pieces; a line with more double quotes than this is rebuilt
+# from the first MAX_PIECES pieces only and so counts as unparsed (the regex would almost surely
+# reject such a line anyway). Known shapes use 17 to 31 pieces.
+MAX_PIECES = 64
+
+# DuckDB reads an empty CSV field as NULL, but an empty piece ('' between two quotes) is data: NULL must
+# only mean "the line has no such piece". A piece that is exactly this control character would be read
+# as missing; only a junk line can hold one.
+_NULL_MARK = "\x01"
+
+
+def _p(i: int) -> str:
+    return f"p{i:02d}"
+
+
+def _piece_check(piece: Piece) -> str | None:
+    """A cheap SQL predicate equivalent to `piece` matching its regex (None: always true)."""
+    col = _p(piece.index)
+    if piece.is_single_space:
+        return f"{col} = ' '" if piece.leading_space or piece.trailing_space else f"{col} = ''"
+    if not piece.fields and not piece.leading_space:
+        return f"{col} = ''"
+    if piece.quoted:
+        pattern = piece.regex()
+        if pattern == '(?:[^"]*)':
+            return None  # a piece never holds a quote
+        if pattern == '(?:[^ "]*)':
+            return f"NOT contains({col}, ' ')"
+        if pattern == '(?:[^ "]*) (?:.*?) (?:- |[^ "]*)':
+            # verb, space, url, space, proto: true exactly when the piece has two spaces or more.
+            return f"{col} LIKE '% % %'"
+    return f"regexp_full_match({col}, {sql_string(piece.regex())})"
+
+
+def _no_piece_beyond(n: int) -> str:
+    return f"{_p(n - 1)} IS NOT NULL AND {_p(n)} IS NULL"
+
+
+@dataclass(frozen=True)
+class _FieldSource:
+    field: LogField
+    expr: str  # SQL for the field's text on the fast path
+    first_shape: int  # index of the oldest shape that has this field
+
+
+def _field_sources(fmt: LogFormat) -> list[_FieldSource]:
+    newest = fmt.shapes[-1]
+    first_shape: dict[str, int] = {}
+    for i, shape in enumerate(fmt.shapes):
+        for f in shape.fields:
+            first_shape.setdefault(f.name, i)
+    out: list[_FieldSource] = []
+    for piece in newest.pieces:
+        if piece.quoted:
+            f = piece.fields[0]
+            out.append(_FieldSource(f, _p(piece.index), first_shape[f.name]))
+            continue
+        offset = 2 if piece.leading_space else 1
+        for j, f in enumerate(piece.fields):
+            expr = f"split_part({_p(piece.index)}, ' ', {j + offset})"
+            out.append(_FieldSource(f, expr, first_shape[f.name]))
+    return out
+
+
+def _shape_predicates(shapes: Sequence[Shape]) -> tuple[list[str], list[str]]:
+    """The checks every shape shares, and per shape the rest (piece count included)."""
+    per_shape = []
+    for shape in shapes:
+        checks = [c for c in (_piece_check(p) for p in shape.pieces) if c is not None]
+        per_shape.append([_no_piece_beyond(len(shape.pieces)), *checks])
+    common = [c for c in per_shape[0] if all(c in s for s in per_shape[1:])]
+    rest = [[c for c in s if c not in common] for s in per_shape]
+    return common, rest
+
+
+def _typed(expr: str, column_type: str) -> str:
+    # TRY_CAST: a value that does not parse is NULL, as in Hive's RegexSerDe and Trino's REGEX format.
+    duck = {"string": None, "int": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}[column_type]
+    return expr if duck is None else f"TRY_CAST({expr} AS {duck})"
+
+
+def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogFormat | None = None) -> str:
+    """SQL for `CREATE VIEW alb_logs` over the given files, grouped by their `day` partition value."""
+    fmt = fmt or log_format()
+    pieces = [_p(i) for i in range(MAX_PIECES)]
+    columns_struct = ", ".join(f"'{p}': 'VARCHAR'" for p in pieces)
+    scans = []
+    for day, files in files_by_day:
+        file_list = "[" + ", ".join(sql_string(f) for f in files) + "]"
+        scans.append(
+            f"SELECT {', '.join(pieces)}, {sql_string(day) if day is not None else 'NULL'} AS day\n"
+            f"  FROM read_csv({file_list}, delim='\"', quote='', escape='', header=false,"
+            f" auto_detect=false, null_padding=true, strict_mode=false,"
+            f" nullstr={sql_string(_NULL_MARK)}, columns={{{columns_struct}}})"
+        )
+    raw = "\n  UNION ALL\n  ".join(scans)
+
+    common, rest = _shape_predicates(fmt.shapes)
+    shape_case = "\n".join(
+        f"        WHEN {' AND '.join(checks)} THEN {i}" for i, checks in enumerate(rest)
+    )
+    canonical = fmt.regex()
+    line = f"concat_ws('\"', {', '.join(pieces)})"
+
+    # Slow path: the full regex over the rebuilt line. DuckDB returns '' for a group that did not take
+    # part in the match, so whether each optional group took part is decided by its own full match.
+    optional_levels = [i for i, f in enumerate(fmt.fields) if f.optional_from is not None]
+    level_checks = []
+    for depth in range(1, len(optional_levels) + 1):
+        forced = LogFormat(
+            fmt.name,
+            tuple(
+                LogField(f.name, f.quoted, f.columns, None if i in optional_levels[:depth] else f.optional_from)
+                for i, f in enumerate(fmt.fields)
+            ),
+            fmt.tail,
+        )
+        level_checks.append(f"regexp_full_match(line, {sql_string(forced.regex(capture=False))})")
+    names = ", ".join(sql_string(n) for n in fmt.column_names)
+
+    sources = _field_sources(fmt)
+    select_cols = []
+    for src in sources:
+        present_fast = "TRUE" if src.first_shape == 0 else f"shape >= {src.first_shape}"
+        level = sum(1 for i in optional_levels if fmt.fields.index(src.field) >= i)
+        present_slow = "TRUE" if level == 0 else f"slow_level >= {level}"
+        for col in src.field.columns:
+            if len(src.field.columns) == 1:
+                fast = src.expr
+            else:
+                fast = f"regexp_extract({src.expr}, {sql_string('^' + src.field.regex() + '$')}, [{', '.join(sql_string(c.name) for c in src.field.columns)}]).{col.name}"
+            value = (
+                f"CASE WHEN shape IS NOT NULL THEN CASE WHEN {present_fast} THEN {fast} END"
+                f" WHEN slow_level IS NOT NULL THEN CASE WHEN {present_slow} THEN slow.{col.name} END END"
+            )
+            select_cols.append(f"  {_typed(value, col.type)} AS {col.name}")
+    select_list = ",\n".join(select_cols)
+
+    slow_level = " + ".join(f"CASE WHEN {c} THEN 1 ELSE 0 END" for c in level_checks)
+    return f"""CREATE OR REPLACE TEMP VIEW alb_logs AS
+WITH raw AS (
+  {raw}
+), shaped AS (
+  SELECT *,
+    CASE WHEN {' AND '.join(common)} THEN CASE
+{shape_case}
+    END END AS shape
+  FROM raw
+), lines AS (
+  SELECT *,
+    CASE WHEN shape IS NULL THEN {line} END AS line
+  FROM shaped
+), slow AS (
+  SELECT *,
+    CASE WHEN shape IS NULL AND regexp_full_match(line, {sql_string(canonical)})
+      THEN {slow_level} END AS slow_level,
+    CASE WHEN shape IS NULL THEN regexp_extract(line, {sql_string('^' + canonical + '$')}, [{names}]) END AS slow
+  FROM lines
+)
+SELECT
+{select_list},
+  day
+FROM slow"""

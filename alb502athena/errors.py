@@ -1,0 +1,21 @@
+"""The exceptions the library raises; the CLI turns each into one `Error: ...` line and an exit code."""
+
+from __future__ import annotations
+
+
+class Alb502Error(Exception):
+    """Base class: anything the user can fix or should know about, never a bug."""
+
+    exit_code = 2
+
+
+class UsageError(Alb502Error):
+    """An option value that cannot be used (bad time, unknown signature, unsafe name)."""
+
+
+class InputError(Alb502Error):
+    """The logs given cannot be read at all (no such path, no log files)."""
+
+
+class QueryError(Alb502Error):
+    """An engine rejected or failed a query."""

@@ -1,0 +1,126 @@
+"""Rendering the catalogue's Jinja templates into Athena (Trino-dialect) SQL.
+
+Templates fail loudly (StrictUndefined) and never quote values: every value arrives here already
+validated and rendered as a literal by alb502athena.sqltext.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import jinja2
+
+from alb502athena.catalogue import get_signature
+from alb502athena.errors import UsageError
+from alb502athena.logformat import log_format
+from alb502athena.resources import sql_dir
+from alb502athena.sqltext import sql_string
+from alb502athena.window import Window
+
+# app/<name>/<id>: the `elb` field and the CloudWatch LoadBalancer dimension.
+_LOAD_BALANCER = re.compile(r"app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}")
+_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(sql_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+
+
+def table_name(name: str) -> str:
+    """[catalog.][schema.]table, identifiers only: a table name cannot be a literal."""
+    if not _TABLE.fullmatch(name):
+        raise UsageError(f"invalid table name {name!r}: use letters, digits and underscores, e.g. alb.alb_logs")
+    return name
+
+
+def load_balancer_literal(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _LOAD_BALANCER.fullmatch(value):
+        raise UsageError(
+            f"invalid --load-balancer {value!r}: expected app/<name>/<16 hex id>, "
+            "e.g. app/my-alb/50dc6c495c0c9188 (the `elb` field of the logs)"
+        )
+    return sql_string(value)
+
+
+@dataclass(frozen=True)
+class QueryParams:
+    window: Window
+    load_balancer: str | None = None
+    table: str = "alb_logs"
+
+
+def _render(template: str, params: QueryParams) -> str:
+    text = environment().get_template(template).render(
+        window=params.window.sql(),
+        elb=load_balancer_literal(params.load_balancer),
+        table=table_name(params.table),
+    )
+    return text.strip() + "\n"
+
+
+def render_diagnosis(params: QueryParams) -> str:
+    return _render("diagnosis.sql", params)
+
+
+def render_signature(signature_id: str, params: QueryParams) -> str:
+    get_signature(signature_id)  # an unknown id is a usage error with the list of known ones
+    return _render(f"signatures/{signature_id}.sql", params)
+
+
+def render_macro(name: str) -> str:
+    module = environment().get_template("_macros/alb.sql").module
+    return str(getattr(module, name)())
+
+
+def _hive_string(value: str) -> str:
+    # Hive string literals treat backslash as an escape character (unlike Trino's).
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d")
+_PREFIX = re.compile(r"[A-Za-z0-9!_.*()/-]*")
+
+
+def s3_log_root(bucket: str, prefix: str, account: str, region: str) -> str:
+    if not _BUCKET.fullmatch(bucket):
+        raise UsageError(f"invalid --bucket {bucket!r}: an S3 bucket name, e.g. my-alb-logs")
+    if not _ACCOUNT.fullmatch(account):
+        raise UsageError(f"invalid --account {account!r}: 12 digits")
+    if not _REGION.fullmatch(region):
+        raise UsageError(f"invalid --region {region!r}: e.g. eu-west-1")
+    clean = prefix.strip("/")
+    if not _PREFIX.fullmatch(clean):
+        raise UsageError(f"invalid --prefix {prefix!r}: letters, digits and !_.*()/- only")
+    parts = [bucket, clean, "AWSLogs", account, "elasticloadbalancing", region]
+    return "s3://" + "/".join(p for p in parts if p)
+
+
+def render_athena_ddl(
+    *, bucket: str, prefix: str, account: str, region: str, table: str, projection_start: str
+) -> str:
+    if not re.fullmatch(r"\d{4}/\d{2}/\d{2}", projection_start):
+        raise UsageError(f"invalid --since {projection_start!r}: use yyyy/MM/dd")
+    root = s3_log_root(bucket, prefix, account, region)
+    fmt = log_format()
+    columns = [{"name": c.name, "type": c.type} for c in fmt.columns]
+    text = environment().get_template("ddl/athena.sql").render(
+        table=table_name(table),
+        columns=columns,
+        regex=_hive_string(fmt.regex()),
+        location=_hive_string(root + "/"),
+        location_template=_hive_string(root + "/${day}"),
+        projection_range=_hive_string(f"{projection_start},NOW"),
+    )
+    return text.strip() + "\n"

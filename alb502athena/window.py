@@ -1,0 +1,114 @@
+"""Time windows: --last / --start / --end, as UTC datetimes and as the literals the SQL needs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from alb502athena.errors import UsageError
+from alb502athena.sqltext import sql_string
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90m', '2h', '1d', '1h30m' -> timedelta."""
+    compact = text.strip().lower()
+    if not compact or _DURATION.sub("", compact).strip():
+        raise UsageError(f"invalid duration {text!r}: use a number and a unit, e.g. 30m, 2h, 1d")
+    total = timedelta()
+    for amount, unit in _DURATION.findall(compact):
+        total += timedelta(**{_UNITS[unit]: int(amount)})
+    if total <= timedelta():
+        raise UsageError(f"invalid duration {text!r}: it must be longer than zero")
+    return total
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """ISO-8601 date or date-time; a time without a zone is UTC (as the logs are)."""
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(
+            f"invalid {option} {text!r}: use ISO-8601, e.g. 2026-11-20T10:00Z or 2026-11-20"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def log_time(moment: datetime) -> str:
+    """A datetime in the logs' own format, so text comparison with `time` is exact."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Window:
+    """[start, end) in UTC; both None means everything that was given to the engine."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @classmethod
+    def from_options(
+        cls,
+        last: str | None,
+        start: str | None,
+        end: str | None,
+        now: datetime | None = None,
+    ) -> Window:
+        if last is not None and start is not None:
+            raise UsageError("--last and --start cannot be used together")
+        now = now or datetime.now(UTC)
+        end_at = parse_time(end, "--end") if end is not None else None
+        if last is not None:
+            upper = end_at or now
+            return cls(upper - parse_duration(last), upper)
+        if start is not None:
+            start_at = parse_time(start, "--start")
+            upper = end_at or now
+            if upper <= start_at:
+                raise UsageError("--end must be later than --start")
+            return cls(start_at, upper)
+        if end_at is not None:
+            raise UsageError("--end needs --start or --last")
+        return cls()
+
+    @property
+    def bounded(self) -> bool:
+        return self.start is not None and self.end is not None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "start": self.start.isoformat().replace("+00:00", "Z") if self.start else None,
+            "end": self.end.isoformat().replace("+00:00", "Z") if self.end else None,
+        }
+
+    def sql(self) -> SqlWindow:
+        """The literals the templates use; the templates never quote anything themselves."""
+        if self.start is None or self.end is None:
+            return SqlWindow(None, None, None, None)
+        return SqlWindow(
+            start=sql_string(log_time(self.start)),
+            end=sql_string(log_time(self.end)),
+            start_day=sql_string(self.start.strftime("%Y/%m/%d")),
+            end_day_plus_one=sql_string((self.end + timedelta(days=1)).strftime("%Y/%m/%d")),
+        )
+
+    def day_range(self) -> tuple[str, str] | None:
+        if self.start is None or self.end is None:
+            return None
+        return self.start.strftime("%Y/%m/%d"), (self.end + timedelta(days=1)).strftime("%Y/%m/%d")
+
+
+@dataclass(frozen=True)
+class SqlWindow:
+    start: str | None
+    end: str | None
+    start_day: str | None
+    end_day_plus_one: str | None

@@ -1,0 +1,75 @@
+{#- Fragments shared by every query. Values arrive already rendered as literals by the caller
+    (alb502athena/render.py): templates never quote anything themselves. -#}
+
+{#- The partition predicate and the exact time filter. `day` is the S3 delivery date (yyyy/MM/dd), which
+    can be a day later than the request near midnight UTC, hence start day .. end day + 1. `time` is
+    ISO-8601 with microseconds and a Z, so comparing it as text is exact and runs on every engine. -#}
+{% macro window_filter(w) -%}
+{%- if w.start is not none -%}
+day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
+  AND time >= {{ w.start }} AND time < {{ w.end }}
+{%- else -%}
+TRUE
+{%- endif -%}
+{%- endmacro %}
+
+{#- The partition predicate alone: the diagnosis counts every line it reads, parsed or not. -#}
+{% macro partition_filter(w) -%}
+{%- if w.start is not none -%}
+day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
+{%- else -%}
+TRUE
+{%- endif -%}
+{%- endmacro %}
+
+{#- The time filter alone, for rows already limited to the partitions. -#}
+{% macro in_window(w) -%}
+{%- if w.start is not none -%}
+time >= {{ w.start }} AND time < {{ w.end }}
+{%- else -%}
+time IS NOT NULL
+{%- endif -%}
+{%- endmacro %}
+
+{#- Optional narrowing to one load balancer (the `elb` field, app/<name>/<id>). -#}
+{% macro elb_filter(elb) -%}
+{%- if elb is not none %} AND elb = {{ elb }}{% endif -%}
+{%- endmacro %}
+
+{#- A target reached at the TCP level: AWS's table (and ours) reads `-` as target_ip ''. -#}
+{% macro target_known() -%}
+coalesce(target_ip, '') NOT IN ('', '-')
+{%- endmacro %}
+
+{#- THE classification rule: every 502 row gets exactly one signature, first match wins. The
+    per-signature queries and the diagnosis both call this macro; the order is the catalogue's. -#}
+{% macro signature_of() -%}
+CASE
+    WHEN lambda_error_reason = 'LambdaResponseTooLarge' THEN 'lambda-response-too-large'
+    WHEN lambda_error_reason = 'LambdaUnhandled' THEN 'lambda-unhandled'
+    WHEN lambda_error_reason = 'LambdaThrottling' THEN 'lambda-throttled'
+    WHEN lambda_error_reason = 'LambdaInvalidResponse' THEN 'lambda-invalid-response'
+    WHEN lambda_error_reason LIKE 'Lambda%' THEN 'lambda-other'
+    WHEN target_status_code = '502' THEN 'target-502'
+    WHEN {{ target_known() }} AND target_status_code = '-'
+         AND request_processing_time = -1 AND target_processing_time = -1
+         AND response_processing_time = -1 THEN 'connect-failed'
+    WHEN {{ target_known() }} AND target_status_code = '-'
+         AND request_processing_time >= 0
+         AND (target_processing_time = -1 OR response_processing_time = -1) THEN 'response-failed'
+    ELSE 'elb-502-other'
+  END
+{%- endmacro %}
+
+{#- The target as ip:port, as AWS prints it. -#}
+{% macro target_label() -%}
+CASE WHEN {{ target_known() }} THEN concat(target_ip, ':', coalesce(CAST(target_port AS varchar), '')) END
+{%- endmacro %}
+
+{#- The WHERE clause of every per-signature query: the window, then the 502s this signature owns. -#}
+{% macro signature_rows(id, w, elb) -%}
+WHERE {{ window_filter(w) }}{{ elb_filter(elb) }}
+  AND elb_status_code = 502
+  AND {{ signature_of() }} = '{{ id }}'
+ORDER BY time
+{%- endmacro %}
