@@ -50,10 +50,9 @@ class LocalEngine:
         self._duckdb = duckdb
         self._files = list(files)
         self._window = window
-        config: dict[str, Any] = {"enable_progress_bar": False}  # stdout is for results only
-        if threads:
-            config["threads"] = threads
+        config: dict[str, Any] = {"threads": threads} if threads else {}
         self._con = duckdb.connect(config=config)
+        self._con.execute("SET enable_progress_bar = false")  # stdout is for results only
         self.bad_files: list[tuple[str, str]] = []
 
     def _create_view(self, paths: set[str]) -> bool:

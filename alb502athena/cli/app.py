@@ -1,0 +1,43 @@
+"""The `alb502` application: registers the commands of each module; settings live on ctx.obj."""
+
+from __future__ import annotations
+
+import typer
+
+from alb502athena import __version__
+from alb502athena.cli import catalogue_cmds, logs, sample_cmd
+
+app = typer.Typer(
+    name="alb502",
+    help="Find why an AWS Application Load Balancer answers HTTP 502, from its access logs.\n\n"
+    "Example: alb502 diagnose ./logs --last 2h",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"alb502 {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Find why an AWS Application Load Balancer answers HTTP 502, from its access logs."""
+
+
+app.command("diagnose")(logs.diagnose)
+app.command("run")(logs.run)
+app.command("list")(catalogue_cmds.list_signatures)
+app.command("sql")(catalogue_cmds.sql)
+app.command("ddl")(catalogue_cmds.ddl)
+app.command("sample")(sample_cmd.sample)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,75 @@
+"""Commands that print the catalogue and its SQL: list, sql, ddl."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from alb502athena.catalogue import catalogue
+from alb502athena.cli.options import (
+    EndOpt,
+    LastOpt,
+    LoadBalancerOpt,
+    OutputOpt,
+    StartOpt,
+    TableOpt,
+    domain_errors,
+    query_params,
+)
+from alb502athena.output import render_catalogue
+from alb502athena.render import render_athena_ddl, render_diagnosis, render_signature
+
+
+@domain_errors
+def list_signatures(output: OutputOpt = "table") -> None:
+    """List the 502 signatures, in the order they are tried.
+
+    Example: alb502 list --output json
+    """
+    typer.echo(render_catalogue(catalogue(), output), nl=False)
+
+
+@domain_errors
+def sql(
+    query: Annotated[str, typer.Argument(help="A signature id, or `diagnosis` for the one-scan classification.")],
+    last: LastOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    load_balancer: LoadBalancerOpt = None,
+    table: TableOpt = "alb_logs",
+) -> None:
+    """Print a query as Athena SQL, ready to paste into the Athena console.
+
+    Without a window it covers the last hour, so it never scans the whole bucket.
+
+    Example: alb502 sql connect-failed --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z --table alb.alb_logs
+    """
+    if last is None and start is None:
+        last = "1h"
+    params = query_params(last, start, end, load_balancer, table)
+    text = render_diagnosis(params) if query == "diagnosis" else render_signature(query, params)
+    typer.echo(text, nl=False)
+
+
+@domain_errors
+def ddl(
+    bucket: Annotated[str, typer.Option("--bucket", help="S3 bucket the load balancer logs to.", envvar="ALB502_BUCKET")],
+    account: Annotated[str, typer.Option("--account", help="AWS account id (12 digits) in the log path.")],
+    region: Annotated[str, typer.Option("--region", help="Region of the load balancer.", envvar="AWS_REGION")],
+    prefix: Annotated[str, typer.Option("--prefix", help="Prefix set in the load balancer's log attribute.")] = "",
+    table: TableOpt = "alb_logs",
+    since: Annotated[
+        str, typer.Option("--since", help="First day of partition projection, yyyy/MM/dd.")
+    ] = "2018/01/01",
+) -> None:
+    """Print CREATE EXTERNAL TABLE for the Athena console (partition projection on `day`).
+
+    Example: alb502 ddl --bucket my-alb-logs --prefix prod --account 123456789012 --region eu-west-1
+    """
+    typer.echo(
+        render_athena_ddl(
+            bucket=bucket, prefix=prefix, account=account, region=region, table=table, projection_start=since
+        ),
+        nl=False,
+    )

@@ -1,0 +1,66 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from alb502athena.errors import Alb502Error
+from alb502athena.output import FORMATS
+from alb502athena.render import QueryParams
+from alb502athena.window import Window
+
+
+def _check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}")
+    return value
+
+
+OutputOpt = Annotated[
+    str,
+    typer.Option(
+        "--output", "-o", help="table, json, csv or markdown.", callback=_check_format, envvar="ALB502_OUTPUT"
+    ),
+]
+LastOpt = Annotated[str | None, typer.Option("--last", help="Window ending now (or at --end): 30m, 2h, 1d.")]
+StartOpt = Annotated[str | None, typer.Option("--start", help="Window start, ISO-8601 UTC: 2026-11-20T10:00Z.")]
+EndOpt = Annotated[str | None, typer.Option("--end", help="Window end (exclusive), ISO-8601 UTC.")]
+LoadBalancerOpt = Annotated[
+    str | None,
+    typer.Option("--load-balancer", help="Only this load balancer: app/<name>/<id>, as in the logs."),
+]
+TableOpt = Annotated[
+    str, typer.Option("--table", help="Athena table to query: [database.]table.", envvar="ALB502_TABLE")
+]
+PathsArg = Annotated[
+    list[Path],
+    typer.Argument(help="Log files or folders (any mix of .log and .log.gz, nested as aws s3 sync leaves them)."),
+]
+
+
+def query_params(
+    last: str | None, start: str | None, end: str | None, load_balancer: str | None, table: str = "alb_logs"
+) -> QueryParams:
+    return QueryParams(Window.from_options(last, start, end), load_balancer, table)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def domain_errors(func: F) -> F:
+    """Turn the library's exceptions into one `Error: ...` line on stderr and the exception's exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Alb502Error as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
