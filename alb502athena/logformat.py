@@ -44,10 +44,14 @@ class LogField:
     columns: tuple[Column, ...]
     optional_from: str | None  # first format version that has this field, if it opens an optional group
 
-    def regex(self, capture: bool = True) -> str:
-        """The field's own regex; with quotes, without the leading separator."""
+    def inner_regex(self, capture: bool = True) -> str:
+        """The regex of the field's content (inside its quotes, if it has them)."""
         group = "(" if capture else "(?:"
-        body = "".join(f"{c.sep}{group}{c.pattern})" for c in self.columns)
+        return "".join(f"{c.sep}{group}{c.pattern})" for c in self.columns)
+
+    def regex(self, capture: bool = True) -> str:
+        """The field's own regex, quotes included, without the separator before it."""
+        body = self.inner_regex(capture)
         return f'"{body}"' if self.quoted else body
 
 
@@ -98,7 +102,7 @@ class Piece:
 
     def regex(self) -> str:
         if self.quoted:
-            return self.fields[0].regex(capture=False)[1:-1]
+            return self.fields[0].inner_regex(capture=False)
         inner = " ".join(f.regex(capture=False) for f in self.fields)
         return (" " if self.leading_space else "") + inner + (" " if self.trailing_space else "")
 

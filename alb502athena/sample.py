@@ -12,10 +12,12 @@ from __future__ import annotations
 import gzip
 import random
 import string
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from alb502athena.logformat import log_format
 
@@ -51,6 +53,7 @@ _USER_AGENTS = (
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
     "ShopApp/4.12.1 (Android 14; Pixel 8)", "okhttp/4.12.0", "curl/8.5.0", "python-requests/2.32.3", "-",
 )
+_TLS = (("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2"), ("TLS_AES_128_GCM_SHA256", "TLSv1.3"))
 _WORDS = ("boots", "jacket", "wool+socks", "rain+coat", "sneakers", "scarf")
 
 
@@ -121,7 +124,8 @@ def _fields(rng: random.Random, c: _Ctx, t: datetime, kind: str, target: str | N
     group = _LAMBDA if lam else _API if kind == "target-502" else _WEB if kind != "ok" else (
         rng.choices((_WEB, _API, _LAMBDA), (7, 2, 1))[0])
     typ = "http" if kind in ("301", "400") else rng.choices(("https", "h2"), (3, 2))[0]
-    tgt = "-" if lam or kind in ("301", "400", "elb-502-other") else target or rng.choice(group.targets)
+    no_target = group is _LAMBDA or kind in ("301", "400", "elb-502-other")
+    tgt = "-" if no_target else target or rng.choice(group.targets)
     rpt = f"0.00{rng.randint(0, 1)}"
     elb_code, tgt_code, reason, actions = "502", "-", "-", "forward"
     if kind in ("ok", "404"):
@@ -130,8 +134,8 @@ def _fields(rng: random.Random, c: _Ctx, t: datetime, kind: str, target: str | N
     elif kind in ("301", "400", "connect-failed", "elb-502-other"):
         times = ("-1", "-1", "-1")
         elb_code = {"301": "301", "400": "400"}.get(kind, "502")
-        actions = {"301": "redirect", "400": "-", "elb-502-other": rng.choice(("forward", "waf,forward"))}.get(
-            kind, "forward")
+        other = rng.choice(("forward", "waf,forward"))
+        actions = {"301": "redirect", "400": "-", "elb-502-other": other}.get(kind, "forward")
     elif kind in ("504", "response-failed"):
         times, elb_code = (rpt, "-1", "-1"), "504" if kind == "504" else "502"
     elif kind == "target-502":
@@ -148,7 +152,7 @@ def _fields(rng: random.Random, c: _Ctx, t: datetime, kind: str, target: str | N
     spent = 60.0 if kind == "504" else sum(max(float(x), 0.0) for x in times) + rng.uniform(0, 0.002)
     created = t - timedelta(seconds=spent)
     tls = typ != "http"
-    cipher, proto = rng.choice((("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2"), ("TLS_AES_128_GCM_SHA256", "TLSv1.3")))
+    cipher, proto = rng.choice(_TLS)
     bare = kind == "400"
     space = " " in path and not bare
     return {
@@ -158,8 +162,8 @@ def _fields(rng: random.Random, c: _Ctx, t: datetime, kind: str, target: str | N
         "target:port": tgt, "request_processing_time": times[0], "target_processing_time": times[1],
         "response_processing_time": times[2], "elb_status_code": elb_code, "target_status_code": tgt_code,
         "received_bytes": str(0 if bare else rng.randint(180, 900)),
-        "sent_bytes": str(272 if elb_code in ("502", "504", "400") and tgt_code == "-"
-                          else rng.randint(400, 60000)),
+        # A body the LB wrote itself (error page, redirect) is a few hundred bytes.
+        "sent_bytes": str(rng.randint(150, 300) if tgt_code == "-" else rng.randint(400, 60000)),
         "request": request, "user_agent": "-" if bare else rng.choice(_USER_AGENTS),
         "ssl_cipher": cipher if tls else "-", "ssl_protocol": proto if tls else "-",
         "target_group_arn": "-" if kind in ("301", "400") else c.arns[group.name],
@@ -167,10 +171,13 @@ def _fields(rng: random.Random, c: _Ctx, t: datetime, kind: str, target: str | N
         "domain_name": DOMAIN if tls else "-", "chosen_cert_arn": c.cert if tls else "-",
         "matched_rule_priority": "-" if bare else "0" if kind == "301" else group.priority,
         "request_creation_time": _ts(created), "actions_executed": actions,
-        "redirect_url": f"https://{DOMAIN}:443{path}" if kind == "301" else "-", "error_reason": reason,
+        # The Location header is percent-encoded, unlike the request URL as logged.
+        "redirect_url": f"https://{DOMAIN}:443{quote(path, safe='/?&=+')}" if kind == "301" else "-",
+        "error_reason": reason,
         "target:port_list": tgt, "target_status_code_list": tgt_code,
         # Desync mitigation classifies a raw space in the URI; everything else here is compliant.
-        "classification": "Acceptable" if space else "-", "classification_reason": "SpaceInUri" if space else "-",
+        "classification": "Acceptable" if space else "-",
+        "classification_reason": "SpaceInUri" if space else "-",
         "conn_trace_id": f"TID_{rng.getrandbits(128):032x}",
         "transformed_host": "-", "transformed_uri": "-", "request_transform_status": "-",
     }
@@ -187,7 +194,7 @@ def generate_lines(rng: random.Random, *, start: datetime, minutes: int, request
     arn = f"arn:aws:elasticloadbalancing:{region}:{account}:targetgroup"
     ctx = _Ctx(load_balancer,
                {g.name: f"{arn}/{g.name}/{rng.getrandbits(64):016x}" for g in (_WEB, _API, _LAMBDA)},
-               f"arn:aws:acm:{region}:{account}:certificate/{rng.getrandbits(128):032x}")
+               f"arn:aws:acm:{region}:{account}:certificate/{uuid.UUID(int=rng.getrandbits(128))}")
     total_us = minutes * 60_000_000
     rows: list[tuple[datetime, str | None, dict[str, str]]] = []
 
@@ -252,7 +259,7 @@ def write_sample(dest: Path, *, seed: int = 502, start: datetime | None = None, 
     junk = rng.randint(3, 8)
     for _ in range(junk):
         body = files[rng.choice(keys)]
-        body.insert(rng.randint(0, len(body)), _junk(rng, rng.choice(body)))
+        body.insert(rng.randint(0, len(body)), _junk(rng, rng.choice(lines).text))
     written: list[Path] = []
     for interval, node in keys:
         end = epoch + (interval + 1) * INTERVAL

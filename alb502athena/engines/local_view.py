@@ -148,7 +148,7 @@ def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogF
             if len(src.field.columns) == 1:
                 fast = src.expr
             else:
-                fast = f"regexp_extract({src.expr}, {sql_string('^' + src.field.regex() + '$')}, [{', '.join(sql_string(c.name) for c in src.field.columns)}]).{col.name}"
+                fast = f"regexp_extract({src.expr}, {sql_string('^' + src.field.inner_regex() + '$')}, [{', '.join(sql_string(c.name) for c in src.field.columns)}]).{col.name}"
             value = (
                 f"CASE WHEN shape IS NOT NULL THEN CASE WHEN {present_fast} THEN {fast} END"
                 f" WHEN slow_level IS NOT NULL THEN CASE WHEN {present_slow} THEN slow.{col.name} END END"

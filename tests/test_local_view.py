@@ -1,0 +1,101 @@
+"""The local view against the canonical regex, line by line: the fast path must never differ."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alb502athena.engines.local_view import view_sql
+from alb502athena.logformat import log_format
+from tests.conftest import write_log
+from tests.lines import BASE, SHAPES, make_line
+from tests.typed import typed_row
+
+# Characters that break parsers: separators, quotes, the classes the regex cares about.
+NASTY = st.text(alphabet=st.sampled_from(list(' "-.:0123456789aZ_/\\\té')), max_size=8)
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> str:
+    shape = draw(st.sampled_from(SHAPES))
+    overrides = {}
+    for name in draw(st.lists(st.sampled_from(sorted(BASE)), max_size=3)):
+        overrides[name] = draw(NASTY)
+    line = make_line(shape, **overrides)
+    mutation = draw(st.sampled_from(["none", "none", "tail", "cut", "insert"]))
+    if mutation == "tail":
+        line += draw(st.sampled_from([" x", ' "future"', " ", '"', ' "a" "b" "c" "d"']))
+    elif mutation == "cut":
+        line = line[: draw(st.integers(1, len(line)))]
+    elif mutation == "insert":
+        at = draw(st.integers(0, len(line)))
+        line = line[:at] + draw(NASTY) + line[at:]
+    # DuckDB, Hive and Python all split lines at newlines; a blank line is no log line.
+    line = line.replace("\n", " ").replace("\r", " ")
+    return line if line.strip() else "x"
+
+
+def view_rows(path: Path) -> list[tuple[Any, ...]]:
+    con = duckdb.connect()
+    con.execute(view_sql([(None, [str(path)])]))
+    names = ", ".join(log_format().column_names)
+    return con.execute(f"SELECT {names} FROM alb_logs").fetchall()
+
+
+def same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return all(
+        (x == y) or (isinstance(x, float) and isinstance(y, float) and math.isclose(x, y))
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def check(tmp_path: Path, corpus: list[str]) -> None:
+    path = write_log(tmp_path / "corpus.log", corpus)
+    got = view_rows(path)
+    assert len(got) == len(corpus)
+    for line, row in zip(corpus, got, strict=True):
+        expected = typed_row(line)
+        assert same(row, expected), f"line {line!r}\n view  {row}\n regex {expected}"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corpus=st.lists(lines(), min_size=1, max_size=40))
+def test_view_agrees_with_canonical_regex(tmp_path: Path, corpus: list[str]) -> None:
+    check(tmp_path, corpus)
+
+
+def test_fixed_corpus(tmp_path: Path, aws_samples: list[str]) -> None:
+    corpus = [
+        *aws_samples,
+        *(make_line(s) for s in SHAPES),
+        make_line(request='GET https://x.example.com/a b"c HTTP/1.1'),
+        make_line(request="- - - "),
+        make_line(user_agent=""),
+        make_line(target="-", request_processing_time="-1"),
+        make_line(target_port_list="10.0.0.1:80 10.0.0.2:80"),
+        make_line() + ' "future" 1',
+        make_line("2018") + " trailing",
+        make_line(elb_status_code="99999999999"),
+        make_line(request_processing_time="1."),
+        make_line(request_processing_time="."),
+        make_line(request_processing_time="-.5"),
+        "garbage line",
+        make_line()[:200],
+        '"' * 70,
+    ]
+    check(tmp_path, corpus)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_shape_takes_the_fast_path(tmp_path: Path, shape: str) -> None:
+    path = write_log(tmp_path / "a.log", [make_line(shape)])
+    con = duckdb.connect()
+    sql = view_sql([(None, [str(path)])])
+    body = sql.split(" AS\n", 1)[1].rsplit("\nSELECT\n", 1)[0]
+    assert con.execute(body + " SELECT shape FROM slow").fetchall() == [(SHAPES.index(shape),)]

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from alb502athena.logformat import log_format, parse_line
+from tests.lines import SHAPES, make_line
+
+# The columns of AWS's own Athena table, in order: our table keeps them first, with their names.
+AWS_COLUMNS = (
+    "type time elb client_ip client_port target_ip target_port request_processing_time "
+    "target_processing_time response_processing_time elb_status_code target_status_code received_bytes "
+    "sent_bytes request_verb request_url request_proto user_agent ssl_cipher ssl_protocol target_group_arn "
+    "trace_id domain_name chosen_cert_arn matched_rule_priority request_creation_time actions_executed "
+    "redirect_url lambda_error_reason target_port_list target_status_code_list classification "
+    "classification_reason conn_trace_id"
+).split()
+
+
+def test_capture_groups_equal_columns() -> None:
+    fmt = log_format()
+    assert re.compile(fmt.regex()).groups == len(fmt.columns)
+    assert re.compile(fmt.regex(capture=False)).groups == 0
+
+
+def test_aws_columns_come_first_with_aws_names() -> None:
+    names = log_format().column_names
+    assert names[: len(AWS_COLUMNS)] == tuple(AWS_COLUMNS)
+    assert names[len(AWS_COLUMNS) :] == ("transformed_host", "transformed_uri", "request_transform_status")
+
+
+def test_regex_has_no_backslash() -> None:
+    # Kept in the subset Java, RE2 and Python read alike, and embeddable in a Hive literal as is.
+    assert "\\" not in log_format().regex()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_historical_shape_parses(shape: str) -> None:
+    row = parse_line(make_line(shape))
+    assert row is not None
+    assert row["elb_status_code"] == "200"
+    assert row["lambda_error_reason"] == "-"
+    newer = {"2018": "target_port_list", "2019": "classification", "2020": "conn_trace_id", "2024": "transformed_host"}
+    if shape in newer:
+        assert row[newer[shape]] is None  # a group that did not take part is NULL, as in Hive
+
+
+def test_unknown_trailing_fields_are_ignored() -> None:
+    row = parse_line(make_line("2025") + ' "a future field" 42')
+    assert row is not None and row["request_transform_status"] == "-"
+
+
+def test_aws_documentation_examples_parse(aws_samples: list[str]) -> None:
+    rows = [parse_line(line) for line in aws_samples]
+    assert all(r is not None for r in rows)
+    lambda_row = rows[-1]
+    assert lambda_row is not None
+    assert lambda_row["lambda_error_reason"] == "LambdaInvalidResponse"
+    assert lambda_row["target_ip"] == "" and lambda_row["target_port"] == ""
+
+
+def test_request_url_with_spaces_and_quotes() -> None:
+    row = parse_line(make_line(request='GET https://x.example.com/a b"c HTTP/1.1'))
+    assert row is not None
+    assert (row["request_verb"], row["request_url"], row["request_proto"]) == (
+        "GET",
+        'https://x.example.com/a b"c',
+        "HTTP/1.1",
+    )
+
+
+def test_malformed_request_form() -> None:
+    row = parse_line(make_line(request="- - - "))
+    assert row is not None
+    assert (row["request_verb"], row["request_url"], row["request_proto"]) == ("-", "-", "- ")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["", "garbage", make_line()[:120], make_line().replace("https ", "https  ", 1), make_line(ssl_cipher="")],
+)
+def test_lines_that_do_not_parse(line: str) -> None:
+    assert parse_line(line) is None
+
+
+def test_several_targets_in_the_target_list() -> None:
+    row = parse_line(make_line(target_port_list="10.0.0.1:80 10.0.0.2:80", target_status_code_list="502 200"))
+    assert row is not None and row["target_port_list"] == "10.0.0.1:80 10.0.0.2:80"
