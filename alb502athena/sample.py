@@ -81,12 +81,12 @@ class SampleLine:
 
 @dataclass(frozen=True)
 class SampleManifest:
-    files: tuple[Path, ...]
-    lines: int
-    unparsed_lines: int
-    requests: int
-    signatures: dict[str, int]
-    start: datetime
+    files: tuple[Path, ...]  # in delivery order (5-minute interval, then LB node)
+    lines: int  # every line written: requests + unparsed_lines
+    unparsed_lines: int  # junk lines the canonical regex rejects
+    requests: int  # lines that parse
+    signatures: dict[str, int]  # 502 lines per signature id, SIGNATURE_IDS order, all > 0
+    start: datetime  # UTC
     end: datetime  # exclusive: every request has start <= time < end
 
 
@@ -162,8 +162,8 @@ def _fields(rng: random.Random, c: _Ctx, t: datetime, kind: str, target: str | N
         "target:port": tgt, "request_processing_time": times[0], "target_processing_time": times[1],
         "response_processing_time": times[2], "elb_status_code": elb_code, "target_status_code": tgt_code,
         "received_bytes": str(0 if bare else rng.randint(180, 900)),
-        # A body the LB wrote itself (error page, redirect) is a few hundred bytes.
-        "sent_bytes": str(rng.randint(150, 300) if tgt_code == "-" else rng.randint(400, 60000)),
+        # Error pages and redirects, whoever wrote them, are a few hundred bytes.
+        "sent_bytes": str(rng.randint(400, 60000) if elb_code == "200" else rng.randint(150, 300)),
         "request": request, "user_agent": "-" if bare else rng.choice(_USER_AGENTS),
         "ssl_cipher": cipher if tls else "-", "ssl_protocol": proto if tls else "-",
         "target_group_arn": "-" if kind in ("301", "400") else c.arns[group.name],
@@ -240,7 +240,11 @@ def write_sample(dest: Path, *, seed: int = 502, start: datetime | None = None, 
                  requests_per_minute: int = 200, load_balancer: str = "app/shop-prod/50dc6c495c0c9188",
                  account: str = "123456789012", region: str = "eu-west-1",
                  gzip_files: bool = True) -> SampleManifest:
-    """Write the sample under dest/AWSLogs/... and describe what was written."""
+    """Write the sample under dest/AWSLogs/... and describe what was written.
+
+    A naive `start` is read as UTC; None means DEFAULT_START (never the wall clock, so output is a pure
+    function of the arguments). Only non-empty files are written, as AWS does.
+    """
     parts = load_balancer.split("/")
     if len(parts) != 3 or parts[0] != "app":
         raise ValueError(f"load_balancer must look like app/<name>/<id>, not {load_balancer!r}")

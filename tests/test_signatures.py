@@ -1,0 +1,94 @@
+"""Every signature, on fixture lines of every historical format, through the real DuckDB engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alb502athena.catalogue import catalogue, rule_order
+from alb502athena.diagnosis import diagnose, signature_rows
+from alb502athena.engines.local import LocalEngine
+from alb502athena.logfiles import discover
+from alb502athena.render import QueryParams
+from alb502athena.window import Window
+from tests.conftest import write_log
+from tests.lines import SHAPES, SIGNATURE_FIELDS, make_line, signature_line
+
+SIGNATURE_IDS = [s.id for s in catalogue()]
+
+
+def engine_for(path: Path, window: Window | None = None) -> tuple[LocalEngine, QueryParams]:
+    w = window or Window()
+    return LocalEngine(discover([path], w).files, w), QueryParams(w)
+
+
+def test_catalogue_covers_the_rule() -> None:
+    assert SIGNATURE_IDS == list(rule_order())
+    assert set(SIGNATURE_IDS) == set(SIGNATURE_FIELDS)
+    assert SIGNATURE_IDS[-1] == "elb-502-other"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("signature_id", SIGNATURE_IDS)
+def test_each_signature_in_each_shape(tmp_path: Path, signature_id: str, shape: str) -> None:
+    path = write_log(tmp_path / "x.log", [make_line(shape), signature_line(signature_id, shape)])
+    engine, params = engine_for(path)
+    d = diagnose(engine, params)
+    assert [(f.signature.id, f.count) for f in d.findings] == [(signature_id, 1)]
+    assert d.totals.lines == 2 and d.totals.requests == 2 and d.totals.elb_502 == 1
+    rows = signature_rows(engine, signature_id, params)
+    assert len(rows.rows) == 1
+
+
+def test_every_502_lands_in_exactly_one_signature(tmp_path: Path) -> None:
+    lines = [signature_line(s, shape) for s in SIGNATURE_IDS for shape in SHAPES]
+    lines += [make_line(elb_status_code="502", target="-", request_processing_time="0.001")]  # no rule but the last
+    lines += [make_line(elb_status_code="504", target_status_code="-")] * 3
+    path = write_log(tmp_path / "x.log.gz", lines)
+    engine, params = engine_for(path)
+    d = diagnose(engine, params)
+    counts = {f.signature.id: f.count for f in d.findings}
+    assert sum(counts.values()) == d.totals.elb_502 == len(SIGNATURE_IDS) * len(SHAPES) + 1
+    assert counts["elb-502-other"] == len(SHAPES) + 1
+    per_signature = sum(len(signature_rows(engine, s, params).rows) for s in SIGNATURE_IDS)
+    assert per_signature == d.totals.elb_502
+    assert d.totals.target_generated_502 == counts["target-502"]
+    assert d.totals.lb_generated_502 == d.totals.elb_502 - counts["target-502"]
+
+
+def test_totals_window_and_top_targets(tmp_path: Path) -> None:
+    lines = [
+        signature_line("connect-failed", time="2026-11-20T10:00:01.000000Z", target="10.0.0.7:80"),
+        signature_line("connect-failed", time="2026-11-20T10:00:02.000000Z", target="10.0.0.7:80"),
+        signature_line("connect-failed", time="2026-11-20T10:00:03.000000Z", target="10.0.0.8:80"),
+        signature_line("connect-failed", time="2026-11-20T11:30:00.000000Z", target="10.0.0.9:80"),  # outside
+        make_line(time="2026-11-20T10:10:00.000000Z"),
+        "this is not a log line",
+    ]
+    path = write_log(tmp_path / "x.log", lines)
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T11:00Z")
+    engine, params = engine_for(path, window)
+    d = diagnose(engine, params)
+    assert d.totals.lines == 6
+    assert d.totals.unparsed_lines == 1
+    assert d.totals.requests == 4
+    (finding,) = d.findings
+    assert finding.count == 3
+    assert finding.first_seen == "2026-11-20T10:00:01.000000Z"
+    assert finding.last_seen == "2026-11-20T10:00:03.000000Z"
+    assert finding.top_targets == [("10.0.0.7:80", 2), ("10.0.0.8:80", 1)]
+
+
+def test_aws_documentation_lambda_example(tmp_path: Path, aws_samples: list[str]) -> None:
+    engine, params = engine_for(write_log(tmp_path / "doc.log", aws_samples))
+    d = diagnose(engine, params)
+    assert [(f.signature.id, f.count) for f in d.findings] == [("lambda-invalid-response", 1)]
+    assert d.totals.unparsed_lines == 0 and d.totals.lines == len(aws_samples)
+
+
+def test_load_balancer_filter(tmp_path: Path) -> None:
+    lines = [signature_line("target-502"), signature_line("target-502", elb="app/other/0123456789abcdef")]
+    engine, _ = engine_for(write_log(tmp_path / "x.log", lines))
+    d = diagnose(engine, QueryParams(Window(), load_balancer="app/other/0123456789abcdef"))
+    assert d.totals.elb_502 == 1 and d.totals.lines == 2
