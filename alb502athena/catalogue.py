@@ -59,7 +59,7 @@ def rule_order() -> tuple[str, ...]:
     """Signature ids in the order the classification CASE tries them."""
     from alb502athena.render import render_macro
 
-    return tuple(re.findall(r"THEN '([a-z0-9-]+)'", render_macro("signature_of")) + ["elb-502-other"])
+    return (*re.findall(r"THEN '([a-z0-9-]+)'", render_macro("signature_of")), "elb-502-other")
 
 
 @cache

@@ -37,6 +37,14 @@ class Finding:
     last_seen: str | None
     top_targets: list[tuple[str, int]]
 
+    @property
+    def remediation(self) -> str:
+        """The catalogue's remediation, with the busiest target's port filled in where it asks for one."""
+        text = self.signature.remediation
+        if self.top_targets and "<target port>" in text:
+            text = text.replace("<target port>", self.top_targets[0][0].rsplit(":", 1)[-1])
+        return text
+
     def as_json(self) -> dict[str, Any]:
         sig = self.signature
         return {
@@ -49,7 +57,7 @@ class Finding:
             "title": sig.title,
             "evidence": sig.evidence,
             "metric": sig.metric,
-            "remediation": sig.remediation,
+            "remediation": self.remediation,
         }
 
 
@@ -77,7 +85,9 @@ def _as_int(value: Any) -> int:
     return int(value or 0)
 
 
-def build(engine_name: str, params: QueryParams, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Diagnosis:
+def build(
+    engine_name: str, params: QueryParams, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Diagnosis:
     by_name = [dict(zip(columns, r, strict=True)) for r in rows]
     totals_row = next((r for r in by_name if _as_int(r["level"]) == 3), None)
     if totals_row is None:

@@ -37,7 +37,9 @@ def environment() -> jinja2.Environment:
 def table_name(name: str) -> str:
     """[catalog.][schema.]table, identifiers only: a table name cannot be a literal."""
     if not _TABLE.fullmatch(name):
-        raise UsageError(f"invalid table name {name!r}: use letters, digits and underscores, e.g. alb.alb_logs")
+        raise UsageError(
+            f"invalid table name {name!r}: use letters, digits and underscores, e.g. alb.alb_logs"
+        )
     return name
 
 
@@ -60,10 +62,14 @@ class QueryParams:
 
 
 def _render(template: str, params: QueryParams) -> str:
-    text = environment().get_template(template).render(
-        window=params.window.sql(),
-        elb=load_balancer_literal(params.load_balancer),
-        table=table_name(params.table),
+    text = (
+        environment()
+        .get_template(template)
+        .render(
+            window=params.window.sql(),
+            elb=load_balancer_literal(params.load_balancer),
+            table=table_name(params.table),
+        )
     )
     return text.strip() + "\n"
 
@@ -115,12 +121,16 @@ def render_athena_ddl(
     root = s3_log_root(bucket, prefix, account, region)
     fmt = log_format()
     columns = [{"name": c.name, "type": c.type} for c in fmt.columns]
-    text = environment().get_template("ddl/athena.sql").render(
-        table=table_name(table),
-        columns=columns,
-        regex=_hive_string(fmt.regex()),
-        location=_hive_string(root + "/"),
-        location_template=_hive_string(root + "/${day}"),
-        projection_range=_hive_string(f"{projection_start},NOW"),
+    text = (
+        environment()
+        .get_template("ddl/athena.sql")
+        .render(
+            table=table_name(table),
+            columns=columns,
+            regex=_hive_string(fmt.regex()),
+            location=_hive_string(root + "/"),
+            location_template=_hive_string(root + "/${day}"),
+            projection_range=_hive_string(f"{projection_start},NOW"),
+        )
     )
     return text.strip() + "\n"

@@ -61,7 +61,11 @@ def make_line(shape: str = "2025", **fields: Any) -> str:
     if shape in ("2024", "2025"):
         parts.append(f["conn_trace_id"])
     if shape == "2025":
-        parts += [f'"{f["transformed_host"]}"', f'"{f["transformed_uri"]}"', f'"{f["request_transform_status"]}"']
+        parts += [
+            f'"{f["transformed_host"]}"',
+            f'"{f["transformed_uri"]}"',
+            f'"{f["request_transform_status"]}"',
+        ]
     return " ".join(parts)
 
 

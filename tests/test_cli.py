@@ -46,14 +46,25 @@ def test_diagnose_json_contract(logs: Path) -> None:
     }  # fmt: skip
     assert {s["id"] for s in data["signatures"]} == {"connect-failed", "response-failed"}
     for s in data["signatures"]:
-        assert set(s) >= {"id", "source", "count", "first_seen", "last_seen", "top_targets", "title", "remediation"}
+        assert set(s) >= {
+            "id",
+            "source",
+            "count",
+            "first_seen",
+            "last_seen",
+            "top_targets",
+            "title",
+            "remediation",
+        }
         assert s["top_targets"] == [{"target": "10.0.1.20:8080", "count": 1}]
     assert sum(s["count"] for s in data["signatures"]) == data["totals"]["elb_502"]
     assert "1 lines did not match the ALB log format" in err
 
 
 def test_diagnose_window_and_formats(logs: Path) -> None:
-    code, out, _ = invoke("diagnose", str(logs), "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T11:00Z", "-o", "json")
+    code, out, _ = invoke(
+        "diagnose", str(logs), "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T11:00Z", "-o", "json"
+    )
     assert code == 0
     assert json.loads(out)["window"] == {"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T11:00:00Z"}
     code, out, _ = invoke("diagnose", str(logs), "-o", "csv")
@@ -66,7 +77,7 @@ def test_diagnose_window_and_formats(logs: Path) -> None:
 
 
 def test_files_outside_the_window_are_not_opened(logs: Path) -> None:
-    code, out, err = invoke("diagnose", str(logs), "--start", "2026-11-21T10:00Z", "--end", "2026-11-21T11:00Z")
+    code, _, err = invoke("diagnose", str(logs), "--start", "2026-11-21T10:00Z", "--end", "2026-11-21T11:00Z")
     assert code == 0
     assert "skipped 1 files whose names put them outside the window" in err
 
@@ -95,7 +106,10 @@ def test_input_errors(tmp_path: Path) -> None:
     assert code == 2 and err.strip() == f"Error: no such file or directory: {tmp_path / 'missing'}"
     (tmp_path / "empty").mkdir()
     code, _, err = invoke("diagnose", str(tmp_path / "empty"))
-    assert code == 2 and err.strip() == f"Error: no ALB access-log files (*.log, *.log.gz) found in {tmp_path / 'empty'}"
+    assert (
+        code == 2
+        and err.strip() == f"Error: no ALB access-log files (*.log, *.log.gz) found in {tmp_path / 'empty'}"
+    )
     only_bad = tmp_path / "bad"
     only_bad.mkdir()
     (only_bad / "x.log.gz").write_bytes(gzip.compress(b"x")[:5])
@@ -105,11 +119,16 @@ def test_input_errors(tmp_path: Path) -> None:
 
 def test_usage_errors(logs: Path) -> None:
     code, _, err = invoke("diagnose", str(logs), "--last", "2 fortnights")
-    assert code == 2 and err.strip() == "Error: invalid duration '2 fortnights': use a number and a unit, e.g. 30m, 2h, 1d"
+    assert (
+        code == 2
+        and err.strip() == "Error: invalid duration '2 fortnights': use a number and a unit, e.g. 30m, 2h, 1d"
+    )
     code, _, err = invoke("diagnose", str(logs), "--last", "1h", "--start", "2026-11-20")
     assert code == 2 and err.strip() == "Error: --last and --start cannot be used together"
     code, _, err = invoke("run", "nope", str(logs))
-    assert code == 2 and err.startswith("Error: unknown signature 'nope'; known signatures: lambda-response-too-large")
+    assert code == 2 and err.startswith(
+        "Error: unknown signature 'nope'; known signatures: lambda-response-too-large"
+    )
     code, _, err = invoke("diagnose", str(logs), "--load-balancer", "x' OR '1'='1")
     assert code == 2 and err.startswith("Error: invalid --load-balancer")
     code, _, _ = invoke("diagnose", str(logs), "-o", "yaml")
@@ -132,7 +151,9 @@ def test_list_json() -> None:
 
 
 def test_sql_is_pasteable() -> None:
-    code, out, _ = invoke("sql", "connect-failed", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T11:00Z")
+    code, out, _ = invoke(
+        "sql", "connect-failed", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T11:00Z"
+    )
     assert code == 0
     assert out.startswith("SELECT ") and "day BETWEEN '2026/11/20' AND '2026/11/21'" in out
     code, out, _ = invoke("sql", "diagnosis")
@@ -140,7 +161,9 @@ def test_sql_is_pasteable() -> None:
 
 
 def test_ddl() -> None:
-    code, out, _ = invoke("ddl", "--bucket", "my-alb-logs", "--account", "123456789012", "--region", "eu-west-1")
+    code, out, _ = invoke(
+        "ddl", "--bucket", "my-alb-logs", "--account", "123456789012", "--region", "eu-west-1"
+    )
     assert code == 0 and out.startswith("CREATE EXTERNAL TABLE IF NOT EXISTS alb_logs (")
     code, _, err = invoke("ddl", "--bucket", "my-alb-logs", "--account", "12", "--region", "eu-west-1")
     assert code == 2 and err.strip() == "Error: invalid --account '12': 12 digits"

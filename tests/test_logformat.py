@@ -8,14 +8,42 @@ from alb502athena.logformat import log_format, parse_line
 from tests.lines import SHAPES, make_line
 
 # The columns of AWS's own Athena table, in order: our table keeps them first, with their names.
-AWS_COLUMNS = (
-    "type time elb client_ip client_port target_ip target_port request_processing_time "
-    "target_processing_time response_processing_time elb_status_code target_status_code received_bytes "
-    "sent_bytes request_verb request_url request_proto user_agent ssl_cipher ssl_protocol target_group_arn "
-    "trace_id domain_name chosen_cert_arn matched_rule_priority request_creation_time actions_executed "
-    "redirect_url lambda_error_reason target_port_list target_status_code_list classification "
-    "classification_reason conn_trace_id"
-).split()
+AWS_COLUMNS = [
+    "type",
+    "time",
+    "elb",
+    "client_ip",
+    "client_port",
+    "target_ip",
+    "target_port",
+    "request_processing_time",
+    "target_processing_time",
+    "response_processing_time",
+    "elb_status_code",
+    "target_status_code",
+    "received_bytes",
+    "sent_bytes",
+    "request_verb",
+    "request_url",
+    "request_proto",
+    "user_agent",
+    "ssl_cipher",
+    "ssl_protocol",
+    "target_group_arn",
+    "trace_id",
+    "domain_name",
+    "chosen_cert_arn",
+    "matched_rule_priority",
+    "request_creation_time",
+    "actions_executed",
+    "redirect_url",
+    "lambda_error_reason",
+    "target_port_list",
+    "target_status_code_list",
+    "classification",
+    "classification_reason",
+    "conn_trace_id",
+]
 
 
 def test_capture_groups_equal_columns() -> None:
@@ -41,7 +69,12 @@ def test_every_historical_shape_parses(shape: str) -> None:
     assert row is not None
     assert row["elb_status_code"] == "200"
     assert row["lambda_error_reason"] == "-"
-    newer = {"2018": "target_port_list", "2019": "classification", "2020": "conn_trace_id", "2024": "transformed_host"}
+    newer = {
+        "2018": "target_port_list",
+        "2019": "classification",
+        "2020": "conn_trace_id",
+        "2024": "transformed_host",
+    }
     if shape in newer:
         assert row[newer[shape]] is None  # a group that did not take part is NULL, as in Hive
 

@@ -40,8 +40,10 @@ def classify(r: Row) -> str:
     if r["target_status_code"] == "502":
         return "target-502"
     known = (r["target_ip"] or "") not in ("", "-")
-    req, tgt, resp = (float(r[k] or "nan") for k in ("request_processing_time", "target_processing_time",
-                                                      "response_processing_time"))
+    req, tgt, resp = (
+        float(r[k] or "nan")
+        for k in ("request_processing_time", "target_processing_time", "response_processing_time")
+    )
     if known and r["target_status_code"] == "-" and req == tgt == resp == -1:
         return "connect-failed"
     if known and r["target_status_code"] == "-" and req >= 0 and (tgt == -1 or resp == -1):
@@ -50,8 +52,12 @@ def classify(r: Row) -> str:
 
 
 def shape(r: Row) -> str:
-    for column, older in (("target_port_list", "2018"), ("classification", "2019"),
-                          ("conn_trace_id", "2020"), ("transformed_host", "2024")):
+    for column, older in (
+        ("target_port_list", "2018"),
+        ("classification", "2019"),
+        ("conn_trace_id", "2020"),
+        ("transformed_host", "2024"),
+    ):
         if r[column] is None:
             return older
     return "2025"
@@ -126,8 +132,11 @@ def test_every_shape_and_field_variety(default: tuple[SampleManifest, Reread]) -
     assert set(shapes) == {"2018", "2019", "2020", "2024", "2025"}
     assert all(n > 100 for n in shapes.values())
     assert {r["type"] for r in rr.rows} == {"http", "https", "h2"}
-    assert all(re.fullmatch(r"TID_[0-9a-f]{32}", r["conn_trace_id"] or "") for r in rr.rows
-               if shape(r) in ("2024", "2025"))
+    assert all(
+        re.fullmatch(r"TID_[0-9a-f]{32}", r["conn_trace_id"] or "")
+        for r in rr.rows
+        if shape(r) in ("2024", "2025")
+    )
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", r["time"] or "") for r in rr.rows)
     urls = [r["request_url"] or "" for r in rr.rows]
     assert any(" " in u for u in urls) and any('"' in u for u in urls) and any("?" in u for u in urls)
@@ -158,7 +167,8 @@ def test_the_incident_story(default: tuple[SampleManifest, Reread]) -> None:
     tg = r"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/[a-z-]+/[0-9a-f]{16}"
     assert len(arns) == 1 and re.fullmatch(tg, arns.pop() or "")
     assert {r["target_group_arn"] for r in by_sig["connect-failed"]}.isdisjoint(
-        {r["target_group_arn"] for r in lambda_rows})
+        {r["target_group_arn"] for r in lambda_rows}
+    )
     other = {r["lambda_error_reason"] for r in by_sig["lambda-other"]}
     assert other and all((o or "").startswith("Lambda") for o in other)
     assert all(r["target_status_code"] == "502" for r in by_sig["target-502"])
@@ -189,8 +199,14 @@ def reread_total(m: SampleManifest, root: Path) -> int:
 
 
 def test_delivery_date_after_midnight(tmp_path: Path) -> None:
-    m = write_sample(tmp_path, start=datetime(2026, 12, 31, 23, 50), minutes=20, requests_per_minute=10,
-                     account="210987654321", region="us-east-2")
+    m = write_sample(
+        tmp_path,
+        start=datetime(2026, 12, 31, 23, 50),
+        minutes=20,
+        requests_per_minute=10,
+        account="210987654321",
+        region="us-east-2",
+    )
     rr = reread(m, tmp_path)
     folders = {p.parent.relative_to(tmp_path).as_posix().split("/", 4)[4] for p in m.files}
     assert folders == {"2026/12/31", "2027/01/01"}

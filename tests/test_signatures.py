@@ -24,7 +24,7 @@ def engine_for(path: Path, window: Window | None = None) -> tuple[LocalEngine, Q
 
 
 def test_catalogue_covers_the_rule() -> None:
-    assert SIGNATURE_IDS == list(rule_order())
+    assert list(rule_order()) == SIGNATURE_IDS
     assert set(SIGNATURE_IDS) == set(SIGNATURE_FIELDS)
     assert SIGNATURE_IDS[-1] == "elb-502-other"
 
@@ -43,7 +43,9 @@ def test_each_signature_in_each_shape(tmp_path: Path, signature_id: str, shape: 
 
 def test_every_502_lands_in_exactly_one_signature(tmp_path: Path) -> None:
     lines = [signature_line(s, shape) for s in SIGNATURE_IDS for shape in SHAPES]
-    lines += [make_line(elb_status_code="502", target="-", request_processing_time="0.001")]  # no rule but the last
+    lines += [
+        make_line(elb_status_code="502", target="-", request_processing_time="0.001")
+    ]  # no rule but the last
     lines += [make_line(elb_status_code="504", target_status_code="-")] * 3
     path = write_log(tmp_path / "x.log.gz", lines)
     engine, params = engine_for(path)

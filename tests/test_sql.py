@@ -60,11 +60,15 @@ def test_athena_ddl() -> None:
         table="alb_logs", projection_start="2024/01/01",
     )  # fmt: skip
     assert "LOCATION 's3://my-alb-logs/prod/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/'" in ddl
-    assert "'storage.location.template' = 's3://my-alb-logs/prod/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/${day}'" in ddl
+    assert (
+        "'storage.location.template' = 's3://my-alb-logs/prod/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/${day}'"
+        in ddl
+    )
     assert "'projection.day.range' = '2024/01/01,NOW'" in ddl
     assert "lambda_error_reason string" in ddl and "PARTITIONED BY (day string)" in ddl
     regex = re.search(r"'input.regex' = '(.*)'\n", ddl)
     assert regex is not None
-    assert re.compile(regex.group(1)).groups == ddl.count(" string,") + ddl.count(" int,") + ddl.count(
-        " bigint,"
-    ) + ddl.count(" double,") + 1
+    assert (
+        re.compile(regex.group(1)).groups
+        == ddl.count(" string,") + ddl.count(" int,") + ddl.count(" bigint,") + ddl.count(" double,") + 1
+    )

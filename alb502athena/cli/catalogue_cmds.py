@@ -32,7 +32,9 @@ def list_signatures(output: OutputOpt = "table") -> None:
 
 @domain_errors
 def sql(
-    query: Annotated[str, typer.Argument(help="A signature id, or `diagnosis` for the one-scan classification.")],
+    query: Annotated[
+        str, typer.Argument(help="A signature id, or `diagnosis` for the one-scan classification.")
+    ],
     last: LastOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
@@ -54,10 +56,16 @@ def sql(
 
 @domain_errors
 def ddl(
-    bucket: Annotated[str, typer.Option("--bucket", help="S3 bucket the load balancer logs to.", envvar="ALB502_BUCKET")],
+    bucket: Annotated[
+        str, typer.Option("--bucket", help="S3 bucket the load balancer logs to.", envvar="ALB502_BUCKET")
+    ],
     account: Annotated[str, typer.Option("--account", help="AWS account id (12 digits) in the log path.")],
-    region: Annotated[str, typer.Option("--region", help="Region of the load balancer.", envvar="AWS_REGION")],
-    prefix: Annotated[str, typer.Option("--prefix", help="Prefix set in the load balancer's log attribute.")] = "",
+    region: Annotated[
+        str, typer.Option("--region", help="Region of the load balancer.", envvar="AWS_REGION")
+    ],
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Prefix set in the load balancer's log attribute.")
+    ] = "",
     table: TableOpt = "alb_logs",
     since: Annotated[
         str, typer.Option("--since", help="First day of partition projection, yyyy/MM/dd.")

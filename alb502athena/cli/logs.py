@@ -26,10 +26,12 @@ from alb502athena.render import QueryParams
 
 
 def _notes(found: Discovery, bad_files: list[tuple[str, str]]) -> None:
-    for path, why in found.ignored:
-        typer.echo(f"Note: ignored {path}: {why}", err=True)
+    for ignored, why in found.ignored:
+        typer.echo(f"Note: ignored {ignored}: {why}", err=True)
     if found.outside_window:
-        typer.echo(f"Note: skipped {found.outside_window} files whose names put them outside the window", err=True)
+        typer.echo(
+            f"Note: skipped {found.outside_window} files whose names put them outside the window", err=True
+        )
     for path, reason in bad_files:
         typer.echo(f"Warning: could not read {path}: {reason}; the other files were analysed", err=True)
 
@@ -37,6 +39,17 @@ def _notes(found: Discovery, bad_files: list[tuple[str, str]]) -> None:
 def _engine(paths: list[Path], params: QueryParams) -> tuple[LocalEngine, Discovery]:
     found = discover(paths, params.window)
     return LocalEngine(found.files, params.window), found
+
+
+def _rows_hint(paths: list[Path], last: str | None, start: str | None, end: str | None) -> str:
+    """The `alb502 run` command that shows a finding's rows, with the user's own paths and window."""
+    import shlex
+
+    parts = ["alb502", "run", "{id}", *(shlex.quote(str(p)) for p in paths)]
+    for flag, value in (("--last", last), ("--start", start), ("--end", end)):
+        if value is not None:
+            parts += [flag, shlex.quote(value)]
+    return " ".join(parts).replace("{", "{{").replace("}", "}}").replace("{{id}}", "{id}")
 
 
 @domain_errors
@@ -65,11 +78,11 @@ def diagnose(
         raise typer.Exit(0)
     if result.totals.unparsed_lines:
         typer.echo(
-            f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format and were counted "
-            "as unparsed",
+            f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format "
+            "and were counted as unparsed",
             err=True,
         )
-    typer.echo(render_diagnosis(result, output), nl=False)
+    typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(paths, last, start, end)), nl=False)
     if fail_on_findings and result.totals.elb_502 > 0:
         raise typer.Exit(1)
 

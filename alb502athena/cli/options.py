@@ -28,7 +28,9 @@ OutputOpt = Annotated[
     ),
 ]
 LastOpt = Annotated[str | None, typer.Option("--last", help="Window ending now (or at --end): 30m, 2h, 1d.")]
-StartOpt = Annotated[str | None, typer.Option("--start", help="Window start, ISO-8601 UTC: 2026-11-20T10:00Z.")]
+StartOpt = Annotated[
+    str | None, typer.Option("--start", help="Window start, ISO-8601 UTC: 2026-11-20T10:00Z.")
+]
 EndOpt = Annotated[str | None, typer.Option("--end", help="Window end (exclusive), ISO-8601 UTC.")]
 LoadBalancerOpt = Annotated[
     str | None,
@@ -39,7 +41,9 @@ TableOpt = Annotated[
 ]
 PathsArg = Annotated[
     list[Path],
-    typer.Argument(help="Log files or folders (any mix of .log and .log.gz, nested as aws s3 sync leaves them)."),
+    typer.Argument(
+        help="Log files or folders (any mix of .log and .log.gz, nested as aws s3 sync leaves them)."
+    ),
 ]
 
 

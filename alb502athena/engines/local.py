@@ -25,7 +25,8 @@ class QueryResult:
 def _group_by_day(files: Sequence[LogFile], window: Window) -> list[tuple[str | None, list[str]]]:
     # A file with no date in its folders or name gets the window's first day, so the partition
     # predicate keeps it and the exact time filter decides for each line.
-    fallback = window.day_range()[0] if window.day_range() else None
+    days = window.day_range()
+    fallback = days[0] if days else None
     groups: dict[str | None, list[str]] = defaultdict(list)
     for f in files:
         groups[f.day or fallback].append(str(f.path))
@@ -68,7 +69,9 @@ class LocalEngine:
         # A corrupt or unreadable file fails the whole DuckDB query; name it, drop it, run again.
         while True:
             if not self._create_view(paths):
-                raise InputError("no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files))
+                raise InputError(
+                    "no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files)
+                )
             try:
                 cursor = self._con.execute(sql)
                 rows = cursor.fetchall()

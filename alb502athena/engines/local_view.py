@@ -82,7 +82,7 @@ def _field_sources(fmt: LogFormat) -> list[_FieldSource]:
     return out
 
 
-def _shape_predicates(shapes: Sequence[Shape]) -> tuple[list[str], list[str]]:
+def _shape_predicates(shapes: Sequence[Shape]) -> tuple[list[str], list[list[str]]]:
     """The checks every shape shares, and per shape the rest (piece count included)."""
     per_shape = []
     for shape in shapes:
@@ -116,9 +116,7 @@ def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogF
     raw = "\n  UNION ALL\n  ".join(scans)
 
     common, rest = _shape_predicates(fmt.shapes)
-    shape_case = "\n".join(
-        f"        WHEN {' AND '.join(checks)} THEN {i}" for i, checks in enumerate(rest)
-    )
+    shape_case = "\n".join(f"        WHEN {' AND '.join(checks)} THEN {i}" for i, checks in enumerate(rest))
     canonical = fmt.regex()
     line = f"concat_ws('\"', {', '.join(pieces)})"
 
@@ -130,7 +128,9 @@ def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogF
         forced = LogFormat(
             fmt.name,
             tuple(
-                LogField(f.name, f.quoted, f.columns, None if i in optional_levels[:depth] else f.optional_from)
+                LogField(
+                    f.name, f.quoted, f.columns, None if i in optional_levels[:depth] else f.optional_from
+                )
                 for i, f in enumerate(fmt.fields)
             ),
             fmt.tail,
@@ -148,7 +148,9 @@ def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogF
             if len(src.field.columns) == 1:
                 fast = src.expr
             else:
-                fast = f"regexp_extract({src.expr}, {sql_string('^' + src.field.inner_regex() + '$')}, [{', '.join(sql_string(c.name) for c in src.field.columns)}]).{col.name}"
+                pattern = sql_string("^" + src.field.inner_regex() + "$")
+                group_names = ", ".join(sql_string(c.name) for c in src.field.columns)
+                fast = f"regexp_extract({src.expr}, {pattern}, [{group_names}]).{col.name}"
             value = (
                 f"CASE WHEN shape IS NOT NULL THEN CASE WHEN {present_fast} THEN {fast} END"
                 f" WHEN slow_level IS NOT NULL THEN CASE WHEN {present_slow} THEN slow.{col.name} END END"
@@ -156,13 +158,14 @@ def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogF
             select_cols.append(f"  {_typed(value, col.type)} AS {col.name}")
     select_list = ",\n".join(select_cols)
 
+    anchored = sql_string("^" + canonical + "$")
     slow_level = " + ".join(f"CASE WHEN {c} THEN 1 ELSE 0 END" for c in level_checks)
     return f"""CREATE OR REPLACE TEMP VIEW alb_logs AS
 WITH raw AS (
   {raw}
 ), shaped AS (
   SELECT *,
-    CASE WHEN {' AND '.join(common)} THEN CASE
+    CASE WHEN {" AND ".join(common)} THEN CASE
 {shape_case}
     END END AS shape
   FROM raw
@@ -174,7 +177,7 @@ WITH raw AS (
   SELECT *,
     CASE WHEN shape IS NULL AND regexp_full_match(line, {sql_string(canonical)})
       THEN {slow_level} END AS slow_level,
-    CASE WHEN shape IS NULL THEN regexp_extract(line, {sql_string('^' + canonical + '$')}, [{names}]) END AS slow
+    CASE WHEN shape IS NULL THEN regexp_extract(line, {anchored}, [{names}]) END AS slow
   FROM lines
 )
 SELECT
