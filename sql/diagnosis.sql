@@ -4,33 +4,23 @@ title: Classify every HTTP 502 in the window, in one scan
 description: >
   One row for the totals (level 3), one per signature (level 1) and one per signature and target
   (level 0). Reads each byte of the window once; the per-signature queries return the rows behind
-  each count.
+  each count. The columns a 502 needs are read only inside the CASEs that select the 502s, so an
+  engine that computes columns lazily (the local one) computes them for the 502s alone.
 parameters: [window, elb]
 -#}
 {%- from "_macros/alb.sql" import partition_filter, in_window, elb_filter, signature_of, target_label -%}
-WITH scoped AS (
+{%- set is_502 -%}
+{{ in_window(window) }}{{ elb_filter(elb) }} AND elb_status_code = 502
+{%- endset -%}
+WITH classified AS (
   SELECT
     type IS NULL AS unparsed,
     {{ in_window(window) }}{{ elb_filter(elb) }} AS in_window,
-    time,
-    elb_status_code,
-    target_status_code,
-    target_ip,
-    target_port,
-    request_processing_time,
-    target_processing_time,
-    response_processing_time,
-    lambda_error_reason
+    CASE WHEN {{ is_502 }} THEN time END AS time_502,
+    CASE WHEN {{ is_502 }} THEN {{ signature_of() }} END AS signature,
+    CASE WHEN {{ is_502 }} THEN {{ target_label() }} END AS target
   FROM {{ table }}
   WHERE {{ partition_filter(window) }}
-), classified AS (
-  SELECT
-    unparsed,
-    in_window,
-    CASE WHEN in_window AND elb_status_code = 502 THEN time END AS time_502,
-    CASE WHEN in_window AND elb_status_code = 502 THEN {{ signature_of() }} END AS signature,
-    CASE WHEN in_window AND elb_status_code = 502 THEN {{ target_label() }} END AS target
-  FROM scoped
 )
 SELECT
   grouping(signature, target) AS level,

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alb502athena.engines.local_view import view_sql
+from alb502athena.engines.inline import inline_table
+from alb502athena.engines.local_view import PIECES_VIEW, TABLE_VIEW, LocalView, local_view
 from alb502athena.errors import InputError, QueryError
 from alb502athena.logfiles import LogFile
 from alb502athena.transpile import to_duckdb
@@ -56,22 +57,26 @@ class LocalEngine:
         self._con.execute("SET enable_progress_bar = false")  # stdout is for results only
         self.bad_files: list[tuple[str, str]] = []
 
-    def _create_view(self, paths: set[str]) -> bool:
+    def _create_view(self, paths: set[str]) -> LocalView | None:
         kept = [f for f in self._files if str(f.path) in paths]
         if not kept:
-            return False
-        self._con.execute(view_sql(_group_by_day(kept, self._window)))
-        return True
+            return None
+        view = local_view(_group_by_day(kept, self._window))
+        for statement in view.statements():
+            self._con.execute(statement)
+        return view
 
     def run(self, athena_sql: str) -> QueryResult:
-        sql = to_duckdb(athena_sql)
+        translated = to_duckdb(athena_sql)
         paths = {str(f.path) for f in self._files} - {p for p, _ in self.bad_files}
         # A corrupt or unreadable file fails the whole DuckDB query; name it, drop it, run again.
         while True:
-            if not self._create_view(paths):
+            view = self._create_view(paths)
+            if view is None:
                 raise InputError(
                     "no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files)
                 )
+            sql = inline_table(translated, TABLE_VIEW, view.columns, PIECES_VIEW)
             try:
                 cursor = self._con.execute(sql)
                 rows = cursor.fetchall()

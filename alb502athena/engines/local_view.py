@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from alb502athena.logformat import LogField, LogFormat, Piece, Shape, log_format
 from alb502athena.sqltext import sql_string
 
-# A line is cut into at most this many pieces; a line with more double quotes than this is rebuilt
+# A line is cut into at most this many pieces; a line with more pieces than this is rebuilt
 # from the first MAX_PIECES pieces only and so counts as unparsed (the regex would almost surely
 # reject such a line anyway). Known shapes use 17 to 31 pieces.
 MAX_PIECES = 64
@@ -99,16 +99,45 @@ def _typed(expr: str, column_type: str) -> str:
     return expr if duck is None else f"TRY_CAST({expr} AS {duck})"
 
 
+PIECES_VIEW = "alb_pieces"
+TABLE_VIEW = "alb_logs"
+
+
+@dataclass(frozen=True)
+class LocalView:
+    """The pieces of every line (view alb_pieces) and, per column of the Athena table, the DuckDB
+    expression over those pieces that computes it. alb_logs is the view of all those expressions; the
+    local engine also inlines them into queries (see inline.py) so that DuckDB computes a column only
+    for the rows that reach it."""
+
+    pieces_sql: str
+    columns: dict[str, str]
+
+    def statements(self) -> list[str]:
+        select_list = ",\n".join(f"  {expr} AS {name}" for name, expr in self.columns.items())
+        return [
+            f"CREATE OR REPLACE TEMP VIEW {PIECES_VIEW} AS\n{self.pieces_sql}",
+            f"CREATE OR REPLACE TEMP VIEW {TABLE_VIEW} AS\nSELECT\n{select_list}\nFROM {PIECES_VIEW}",
+        ]
+
+
 def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogFormat | None = None) -> str:
-    """SQL for `CREATE VIEW alb_logs` over the given files, grouped by their `day` partition value."""
+    """The statements that create the views alb_pieces and alb_logs, separated by semicolons."""
+    return ";\n".join(local_view(files_by_day, fmt).statements())
+
+
+def local_view(
+    files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogFormat | None = None
+) -> LocalView:
+    """The views over the given files, grouped by their `day` partition value."""
     fmt = fmt or log_format()
-    pieces = [_p(i) for i in range(MAX_PIECES)]
-    columns_struct = ", ".join(f"'{p}': 'VARCHAR'" for p in pieces)
+    piece_names = [_p(i) for i in range(MAX_PIECES)]
+    columns_struct = ", ".join(f"'{p}': 'VARCHAR'" for p in piece_names)
     scans = []
     for day, files in files_by_day:
         file_list = "[" + ", ".join(sql_string(f) for f in files) + "]"
         scans.append(
-            f"SELECT {', '.join(pieces)}, {sql_string(day) if day is not None else 'NULL'} AS day\n"
+            f"SELECT {', '.join(piece_names)}, {sql_string(day) if day is not None else 'NULL'} AS day\n"
             f"  FROM read_csv({file_list}, delim='\"', quote='', escape='', header=false,"
             f" auto_detect=false, null_padding=true, strict_mode=false,"
             f" nullstr={sql_string(_NULL_MARK)}, columns={{{columns_struct}}})"
@@ -118,7 +147,7 @@ def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogF
     common, rest = _shape_predicates(fmt.shapes)
     shape_case = "\n".join(f"        WHEN {' AND '.join(checks)} THEN {i}" for i, checks in enumerate(rest))
     canonical = fmt.regex()
-    line = f"concat_ws('\"', {', '.join(pieces)})"
+    line = f"concat_ws('\"', {', '.join(piece_names)})"
 
     # Slow path: the full regex over the rebuilt line. DuckDB returns '' for a group that did not take
     # part in the match, so whether each optional group took part is decided by its own full match.
@@ -139,7 +168,7 @@ def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogF
     names = ", ".join(sql_string(n) for n in fmt.column_names)
 
     sources = _field_sources(fmt)
-    select_cols = []
+    columns: dict[str, str] = {}
     for src in sources:
         present_fast = "TRUE" if src.first_shape == 0 else f"shape >= {src.first_shape}"
         level = sum(1 for i in optional_levels if fmt.fields.index(src.field) >= i)
@@ -155,13 +184,12 @@ def view_sql(files_by_day: Sequence[tuple[str | None, Sequence[str]]], fmt: LogF
                 f"CASE WHEN shape IS NOT NULL THEN CASE WHEN {present_fast} THEN {fast} END"
                 f" WHEN slow_level IS NOT NULL THEN CASE WHEN {present_slow} THEN slow.{col.name} END END"
             )
-            select_cols.append(f"  {_typed(value, col.type)} AS {col.name}")
-    select_list = ",\n".join(select_cols)
+            columns[col.name] = _typed(value, col.type)
+    columns["day"] = "day"
 
     anchored = sql_string("^" + canonical + "$")
     slow_level = " + ".join(f"CASE WHEN {c} THEN 1 ELSE 0 END" for c in level_checks)
-    return f"""CREATE OR REPLACE TEMP VIEW alb_logs AS
-WITH raw AS (
+    pieces = f"""WITH raw AS (
   {raw}
 ), shaped AS (
   SELECT *,
@@ -180,7 +208,5 @@ WITH raw AS (
     CASE WHEN shape IS NULL THEN regexp_extract(line, {anchored}, [{names}]) END AS slow
   FROM lines
 )
-SELECT
-{select_list},
-  day
-FROM slow"""
+SELECT * FROM slow"""
+    return LocalView(pieces, columns)

@@ -1,0 +1,178 @@
+"""Benchmark: `alb502 diagnose` against the bare DuckDB CSV scan of the same files, in one run.
+
+    python benchmarks/bench_local.py [--lines 1000000] [--repeat 3] [--copies 10]
+
+Generates realistic gzip logs once (cached under benchmarks/data/), then times whole processes
+(interpreter start and imports included), best of --repeat, alternating the two:
+- bare: `import duckdb` and one read_csv (space-delimited, quote-aware, all VARCHAR) grouped on the two
+  status columns: the physical floor of reading these files with DuckDB;
+- alb502: `alb502 diagnose DIR --output json`, the product.
+It checks that the diagnosis equals the canonical regex's answer (Python `re`, line by line), prints the
+ratio, and with --copies N measures peak memory on N times the data (10 x 1 M = 10 M lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+BARE = """
+import sys, duckdb
+cols = ", ".join("'c%02d': 'VARCHAR'" % i for i in range(40))
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+print(con.execute(
+    "SELECT c08, c09, count(*) FROM read_csv('" + sys.argv[1] + "/**/*.log.gz', delim=' ', quote='\\"', "
+    "escape='\\\\', header=false, auto_detect=false, null_padding=true, ignore_errors=true, "
+    "columns={" + cols + "}) GROUP BY ALL").fetchall())
+"""
+
+
+def dataset(lines: int) -> Path:
+    dest = ROOT / "data" / f"alb-{lines}"
+    if not (dest / "done").exists():
+        from alb502athena.sample import write_sample
+
+        shutil.rmtree(dest, ignore_errors=True)
+        started = time.perf_counter()
+        write_sample(dest, minutes=60, requests_per_minute=max(1, lines // 60), seed=7)
+        (dest / "done").write_text("")
+        print(f"generated {dest} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return dest
+
+
+def timed(cmd: list[str]) -> tuple[float, int, str]:
+    """Wall time, peak RSS of the child (KiB) and stdout of one whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before), done.stdout
+
+
+def peak_rss(cmd: list[str]) -> int:
+    # ru_maxrss of RUSAGE_CHILDREN is the max over all children so far: measure in a fresh process.
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True, check=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+def canonical_answer(path: Path) -> dict[str, object]:
+    """The diagnosis computed with Python's `re` and the canonical regex, line by line (the referee)."""
+    from alb502athena.logformat import parse_line
+
+    lines = unparsed = 0
+    signatures: Counter[str] = Counter()
+    for f in sorted(path.rglob("*.log.gz")):
+        with gzip.open(f, "rt", encoding="utf-8", errors="replace") as fh:
+            for raw in fh:
+                lines += 1
+                row = parse_line(raw.rstrip("\n"))
+                if row is None:
+                    unparsed += 1
+                elif row["elb_status_code"] == "502":
+                    signatures[classify(row)] += 1
+    return {"lines": lines, "unparsed_lines": unparsed, "signatures": dict(signatures)}
+
+
+def classify(row: dict[str, str | None]) -> str:
+    # The rule of sql/_macros/alb.sql, restated in Python only as the benchmark's referee.
+    reason = row["lambda_error_reason"] or ""
+    named = {
+        "LambdaResponseTooLarge": "lambda-response-too-large",
+        "LambdaUnhandled": "lambda-unhandled",
+        "LambdaThrottling": "lambda-throttled",
+        "LambdaInvalidResponse": "lambda-invalid-response",
+    }
+    if reason in named:
+        return named[reason]
+    if reason.startswith("Lambda"):
+        return "lambda-other"
+    if row["target_status_code"] == "502":
+        return "target-502"
+    known = (row["target_ip"] or "") not in ("", "-") and row["target_status_code"] == "-"
+    times = [
+        float(row[k] or "nan")
+        for k in ("request_processing_time", "target_processing_time", "response_processing_time")
+    ]
+    if known and times == [-1.0, -1.0, -1.0]:
+        return "connect-failed"
+    if known and times[0] >= 0 and (times[1] == -1 or times[2] == -1):
+        return "response-failed"
+    return "elb-502-other"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--copies", type=int, default=0, help="also measure peak memory on N copies of the data"
+    )
+    parser.add_argument("--no-verify", action="store_true", help="skip the Python regex referee (slow)")
+    args = parser.parse_args()
+
+    data = dataset(args.lines)
+    size = sum(f.stat().st_size for f in data.rglob("*.log.gz"))
+    bare_cmd = [sys.executable, "-c", BARE, str(data)]
+    ours_cmd = [sys.executable, "-m", "alb502athena", "diagnose", str(data), "--output", "json"]
+    bare_times, ours_times = [], []
+    result: dict[str, object] = {}
+    for _ in range(args.repeat):
+        bare_times.append(timed(bare_cmd)[0])
+        elapsed, _, out = timed(ours_cmd)
+        ours_times.append(elapsed)
+        result = json.loads(out)
+    bare, ours = min(bare_times), min(ours_times)
+    totals = result["totals"]
+    assert isinstance(totals, dict)
+    files = len(list(data.rglob("*.log.gz")))
+    print(f"data: {totals['lines']:,} lines, {size / 2**20:.0f} MiB gzip, {files} files")
+    print(f"bare DuckDB CSV scan : {bare:.2f} s (best of {args.repeat}, whole process)")
+    print(f"alb502 diagnose      : {ours:.2f} s (best of {args.repeat}, whole process)")
+    print(f"ratio                : {ours / bare:.2f}x")
+
+    if not args.no_verify:
+        started = time.perf_counter()
+        expected = canonical_answer(data)
+        got = {
+            "lines": totals["lines"],
+            "unparsed_lines": totals["unparsed_lines"],
+            "signatures": {s["id"]: s["count"] for s in result["signatures"]},  # type: ignore[attr-defined]
+        }
+        verdict = "identical" if got == expected else f"DIFFERENT: {got} vs {expected}"
+        print(f"canonical regex (Python re): {time.perf_counter() - started:.1f} s, results {verdict}")
+        if got != expected:
+            raise SystemExit(1)
+
+    if args.copies:
+        big = ROOT / "data" / f"alb-{args.lines}-x{args.copies}"
+        if not big.exists():
+            for i in range(args.copies):
+                shutil.copytree(data, big / f"copy{i}", copy_function=lambda s, d: Path(d).hardlink_to(s))
+        cmd = [sys.executable, "-m", "alb502athena", "diagnose", str(big), "--output", "json"]
+        started = time.perf_counter()
+        peak = peak_rss(cmd)
+        print(
+            f"{args.copies} x the data: alb502 diagnose peak RSS {peak / 1024:.0f} MiB, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
