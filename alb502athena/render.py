@@ -113,6 +113,29 @@ def s3_log_root(bucket: str, prefix: str, account: str, region: str) -> str:
     return "s3://" + "/".join(p for p in parts if p)
 
 
+_TRINO_LOCATION = re.compile(r"(s3a?|local|gs|abfss?)://[A-Za-z0-9!_.*()/:-]*")
+
+
+def render_trino_ddl(*, location: str, table: str, projection_start: str) -> str:
+    """The Trino twin of the Athena table, over `location` (the folder that holds yyyy/mm/dd)."""
+    if not re.fullmatch(r"\d{4}/\d{2}/\d{2}", projection_start):
+        raise UsageError(f"invalid --since {projection_start!r}: use yyyy/MM/dd")
+    root = location.rstrip("/")
+    if not _TRINO_LOCATION.fullmatch(root):
+        raise UsageError(f"invalid --location {location!r}: e.g. s3://my-alb-logs/AWSLogs/.../eu-west-1")
+    fmt = log_format()
+    columns = [{"name": c.name, "type": c.trino_type} for c in fmt.columns]
+    text = environment().get_template("ddl/trino.sql").render(
+        table=table_name(table),
+        columns=columns,
+        regex=sql_string(fmt.regex()),
+        location=sql_string(root),
+        location_template=sql_string(root + "/${day}"),
+        projection_start=sql_string(projection_start),
+    )
+    return text.strip() + "\n"
+
+
 def render_athena_ddl(
     *, bucket: str, prefix: str, account: str, region: str, table: str, projection_start: str
 ) -> str:

@@ -53,6 +53,9 @@ class Window:
 
     start: datetime | None = None
     end: datetime | None = None
+    # Render as "the last N minutes before the query runs" (saved console queries, schedules) rather
+    # than as fixed times; start/end then only describe the window for display.
+    relative: bool = False
 
     @classmethod
     def from_options(
@@ -89,10 +92,18 @@ class Window:
             "end": self.end.isoformat().replace("+00:00", "Z") if self.end else None,
         }
 
+    def as_relative(self) -> Window:
+        if self.start is None or self.end is None:
+            raise UsageError("a relative window needs --last")
+        return Window(self.start, self.end, relative=True)
+
     def sql(self) -> SqlWindow:
         """The literals the templates use; the templates never quote anything themselves."""
         if self.start is None or self.end is None:
             return SqlWindow(None, None, None, None)
+        if self.relative:
+            minutes = max(1, round((self.end - self.start).total_seconds() / 60))
+            return SqlWindow(None, None, None, None, relative_minutes=minutes)
         return SqlWindow(
             start=sql_string(log_time(self.start)),
             end=sql_string(log_time(self.end)),
@@ -112,3 +123,4 @@ class SqlWindow:
     end: str | None
     start_day: str | None
     end_day_plus_one: str | None
+    relative_minutes: int | None = None  # an int, rendered as a number: never user text

@@ -157,7 +157,11 @@ def test_sql_is_pasteable() -> None:
     assert code == 0
     assert out.startswith("SELECT ") and "day BETWEEN '2026/11/20' AND '2026/11/21'" in out
     code, out, _ = invoke("sql", "diagnosis")
-    assert code == 0 and "GROUPING SETS" in out and "day BETWEEN" in out
+    assert code == 0 and "GROUPING SETS" in out
+    # Without a window: the last hour, relative, so a saved query never scans the whole bucket.
+    assert "day >= date_format((current_timestamp - interval '60' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')" in out
+    code, out, _ = invoke("sql", "connect-failed", "--last", "2h")
+    assert code == 0 and "interval '120' minute" in out and "time >= date_format(" in out
 
 
 def test_ddl() -> None:

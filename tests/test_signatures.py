@@ -94,3 +94,20 @@ def test_load_balancer_filter(tmp_path: Path) -> None:
     engine, _ = engine_for(write_log(tmp_path / "x.log", lines))
     d = diagnose(engine, QueryParams(Window(), load_balancer="app/other/0123456789abcdef"))
     assert d.totals.elb_502 == 1 and d.totals.lines == 2
+
+
+def test_relative_window_runs_locally(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from alb502athena.window import log_time
+
+    now = datetime.now(UTC)
+    lines = [
+        signature_line("target-502", time=log_time(now - timedelta(minutes=10))),
+        signature_line("target-502", time=log_time(now - timedelta(hours=3))),
+    ]
+    path = write_log(tmp_path / "x.log", lines)
+    window = Window.from_options("1h", None, None).as_relative()
+    engine = LocalEngine(discover([path], window).files, window)
+    d = diagnose(engine, QueryParams(window))
+    assert d.totals.elb_502 == 1 and d.totals.requests == 1 and d.totals.lines == 2

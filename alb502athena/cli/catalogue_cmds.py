@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -43,13 +44,17 @@ def sql(
 ) -> None:
     """Print a query as Athena SQL, ready to paste into the Athena console.
 
-    Without a window it covers the last hour, so it never scans the whole bucket.
+    With --last the window is relative (the last N hours before each run: for saved queries and
+    schedules); with --start/--end it is fixed. Without either it is the last hour, so it never scans
+    the whole bucket.
 
     Example: alb502 sql connect-failed --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z --table alb.alb_logs
     """
     if last is None and start is None:
         last = "1h"
     params = query_params(last, start, end, load_balancer, table)
+    if start is None and end is None:
+        params = replace(params, window=params.window.as_relative())
     text = render_diagnosis(params) if query == "diagnosis" else render_signature(query, params)
     typer.echo(text, nl=False)
 

@@ -4,8 +4,18 @@
 {#- The partition predicate and the exact time filter. `day` is the S3 delivery date (yyyy/MM/dd), which
     can be a day later than the request near midnight UTC, hence start day .. end day + 1. `time` is
     ISO-8601 with microseconds and a Z, so comparing it as text is exact and runs on every engine. -#}
+{#- The relative form ("the last N minutes", for saved queries and schedules) computes its bounds
+    from current_timestamp in UTC; engines fold that to a constant before planning, so the `day`
+    predicate still prunes partitions (tests/trino shows it with EXPLAIN). -#}
+{% macro since(w, format) -%}
+date_format((current_timestamp - interval '{{ w.relative_minutes }}' minute) AT TIME ZONE 'UTC', '{{ format }}')
+{%- endmacro %}
+
 {% macro window_filter(w) -%}
-{%- if w.start is not none -%}
+{%- if w.relative_minutes is not none -%}
+day >= {{ since(w, '%Y/%m/%d') }}
+  AND time >= {{ since(w, '%Y-%m-%dT%H:%i:%s') }}
+{%- elif w.start is not none -%}
 day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
   AND time >= {{ w.start }} AND time < {{ w.end }}
 {%- else -%}
@@ -15,7 +25,9 @@ TRUE
 
 {#- The partition predicate alone: the diagnosis counts every line it reads, parsed or not. -#}
 {% macro partition_filter(w) -%}
-{%- if w.start is not none -%}
+{%- if w.relative_minutes is not none -%}
+day >= {{ since(w, '%Y/%m/%d') }}
+{%- elif w.start is not none -%}
 day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
 {%- else -%}
 TRUE
@@ -24,7 +36,9 @@ TRUE
 
 {#- The time filter alone, for rows already limited to the partitions. -#}
 {% macro in_window(w) -%}
-{%- if w.start is not none -%}
+{%- if w.relative_minutes is not none -%}
+time >= {{ since(w, '%Y-%m-%dT%H:%i:%s') }}
+{%- elif w.start is not none -%}
 time >= {{ w.start }} AND time < {{ w.end }}
 {%- else -%}
 time IS NOT NULL
