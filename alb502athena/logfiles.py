@@ -64,19 +64,24 @@ def _walk(root: Path) -> Iterable[Path]:
             yield Path(dirpath) / name
 
 
-def _in_window(f: LogFile, window: Window, days: tuple[str, str] | None) -> bool:
+def _in_window(f: LogFile, window: Window, days: tuple[str, str] | None, by_name: bool) -> bool:
     if window.start is None or window.end is None:
         return True
-    if f.end_time is not None and (
-        f.end_time < window.start or f.end_time - _FILE_SPAN > window.end + _LATE_MARGIN
+    if (
+        by_name
+        and f.end_time is not None
+        and (f.end_time < window.start or f.end_time - _FILE_SPAN > window.end + _LATE_MARGIN)
     ):
         return False
     # The same rule as the SQL's partition predicate (day(start) .. day(end) + 1).
     return not (days is not None and f.day is not None and not days[0] <= f.day <= days[1])
 
 
-def discover(paths: Sequence[Path], window: Window) -> Discovery:
-    """Every access-log file under `paths` that the window needs; nothing is opened."""
+def discover(paths: Sequence[Path], window: Window, by_name: bool = True) -> Discovery:
+    """Every access-log file under `paths` that the window needs; nothing is opened.
+
+    by_name=False keeps files whose names put them outside the window (only the `day` partition rule
+    applies), which makes the local engine read exactly what Athena or Trino would."""
     found = Discovery()
     days = window.day_range()
     for root in paths:
@@ -93,7 +98,7 @@ def discover(paths: Sequence[Path], window: Window) -> Discovery:
                     found.ignored.append((path, "not a .log or .log.gz file"))
                 continue
             f = describe(path)
-            if _in_window(f, window, days):
+            if _in_window(f, window, days, by_name):
                 found.files.append(f)
             else:
                 found.outside_window += 1

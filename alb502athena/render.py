@@ -125,13 +125,17 @@ def render_trino_ddl(*, location: str, table: str, projection_start: str) -> str
         raise UsageError(f"invalid --location {location!r}: e.g. s3://my-alb-logs/AWSLogs/.../eu-west-1")
     fmt = log_format()
     columns = [{"name": c.name, "type": c.trino_type} for c in fmt.columns]
-    text = environment().get_template("ddl/trino.sql").render(
-        table=table_name(table),
-        columns=columns,
-        regex=sql_string(fmt.regex()),
-        location=sql_string(root),
-        location_template=sql_string(root + "/${day}"),
-        projection_start=sql_string(projection_start),
+    text = (
+        environment()
+        .get_template("ddl/trino.sql")
+        .render(
+            table=table_name(table),
+            columns=columns,
+            regex=sql_string(fmt.regex()),
+            location=sql_string(root),
+            location_template=sql_string(root + "/${day}"),
+            projection_start=sql_string(projection_start),
+        )
     )
     return text.strip() + "\n"
 

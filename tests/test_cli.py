@@ -159,7 +159,9 @@ def test_sql_is_pasteable() -> None:
     code, out, _ = invoke("sql", "diagnosis")
     assert code == 0 and "GROUPING SETS" in out
     # Without a window: the last hour, relative, so a saved query never scans the whole bucket.
-    assert "day >= date_format((current_timestamp - interval '60' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')" in out
+    assert (
+        "day >= date_format((current_timestamp - interval '60' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')" in out
+    )
     code, out, _ = invoke("sql", "connect-failed", "--last", "2h")
     assert code == 0 and "interval '120' minute" in out and "time >= date_format(" in out
 

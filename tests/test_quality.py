@@ -27,4 +27,4 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()
     command = ci.strip().splitlines()[-1]
-    assert command in readme
+    assert f"```sh\n{command}\n```" in readme

@@ -72,10 +72,8 @@ def diagnose(
     engine, found = _engine(paths, params)
     if not found.files:
         typer.echo("Note: no log file falls in the window", err=True)
-    result = run_diagnosis(engine, params) if found.files else None
-    _notes(found, result.bad_files if result else [])
-    if result is None:
-        raise typer.Exit(0)
+    result = run_diagnosis(engine, params)
+    _notes(found, result.bad_files)
     if result.totals.unparsed_lines:
         typer.echo(
             f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format "
@@ -104,10 +102,6 @@ def run(
     """
     params = query_params(last, start, end, load_balancer)
     engine, found = _engine(paths, params)
-    if not found.files:
-        _notes(found, [])
-        typer.echo(render_rows([], [], output), nl=False)
-        return
     result = signature_rows(engine, signature, params)
     _notes(found, result.bad_files)
     rows = result.rows if limit == 0 else result.rows[:limit]

@@ -59,8 +59,8 @@ class LocalEngine:
 
     def _create_view(self, paths: set[str]) -> LocalView | None:
         kept = [f for f in self._files if str(f.path) in paths]
-        if not kept:
-            return None
+        if not kept and self._files:
+            return None  # every file given was unreadable
         view = local_view(_group_by_day(kept, self._window))
         for statement in view.statements():
             self._con.execute(statement)

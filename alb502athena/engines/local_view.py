@@ -142,6 +142,10 @@ def local_view(
             f" auto_detect=false, null_padding=true, strict_mode=false,"
             f" nullstr={sql_string(_NULL_MARK)}, columns={{{columns_struct}}})"
         )
+    if not scans:
+        # No file in the window: an empty table, so every query still answers (with zero counts).
+        nulls = ", ".join(f"NULL::VARCHAR AS {p}" for p in [*piece_names, "day"])
+        scans.append(f"SELECT {nulls} WHERE false")
     raw = "\n  UNION ALL\n  ".join(scans)
 
     common, rest = _shape_predicates(fmt.shapes)

@@ -25,7 +25,10 @@ def trino_home() -> Path:
 
 def java_home() -> Path:
     """A JDK new enough for Trino (24+): JAVA_HOME if it is one, else the newest in /usr/lib/jvm."""
-    candidates = [os.environ.get("ALB502_TRINO_JAVA_HOME", ""), *sorted(glob.glob("/usr/lib/jvm/*"), reverse=True)]
+    candidates = [
+        os.environ.get("ALB502_TRINO_JAVA_HOME", ""),
+        *sorted(glob.glob("/usr/lib/jvm/*"), reverse=True),
+    ]
     for c in candidates:
         if not c or not (Path(c) / "bin" / "java").exists():
             continue
@@ -90,7 +93,13 @@ class TrinoServer:
         env["PATH"] = f"{env['JAVA_HOME']}/bin:{env.get('PATH', '')}"
         log = open(self.work / "server.log", "wb")  # noqa: SIM115 - kept open for the server's lifetime
         self.process = subprocess.Popen(
-            [str(home / "bin" / "launcher"), "run", "--etc-dir", str(etc), f"--data-dir={self.work / 'data'}"],
+            [
+                str(home / "bin" / "launcher"),
+                "run",
+                "--etc-dir",
+                str(etc),
+                f"--data-dir={self.work / 'data'}",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -101,13 +110,24 @@ class TrinoServer:
                 raise RuntimeError(f"Trino exited: {(self.work / 'server.log').read_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/v1/info", timeout=2) as r:
-                    if b'"starting":false' in r.read():
+                    if b'"starting":false' in r.read() and self._answers():
                         return
             except OSError:
                 pass
             time.sleep(1)
         self.stop()
-        raise RuntimeError(f"Trino did not start in {timeout:.0f} s: {(self.work / 'server.log').read_text()[-3000:]}")
+        raise RuntimeError(
+            f"Trino did not start in {timeout:.0f} s: {(self.work / 'server.log').read_text()[-3000:]}"
+        )
+
+    def _answers(self) -> bool:
+        # "Started" comes before the coordinator has registered itself as a worker node.
+        try:
+            cursor = self.connect().cursor()
+            cursor.execute("SELECT 1")
+            return bool(cursor.fetchall())
+        except Exception:
+            return False
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -121,7 +141,9 @@ class TrinoServer:
     def connect(self, catalog: str = "hive", schema: str = "alb"):  # type: ignore[no-untyped-def]
         import trino
 
-        return trino.dbapi.connect(host="127.0.0.1", port=self.port, user="alb502", catalog=catalog, schema=schema)
+        return trino.dbapi.connect(
+            host="127.0.0.1", port=self.port, user="alb502", catalog=catalog, schema=schema
+        )
 
     def reset_data(self) -> None:
         shutil.rmtree(self.data_root / "logs", ignore_errors=True)
