@@ -18,4 +18,6 @@ class InputError(Alb502Error):
 
 
 class QueryError(Alb502Error):
-    """An engine rejected or failed a query."""
+    """An engine rejected or failed a query, or could not be reached."""
+
+    exit_code = 3

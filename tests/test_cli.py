@@ -204,3 +204,30 @@ def test_python_dash_m() -> None:
 
     done = subprocess.run([sys.executable, "-m", "alb502athena", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("alb502 ")
+
+
+def test_ddl_trino_twin() -> None:
+    code, out, _ = invoke(
+        "ddl",
+        "--engine",
+        "trino",
+        "--bucket",
+        "my-alb-logs",
+        "--account",
+        "123456789012",
+        "--region",
+        "eu-west-1",
+    )
+    assert code == 0 and out.startswith("CREATE TABLE IF NOT EXISTS alb_logs (")
+    assert "format = 'REGEX'" in out
+    assert (
+        "partition_projection_location_template = 's3://my-alb-logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/${day}'"
+        in out
+    )
+    code, _, err = invoke("ddl", "--engine", "trino")
+    assert (
+        code == 2
+        and err.strip() == "Error: missing --bucket, --account, --region (the S3 location of the logs)"
+    )
+    code, _, err = invoke("ddl", "--location", "local:///x", "--bucket", "b")
+    assert code == 2 and err.startswith("Error: --location goes with --engine trino")

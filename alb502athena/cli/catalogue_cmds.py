@@ -18,8 +18,15 @@ from alb502athena.cli.options import (
     domain_errors,
     query_params,
 )
+from alb502athena.errors import UsageError
 from alb502athena.output import render_catalogue
-from alb502athena.render import render_athena_ddl, render_diagnosis, render_signature
+from alb502athena.render import (
+    render_athena_ddl,
+    render_diagnosis,
+    render_signature,
+    render_trino_ddl,
+    s3_log_root,
+)
 
 
 @domain_errors
@@ -62,12 +69,15 @@ def sql(
 @domain_errors
 def ddl(
     bucket: Annotated[
-        str, typer.Option("--bucket", help="S3 bucket the load balancer logs to.", envvar="ALB502_BUCKET")
-    ],
-    account: Annotated[str, typer.Option("--account", help="AWS account id (12 digits) in the log path.")],
+        str | None,
+        typer.Option("--bucket", help="S3 bucket the load balancer logs to.", envvar="ALB502_BUCKET"),
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="AWS account id (12 digits) in the log path.")
+    ] = None,
     region: Annotated[
-        str, typer.Option("--region", help="Region of the load balancer.", envvar="AWS_REGION")
-    ],
+        str | None, typer.Option("--region", help="Region of the load balancer.", envvar="AWS_REGION")
+    ] = None,
     prefix: Annotated[
         str, typer.Option("--prefix", help="Prefix set in the load balancer's log attribute.")
     ] = "",
@@ -75,14 +85,46 @@ def ddl(
     since: Annotated[
         str, typer.Option("--since", help="First day of partition projection, yyyy/MM/dd.")
     ] = "2018/01/01",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="athena (Hive DDL for the Athena console) or trino (Trino's Hive connector)."
+        ),
+    ] = "athena",
+    location: Annotated[
+        str | None,
+        typer.Option(
+            "--location",
+            help="trino: the folder that holds yyyy/mm/dd, instead of --bucket/--account/--region.",
+        ),
+    ] = None,
 ) -> None:
-    """Print CREATE EXTERNAL TABLE for the Athena console (partition projection on `day`).
+    """Print CREATE TABLE for the ALB logs: Athena (partition projection on `day`) or its Trino twin.
 
     Example: alb502 ddl --bucket my-alb-logs --prefix prod --account 123456789012 --region eu-west-1
+
+    Trino: alb502 ddl --engine trino --location s3://my-alb-logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1
     """
-    typer.echo(
-        render_athena_ddl(
+    if engine not in ("athena", "trino"):
+        raise UsageError(f"invalid --engine {engine!r}: athena or trino")
+    if location is not None and engine != "trino":
+        raise UsageError(
+            "--location goes with --engine trino; Athena reads the S3 layout from --bucket/--account/--region"
+        )
+    if location is None:
+        missing = [
+            n for n, v in (("--bucket", bucket), ("--account", account), ("--region", region)) if not v
+        ]
+        if missing:
+            raise UsageError(f"missing {', '.join(missing)} (the S3 location of the logs)")
+    if engine == "athena":
+        assert bucket and account and region
+        text = render_athena_ddl(
             bucket=bucket, prefix=prefix, account=account, region=region, table=table, projection_start=since
-        ),
-        nl=False,
-    )
+        )
+    else:
+        if location is None:
+            assert bucket and account and region
+            location = s3_log_root(bucket, prefix, account, region)
+        text = render_trino_ddl(location=location, table=table, projection_start=since)
+    typer.echo(text, nl=False)

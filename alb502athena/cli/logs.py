@@ -1,51 +1,56 @@
-"""Commands that read log files: diagnose and run."""
+"""Commands that query the logs: diagnose and run, on the local files or on a Trino table."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import shlex
 from typing import Annotated
 
 import typer
 
 from alb502athena.cli.options import (
+    CaBundleOpt,
+    CatalogOpt,
     EndOpt,
+    EngineOpt,
+    InsecureOpt,
     LastOpt,
     LoadBalancerOpt,
+    OptionalPathsArg,
     OutputOpt,
-    PathsArg,
+    PasswordOpt,
+    SchemaOpt,
     StartOpt,
+    TableOpt,
+    TrinoUrlOpt,
+    UserOpt,
     domain_errors,
     query_params,
 )
 from alb502athena.diagnosis import diagnose as run_diagnosis
 from alb502athena.diagnosis import signature_rows
-from alb502athena.engines.local import LocalEngine
-from alb502athena.logfiles import Discovery, discover
+from alb502athena.engines.select import EngineRequest, open_engine
+from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
-from alb502athena.render import QueryParams
 
 
-def _notes(found: Discovery, bad_files: list[tuple[str, str]]) -> None:
-    for ignored, why in found.ignored:
-        typer.echo(f"Note: ignored {ignored}: {why}", err=True)
-    if found.outside_window:
-        typer.echo(
-            f"Note: skipped {found.outside_window} files whose names put them outside the window", err=True
-        )
+def _notes(found: Discovery | None, bad_files: list[tuple[str, str]]) -> None:
+    if found is not None:
+        for ignored, why in found.ignored:
+            typer.echo(f"Note: ignored {ignored}: {why}", err=True)
+        if found.outside_window:
+            typer.echo(
+                f"Note: skipped {found.outside_window} files whose names put them outside the window",
+                err=True,
+            )
+        if not found.files:
+            typer.echo("Note: no log file falls in the window", err=True)
     for path, reason in bad_files:
         typer.echo(f"Warning: could not read {path}: {reason}; the other files were analysed", err=True)
 
 
-def _engine(paths: list[Path], params: QueryParams) -> tuple[LocalEngine, Discovery]:
-    found = discover(paths, params.window)
-    return LocalEngine(found.files, params.window), found
-
-
-def _rows_hint(paths: list[Path], last: str | None, start: str | None, end: str | None) -> str:
-    """The `alb502 run` command that shows a finding's rows, with the user's own paths and window."""
-    import shlex
-
-    parts = ["alb502", "run", "{id}", *(shlex.quote(str(p)) for p in paths)]
+def _rows_hint(command: list[str], last: str | None, start: str | None, end: str | None) -> str:
+    """The `alb502 run` command that shows a finding's rows, with the user's own source and window."""
+    parts = ["alb502", "run", "{id}", *(shlex.quote(c) for c in command)]
     for flag, value in (("--last", last), ("--start", start), ("--end", end)):
         if value is not None:
             parts += [flag, shlex.quote(value)]
@@ -54,7 +59,7 @@ def _rows_hint(paths: list[Path], last: str | None, start: str | None, end: str 
 
 @domain_errors
 def diagnose(
-    paths: PathsArg,
+    paths: OptionalPathsArg = None,
     output: OutputOpt = "table",
     last: LastOpt = None,
     start: StartOpt = None,
@@ -63,16 +68,28 @@ def diagnose(
     fail_on_findings: Annotated[
         bool, typer.Option("--fail-on-findings", help="Exit with code 1 when any 502 is found.")
     ] = False,
+    engine: EngineOpt = "local",
+    table: TableOpt = "alb_logs",
+    trino_url: TrinoUrlOpt = None,
+    catalog: CatalogOpt = "hive",
+    schema: SchemaOpt = "default",
+    user: UserOpt = None,
+    password: PasswordOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
     """Classify every HTTP 502 in the logs and say what to do next.
 
     Example: alb502 diagnose ./logs --last 2h --output json
+
+    On a Trino table: alb502 diagnose --engine trino --trino-url https://trino:8443 --schema alb --last 2h
     """
-    params = query_params(last, start, end, load_balancer)
-    engine, found = _engine(paths, params)
-    if not found.files:
-        typer.echo("Note: no log file falls in the window", err=True)
-    result = run_diagnosis(engine, params)
+    request = EngineRequest(
+        engine, paths or [], trino_url, catalog, schema, user, password, ca_bundle, insecure
+    )
+    params = query_params(last, start, end, load_balancer, "alb_logs" if engine == "local" else table)
+    engine_, found = open_engine(request, params.window)
+    result = run_diagnosis(engine_, params)
     _notes(found, result.bad_files)
     if result.totals.unparsed_lines:
         typer.echo(
@@ -80,7 +97,8 @@ def diagnose(
             "and were counted as unparsed",
             err=True,
         )
-    typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(paths, last, start, end)), nl=False)
+    source = [str(p) for p in paths or []] if engine == "local" else ["--engine", engine]
+    typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(source, last, start, end)), nl=False)
     if fail_on_findings and result.totals.elb_502 > 0:
         raise typer.Exit(1)
 
@@ -88,21 +106,33 @@ def diagnose(
 @domain_errors
 def run(
     signature: Annotated[str, typer.Argument(help="Signature id (see `alb502 list`).")],
-    paths: PathsArg,
+    paths: OptionalPathsArg = None,
     output: OutputOpt = "table",
     last: LastOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
     load_balancer: LoadBalancerOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Show at most this many rows (0: all).")] = 100,
+    engine: EngineOpt = "local",
+    table: TableOpt = "alb_logs",
+    trino_url: TrinoUrlOpt = None,
+    catalog: CatalogOpt = "hive",
+    schema: SchemaOpt = "default",
+    user: UserOpt = None,
+    password: PasswordOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
     """Show the requests behind one signature (its own query, run on the logs).
 
     Example: alb502 run connect-failed ./logs --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z
     """
-    params = query_params(last, start, end, load_balancer)
-    engine, found = _engine(paths, params)
-    result = signature_rows(engine, signature, params)
+    request = EngineRequest(
+        engine, paths or [], trino_url, catalog, schema, user, password, ca_bundle, insecure
+    )
+    params = query_params(last, start, end, load_balancer, "alb_logs" if engine == "local" else table)
+    engine_, found = open_engine(request, params.window)
+    result = signature_rows(engine_, signature, params)
     _notes(found, result.bad_files)
     rows = result.rows if limit == 0 else result.rows[:limit]
     if len(rows) < len(result.rows):

@@ -68,3 +68,58 @@ def domain_errors(func: F) -> F:
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+ENGINES = ("local", "trino")
+
+
+def _check_engine(value: str) -> str:
+    if value not in ENGINES:
+        raise typer.BadParameter(f"choose one of {', '.join(ENGINES)}")
+    return value
+
+
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="local: the log files given (DuckDB); trino: a Trino cluster's table.",
+        callback=_check_engine,
+        envvar="ALB502_ENGINE",
+    ),
+]
+OptionalPathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Log files or folders for the local engine (any mix of .log and .log.gz, nested as "
+        "aws s3 sync leaves them).",
+        show_default=False,
+    ),
+]
+TrinoUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--trino-url", help="Trino coordinator, e.g. https://trino:8443.", envvar="ALB502_TRINO_URL"
+    ),
+]
+CatalogOpt = Annotated[str, typer.Option("--catalog", help="Trino catalog.", envvar="ALB502_TRINO_CATALOG")]
+SchemaOpt = Annotated[str, typer.Option("--schema", help="Trino schema.", envvar="ALB502_TRINO_SCHEMA")]
+UserOpt = Annotated[
+    str | None, typer.Option("--user", help="Trino user (default: your login).", envvar="ALB502_TRINO_USER")
+]
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        help="Trino password (https only); prefer the environment variable.",
+        envvar="ALB502_TRINO_PASSWORD",
+        show_default=False,
+    ),
+]
+CaBundleOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-bundle", help="CA certificates to verify Trino's TLS certificate.", envvar="ALB502_CA_BUNDLE"
+    ),
+]
+InsecureOpt = Annotated[bool, typer.Option("--insecure", help="Do not verify Trino's TLS certificate.")]

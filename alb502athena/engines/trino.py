@@ -1,0 +1,73 @@
+"""A self-hosted Trino cluster as the engine: the catalogue's SQL text, untranslated.
+
+The table is the Trino twin of the Athena table (`alb502 ddl --engine trino`). Trino's own failure
+message and query id reach the user; nothing is retried behind their back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from alb502athena.engines.local import QueryResult
+from alb502athena.errors import QueryError, UsageError
+
+
+@dataclass(frozen=True)
+class TrinoSettings:
+    url: str
+    catalog: str
+    schema: str
+    user: str
+    password: str | None = None
+    verify: bool | str = True  # False with --insecure, or a CA bundle path
+
+
+class TrinoEngine:
+    name = "trino"
+
+    def __init__(self, settings: TrinoSettings) -> None:
+        parts = urlsplit(settings.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"invalid --trino-url {settings.url!r}: e.g. https://trino.example.com:8443")
+        if settings.password is not None and parts.scheme != "https":
+            raise UsageError("a Trino password is only sent over https: use an https:// --trino-url")
+        self._settings = settings
+        self._host = parts.hostname
+        self._port = parts.port or (443 if parts.scheme == "https" else 8080)
+        self._scheme = parts.scheme
+
+    def _connect(self) -> Any:
+        import trino  # imported here: `alb502 --help` must not pay for it
+
+        s = self._settings
+        auth = trino.auth.BasicAuthentication(s.user, s.password) if s.password is not None else None
+        return trino.dbapi.connect(
+            host=self._host,
+            port=self._port,
+            http_scheme=self._scheme,
+            user=s.user,
+            auth=auth,
+            catalog=s.catalog,
+            schema=s.schema,
+            verify=s.verify,
+            source="alb502",
+        )
+
+    def run(self, athena_sql: str) -> QueryResult:
+        import requests
+        import trino
+
+        try:
+            cursor = self._connect().cursor()
+            cursor.execute(athena_sql)
+            rows = [tuple(r) for r in cursor.fetchall()]
+        except trino.exceptions.TrinoQueryError as exc:
+            raise QueryError(f"Trino query {exc.query_id} failed: {exc.error_name}: {exc.message}") from None
+        except trino.exceptions.HttpError as exc:
+            raise QueryError(f"Trino at {self._settings.url} refused the request: {exc}") from None
+        except (trino.exceptions.TrinoConnectionError, requests.exceptions.RequestException) as exc:
+            cause = exc.__cause__ or exc.__context__ or exc
+            raise QueryError(f"cannot reach Trino at {self._settings.url} ({type(cause).__name__})") from None
+        return QueryResult([d[0] for d in cursor.description or []], rows)
