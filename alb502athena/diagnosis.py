@@ -69,6 +69,7 @@ class Diagnosis:
     findings: list[Finding]
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    engine_stats: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +79,7 @@ class Diagnosis:
             "signatures": [f.as_json() for f in self.findings],
             "bad_files": [{"path": p, "reason": r} for p, r in self.bad_files],
             "notes": list(self.notes),
+            **({"engine_stats": self.engine_stats} if self.engine_stats is not None else {}),
         }
 
 
@@ -127,6 +129,9 @@ def diagnose(engine: Engine, params: QueryParams) -> Diagnosis:
     result = engine.run(render_diagnosis(params))
     diagnosis = build(engine.name, params, result.columns, result.rows)
     diagnosis.bad_files = list(getattr(result, "bad_files", []))
+    stats = getattr(result, "stats", None)
+    if stats is not None:
+        diagnosis.engine_stats = stats.as_json()
     return diagnosis
 
 

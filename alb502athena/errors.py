@@ -21,3 +21,13 @@ class QueryError(Alb502Error):
     """An engine rejected or failed a query, or could not be reached."""
 
     exit_code = 3
+
+
+class AwsError(QueryError):
+    """AWS refused or failed a call: credentials, permissions, a missing table, a failed query."""
+
+
+class Interrupted(Alb502Error):
+    """The user pressed Ctrl-C; any running query was stopped first."""
+
+    exit_code = 130

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -10,24 +12,33 @@ import typer
 from alb502athena.cli.options import (
     CaBundleOpt,
     CatalogOpt,
+    DatabaseOpt,
     EndOpt,
     EngineOpt,
     InsecureOpt,
     LastOpt,
     LoadBalancerOpt,
     OptionalPathsArg,
+    OutputLocationOpt,
     OutputOpt,
     PasswordOpt,
+    PriceOpt,
+    ProfileOpt,
+    RegionOpt,
+    ReuseOpt,
     SchemaOpt,
     StartOpt,
     TableOpt,
+    TimeoutOpt,
     TrinoUrlOpt,
     UserOpt,
+    WorkgroupOpt,
     domain_errors,
     query_params,
 )
 from alb502athena.diagnosis import diagnose as run_diagnosis
 from alb502athena.diagnosis import signature_rows
+from alb502athena.engines.athena import AthenaSettings, human_bytes
 from alb502athena.engines.select import EngineRequest, open_engine
 from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
@@ -46,6 +57,49 @@ def _notes(found: Discovery | None, bad_files: list[tuple[str, str]]) -> None:
             typer.echo("Note: no log file falls in the window", err=True)
     for path, reason in bad_files:
         typer.echo(f"Warning: could not read {path}: {reason}; the other files were analysed", err=True)
+
+
+def _athena(
+    database: str | None,
+    workgroup: str | None,
+    output_location: str | None,
+    profile: str | None,
+    region: str | None,
+    reuse_minutes: int | None,
+    timeout: float,
+    price_per_tb: float,
+) -> AthenaSettings | None:
+    if database is None:
+        return None
+    return AthenaSettings(
+        database, workgroup, output_location, profile, region, reuse_minutes, timeout, price_per_tb
+    )
+
+
+def _progress() -> Callable[[str], None] | None:
+    """A line on stderr that rewrites itself while a query runs, on a terminal only."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(message: str) -> None:
+        sys.stderr.write("\r" + message[:120].ljust(80))
+        sys.stderr.flush()
+
+    return show
+
+
+def _engine_stats(engine: object) -> None:
+    stats = getattr(engine, "last_stats", None)
+    if stats is None:
+        return
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    reused = ", result reused" if stats.reused else ""
+    typer.echo(
+        f"Athena query {stats.query_id}: {human_bytes(stats.data_scanned_bytes)} scanned{reused}, "
+        f"${stats.cost_usd:.4f} at ${stats.price_per_tb:.2f}/TB",
+        err=True,
+    )
 
 
 def _rows_hint(command: list[str], last: str | None, start: str | None, end: str | None) -> str:
@@ -77,6 +131,14 @@ def diagnose(
     password: PasswordOpt = None,
     ca_bundle: CaBundleOpt = None,
     insecure: InsecureOpt = False,
+    database: DatabaseOpt = None,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    reuse_minutes: ReuseOpt = None,
+    timeout: TimeoutOpt = 600.0,
+    price_per_tb: PriceOpt = 5.0,
 ) -> None:
     """Classify every HTTP 502 in the logs and say what to do next.
 
@@ -91,6 +153,7 @@ def diagnose(
     engine_, found = open_engine(request, params.window)
     result = run_diagnosis(engine_, params)
     _notes(found, result.bad_files)
+    _engine_stats(engine_)
     if result.totals.unparsed_lines:
         typer.echo(
             f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format "
@@ -122,6 +185,14 @@ def run(
     password: PasswordOpt = None,
     ca_bundle: CaBundleOpt = None,
     insecure: InsecureOpt = False,
+    database: DatabaseOpt = None,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    reuse_minutes: ReuseOpt = None,
+    timeout: TimeoutOpt = 600.0,
+    price_per_tb: PriceOpt = 5.0,
 ) -> None:
     """Show the requests behind one signature (its own query, run on the logs).
 
@@ -134,6 +205,7 @@ def run(
     engine_, found = open_engine(request, params.window)
     result = signature_rows(engine_, signature, params)
     _notes(found, result.bad_files)
+    _engine_stats(engine_)
     rows = result.rows if limit == 0 else result.rows[:limit]
     if len(rows) < len(result.rows):
         typer.echo(f"Note: showing {len(rows)} of {len(result.rows)} rows (--limit 0 shows all)", err=True)

@@ -70,7 +70,7 @@ def domain_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-ENGINES = ("local", "trino")
+ENGINES = ("local", "athena", "trino")
 
 
 def _check_engine(value: str) -> str:
@@ -83,7 +83,7 @@ EngineOpt = Annotated[
     str,
     typer.Option(
         "--engine",
-        help="local: the log files given (DuckDB); trino: a Trino cluster's table.",
+        help="local: the log files given (DuckDB); athena: an Athena table; trino: a Trino cluster's table.",
         callback=_check_engine,
         envvar="ALB502_ENGINE",
     ),
@@ -123,3 +123,38 @@ CaBundleOpt = Annotated[
     ),
 ]
 InsecureOpt = Annotated[bool, typer.Option("--insecure", help="Do not verify Trino's TLS certificate.")]
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", help="Athena database (Glue) of the table.", envvar="ALB502_DATABASE"),
+]
+WorkgroupOpt = Annotated[
+    str | None, typer.Option("--workgroup", help="Athena work group.", envvar="ALB502_WORKGROUP")
+]
+OutputLocationOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output-location",
+        help="s3:// folder for Athena's results (if the work group sets none).",
+        envvar="ALB502_OUTPUT_LOCATION",
+    ),
+]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile.", envvar="AWS_PROFILE")]
+RegionOpt = Annotated[
+    str | None, typer.Option("--region", help="AWS region.", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"])
+]
+ReuseOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--reuse-minutes", min=1, max=10080, help="Reuse an identical Athena query's result this recent."
+    ),
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=1, help="Stop the Athena query after this many seconds.")
+]
+PriceOpt = Annotated[
+    float,
+    typer.Option(
+        "--price-per-tb", min=0, help="USD per TB scanned, for the cost shown.", envvar="ALB502_PRICE_PER_TB"
+    ),
+]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alb502athena.engines.athena import AthenaSettings
 from alb502athena.errors import UsageError
 from alb502athena.logfiles import Discovery, discover
 from alb502athena.window import Window
@@ -23,6 +25,8 @@ class EngineRequest:
     password: str | None = None
     ca_bundle: Path | None = None
     insecure: bool = False
+    athena: AthenaSettings | None = None
+    progress: Callable[[str], None] | None = None
 
 
 def open_engine(request: EngineRequest, window: Window) -> tuple[Any, Discovery | None]:
@@ -51,4 +55,10 @@ def open_engine(request: EngineRequest, window: Window) -> tuple[Any, Discovery 
             verify=verify,
         )
         return TrinoEngine(settings), None
+    if request.engine == "athena":
+        if request.athena is None:
+            raise UsageError("the athena engine needs --database (or ALB502_DATABASE)")
+        from alb502athena.engines.athena import AthenaEngine
+
+        return AthenaEngine(request.athena, progress=request.progress), None
     raise UsageError(f"unknown engine {request.engine!r}")
