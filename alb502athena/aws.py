@@ -3,6 +3,7 @@ credential chain; each failure becomes one line that says what to do."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -15,6 +16,8 @@ def session(profile: str | None, region: str | None) -> Any:
     import boto3
     import botocore.exceptions
 
+    # AWS_REGION is the variable the AWS CLI and SDKs document; older botocore reads only AWS_DEFAULT_REGION.
+    region = region or os.environ.get("AWS_REGION") or None
     try:
         s = boto3.Session(profile_name=profile, region_name=region)
     except botocore.exceptions.ProfileNotFound:

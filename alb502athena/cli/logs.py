@@ -144,10 +144,25 @@ def diagnose(
 
     Example: alb502 diagnose ./logs --last 2h --output json
 
+    On Athena: alb502 diagnose --engine athena --database alb --table alb_logs --workgroup alb502 --last 6h
+
     On a Trino table: alb502 diagnose --engine trino --trino-url https://trino:8443 --schema alb --last 2h
     """
+    athena = _athena(
+        database, workgroup, output_location, profile, region, reuse_minutes, timeout, price_per_tb
+    )
     request = EngineRequest(
-        engine, paths or [], trino_url, catalog, schema, user, password, ca_bundle, insecure
+        engine,
+        paths or [],
+        trino_url,
+        catalog,
+        schema,
+        user,
+        password,
+        ca_bundle,
+        insecure,
+        athena,
+        _progress(),
     )
     params = query_params(last, start, end, load_balancer, "alb_logs" if engine == "local" else table)
     engine_, found = open_engine(request, params.window)
@@ -198,8 +213,21 @@ def run(
 
     Example: alb502 run connect-failed ./logs --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z
     """
+    athena = _athena(
+        database, workgroup, output_location, profile, region, reuse_minutes, timeout, price_per_tb
+    )
     request = EngineRequest(
-        engine, paths or [], trino_url, catalog, schema, user, password, ca_bundle, insecure
+        engine,
+        paths or [],
+        trino_url,
+        catalog,
+        schema,
+        user,
+        password,
+        ca_bundle,
+        insecure,
+        athena,
+        _progress(),
     )
     params = query_params(last, start, end, load_balancer, "alb_logs" if engine == "local" else table)
     engine_, found = open_engine(request, params.window)

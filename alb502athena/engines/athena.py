@@ -17,9 +17,9 @@ from typing import Any
 from alb502athena.aws import client, session, translate
 from alb502athena.engines.local import QueryResult
 from alb502athena.errors import AwsError, Interrupted, UsageError
-from alb502athena.sqltext import sql_identifier
 
 TB = 1024**4
+_DATABASE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _WORKGROUP = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
 
@@ -102,7 +102,8 @@ class AthenaEngine:
         progress: Callable[[str], None] | None = None,
         aws_session: Any = None,
     ) -> None:
-        sql_identifier(settings.database)
+        if not _DATABASE.fullmatch(settings.database):
+            raise UsageError(f"invalid --database {settings.database!r}: letters, digits and underscores only")
         if settings.workgroup is not None and not _WORKGROUP.fullmatch(settings.workgroup):
             raise UsageError(f"invalid --workgroup {settings.workgroup!r}: letters, digits, '.', '_' and '-'")
         self.settings = settings

@@ -1,0 +1,83 @@
+"""A real HTTP server speaking the AWS APIs (moto) on loopback, for the Athena and Glue tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+
+
+class MotoServer:
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def reset(self) -> None:
+        requests.post(f"{self.url}/moto-api/reset", timeout=10)
+
+    def queue_results(self, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
+        """Canned rows for the next new Athena query (moto never runs SQL)."""
+
+        def cell(v: Any) -> dict[str, str]:
+            return {} if v is None else {"VarCharValue": str(v).lower() if isinstance(v, bool) else str(v)}
+
+        body = {
+            "account_id": ACCOUNT,
+            "region": REGION,
+            "results": [
+                {
+                    "rows": [
+                        {"Data": [cell(c) for c, _ in columns]},
+                        *({"Data": [cell(v) for v in r]} for r in rows),
+                    ],
+                    "column_info": [{"Name": c, "Type": t} for c, t in columns],
+                }
+            ],
+        }
+        requests.post(
+            f"{self.url}/moto-api/static/athena/query-results", json=body, timeout=10
+        ).raise_for_status()
+
+    def slow_queries(self, polls: int) -> None:
+        """Each query stays QUEUED, then RUNNING, for `polls` status reads each."""
+        body = {"model_name": "athena::execution", "transition": {"progression": "manual", "times": polls}}
+        requests.post(
+            f"{self.url}/moto-api/state-manager/set-transition", json=body, timeout=10
+        ).raise_for_status()
+
+    def executions(self) -> list[Any]:
+        from moto.athena.models import athena_backends
+
+        return list(athena_backends[ACCOUNT][REGION].executions.values())
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
+    """Every boto3 client of the test talks to the moto server, with throwaway credentials."""
+    moto_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    yield moto_server

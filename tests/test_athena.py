@@ -1,0 +1,331 @@
+"""The Athena engine against moto's Athena on loopback (queries succeed at once there and return canned
+rows; failure states moto cannot produce are driven with botocore's Stubber, as noted where used)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from typer.testing import CliRunner
+
+from alb502athena.cli.app import app
+from alb502athena.engines.athena import AthenaEngine, AthenaSettings
+from alb502athena.errors import AwsError, Interrupted
+from tests.aws import REGION, MotoServer, aws, moto_server  # noqa: F401 - fixtures
+
+runner = CliRunner()
+DIAGNOSIS_COLUMNS = [
+    ("level", "integer"),
+    ("signature", "varchar"),
+    ("target", "varchar"),
+    ("lines", "bigint"),
+    ("unparsed_lines", "bigint"),
+    ("requests", "bigint"),
+    ("elb_502", "bigint"),
+    ("first_seen", "varchar"),
+    ("last_seen", "varchar"),
+]
+DIAGNOSIS_ROWS = [
+    [3, None, None, 1000, 2, 990, 12, "2026-11-20T09:01:00.000000Z", "2026-11-20T09:50:00.000000Z"],
+    [1, "connect-failed", None, 10, 0, 10, 10, "2026-11-20T09:01:00.000000Z", "2026-11-20T09:20:00.000000Z"],
+    [
+        0,
+        "connect-failed",
+        "10.0.0.7:8080",
+        8,
+        0,
+        8,
+        8,
+        "2026-11-20T09:01:00.000000Z",
+        "2026-11-20T09:20:00.000000Z",
+    ],
+    [
+        0,
+        "connect-failed",
+        "10.0.0.8:8080",
+        2,
+        0,
+        2,
+        2,
+        "2026-11-20T09:05:00.000000Z",
+        "2026-11-20T09:06:00.000000Z",
+    ],
+    [1, "target-502", None, 2, 0, 2, 2, "2026-11-20T09:30:00.000000Z", "2026-11-20T09:50:00.000000Z"],
+    [
+        0,
+        "target-502",
+        "10.0.0.9:80",
+        2,
+        0,
+        2,
+        2,
+        "2026-11-20T09:30:00.000000Z",
+        "2026-11-20T09:50:00.000000Z",
+    ],
+    [1, None, None, 988, 2, 978, 0, None, None],
+    [0, None, None, 988, 2, 978, 0, None, None],
+]
+ATHENA = ["--engine", "athena", "--database", "alb", "--workgroup", "primary"]
+WINDOW = ["--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z"]
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_diagnose_issues_one_query_with_the_printed_sql(aws: MotoServer) -> None:
+    aws.queue_results(DIAGNOSIS_COLUMNS, DIAGNOSIS_ROWS)
+    code, out, err = invoke(
+        "diagnose",
+        *ATHENA,
+        "--output-location",
+        "s3://results/alb502/",
+        "--table",
+        "alb_logs",
+        *WINDOW,
+        "-o",
+        "json",
+    )
+    assert code == 0, err
+    (execution,) = aws.executions()
+    _, printed, _ = invoke("sql", "diagnosis", *WINDOW, "--table", "alb_logs")
+    assert execution.query == printed
+    assert "day BETWEEN '2026/11/20' AND '2026/11/21'" in execution.query
+    assert execution.context == {"Database": "alb"} and execution.workgroup.name == "primary"
+    assert execution.config["OutputLocation"].startswith("s3://results/alb502/")
+    data = json.loads(out)
+    assert data["engine"] == "athena"
+    assert data["totals"] == {
+        "lines": 1000, "unparsed_lines": 2, "requests": 990, "elb_502": 12,
+        "lb_generated_502": 10, "target_generated_502": 2,
+    }  # fmt: skip
+    assert [(s["id"], s["count"]) for s in data["signatures"]] == [("connect-failed", 10), ("target-502", 2)]
+    assert data["signatures"][0]["top_targets"][0] == {"target": "10.0.0.7:8080", "count": 8}
+    stats = data["engine_stats"]
+    assert stats["query_id"] == execution.id and stats["state"] == "SUCCEEDED"
+    # Athena bills at least 10 MB a query.
+    assert stats["data_scanned_bytes"] == 0 and stats["cost_usd"] == pytest.approx(10 / 1024**2 * 5, abs=1e-6)
+    assert f"Athena query {execution.id}: 0 B scanned" in err
+
+
+def recording_session(calls: list[tuple[str, dict[str, Any]]]) -> boto3.Session:
+    session = boto3.Session(region_name=REGION)
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    session.events.register("provide-client-params.athena.*", record)
+    return session
+
+
+def test_result_reuse_and_polling_through_queued_and_running(aws: MotoServer) -> None:
+    aws.queue_results(DIAGNOSIS_COLUMNS[:2], [[1, "x"]])
+    aws.slow_queries(2)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    seen: list[str] = []
+    engine = AthenaEngine(
+        AthenaSettings("alb", workgroup="primary", reuse_minutes=30, poll_seconds=0.01),
+        progress=seen.append,
+        aws_session=recording_session(calls),
+    )
+    result = engine.run("SELECT 1")
+    assert result.rows == [(1, "x")]
+    start = next(p for name, p in calls if name == "StartQueryExecution")
+    assert start["ResultReuseConfiguration"] == {
+        "ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": 30}
+    }
+    states = [s.split(": ")[1].split(",")[0] for s in seen]
+    assert states[0] == "QUEUED" and "RUNNING" in states and states[-1] == "SUCCEEDED"
+
+
+def test_results_are_paged(aws: MotoServer) -> None:
+    rows = [[i, f"t{i}"] for i in range(2500)]  # get_query_results pages at 1,000 rows
+    aws.queue_results([("n", "integer"), ("t", "varchar")], rows)
+    engine = AthenaEngine(AthenaSettings("alb", poll_seconds=0.01))
+    result = engine.run("SELECT n, t FROM x")
+    assert result.columns == ["n", "t"] and len(result.rows) == 2500 and result.rows[-1] == (2499, "t2499")
+
+
+def test_ctrl_c_stops_the_running_query(aws: MotoServer) -> None:
+    aws.slow_queries(50)
+
+    def interrupt(message: str) -> None:
+        if "RUNNING" in message:
+            raise KeyboardInterrupt
+
+    engine = AthenaEngine(AthenaSettings("alb", poll_seconds=0.01), progress=interrupt)
+    with pytest.raises(Interrupted, match="was stopped"):
+        engine.run("SELECT 1")
+    (execution,) = aws.executions()
+    assert execution.status == "CANCELLED"
+
+
+def test_ctrl_c_exit_code(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    aws.slow_queries(50)
+
+    def interrupt(_: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("alb502athena.engines.athena.time.sleep", interrupt)
+    code, _, err = invoke("diagnose", *ATHENA, *WINDOW)
+    assert (
+        code == 130
+        and err.startswith("Error: interrupted; Athena query ")
+        and err.strip().endswith("was stopped")
+    )
+
+
+def stubbed(
+    responses: list[tuple[str, dict[str, Any]]], error: tuple[str, str, str] | None = None
+) -> AthenaEngine:
+    """An engine whose Athena client answers from a Stubber: moto cannot produce FAILED queries,
+    access-denied or throttling answers, so those paths are stubbed (no real service runs them)."""
+    engine = AthenaEngine(
+        AthenaSettings("alb", poll_seconds=0.01, timeout=0.05), aws_session=boto3.Session(region_name=REGION)
+    )
+    stub = Stubber(engine._client)
+    for method, response in responses:
+        stub.add_response(method, response)
+    if error is not None:
+        method, code, message = error
+        stub.add_client_error(method, service_error_code=code, service_message=message)
+    stub.add_response("stop_query_execution", {})
+    stub.activate()
+    return engine
+
+
+def execution(state: str, reason: str = "") -> dict[str, Any]:
+    status: dict[str, Any] = {"State": state}
+    if reason:
+        status["StateChangeReason"] = reason
+    return {
+        "QueryExecution": {
+            "QueryExecutionId": "q-1",
+            "Status": status,
+            "Statistics": {"DataScannedInBytes": 5},
+        }
+    }
+
+
+def test_failed_query_carries_athena_reason_and_id() -> None:
+    engine = stubbed(
+        [
+            ("start_query_execution", {"QueryExecutionId": "q-1"}),
+            (
+                "get_query_execution",
+                execution("FAILED", "SYNTAX_ERROR: line 1:8: Column 'x' cannot be resolved"),
+            ),
+        ]
+    )
+    with pytest.raises(AwsError) as info:
+        engine.run("SELECT x")
+    assert str(info.value) == "Athena query q-1 FAILED: SYNTAX_ERROR: line 1:8: Column 'x' cannot be resolved"
+
+
+def test_missing_table_hints_at_ddl() -> None:
+    engine = stubbed(
+        [
+            ("start_query_execution", {"QueryExecutionId": "q-1"}),
+            (
+                "get_query_execution",
+                execution(
+                    "FAILED", "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.alb.alb_logs' does not exist"
+                ),
+            ),
+        ]
+    )
+    with pytest.raises(AwsError, match=r"does not exist \(create the table with `alb502 ddl`\)$"):
+        engine.run("SELECT 1 FROM alb_logs")
+
+
+def test_cancelled_query() -> None:
+    engine = stubbed(
+        [
+            ("start_query_execution", {"QueryExecutionId": "q-1"}),
+            ("get_query_execution", execution("CANCELLED", "Query was cancelled by user")),
+        ]
+    )
+    with pytest.raises(AwsError, match="^Athena query q-1 CANCELLED: Query was cancelled by user$"):
+        engine.run("SELECT 1")
+
+
+def test_access_denied_names_the_permission() -> None:
+    message = "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: athena:StartQueryExecution on resource: arn:aws:athena:eu-west-1:123456789012:workgroup/primary"
+    engine = stubbed([], error=("start_query_execution", "AccessDeniedException", message))
+    with pytest.raises(
+        AwsError,
+        match=r"^access denied while running the Athena query: the athena:StartQueryExecution permission is missing",
+    ):
+        engine.run("SELECT 1")
+
+
+def test_timeout_stops_the_query() -> None:
+    engine = stubbed(
+        [("start_query_execution", {"QueryExecutionId": "q-1"})]
+        + [("get_query_execution", execution("RUNNING"))] * 20
+    )
+    with pytest.raises(
+        AwsError, match=r"^Athena query q-1 did not finish in 0 s \(--timeout\); it was stopped$"
+    ):
+        engine.run("SELECT 1")
+
+
+def test_throttling_is_retried_then_reported(aws: MotoServer) -> None:
+    engine = stubbed([], error=("start_query_execution", "ThrottlingException", "Rate exceeded"))
+    with pytest.raises(AwsError, match="^AWS kept throttling while running the Athena query"):
+        engine.run("SELECT 1")
+
+
+def test_throttling_retries_with_backoff(aws: MotoServer) -> None:
+    # botocore's standard retry mode retries throttling: two throttled answers, then moto answers.
+    aws.queue_results([("n", "integer")], [[7]])
+    session = boto3.Session(region_name=REGION)
+    attempts = {"n": 0}
+
+    def throttle(request: Any, **_: Any) -> None:
+        if attempts["n"] < 2:
+            attempts["n"] += 1
+            from botocore.awsrequest import AWSResponse
+
+            raw = type("Raw", (), {"stream": lambda self, **_: iter([b""])})()
+            body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+            response = AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, raw)
+            response._content = body
+            return response  # type: ignore[return-value]
+        return None
+
+    session.events.register("before-send.athena.StartQueryExecution", throttle)
+    engine = AthenaEngine(AthenaSettings("alb", poll_seconds=0.01), aws_session=session)
+    assert engine.run("SELECT 7").rows == [(7,)]
+    assert attempts["n"] == 2
+
+
+def test_no_credentials_and_no_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code, _, err = invoke("diagnose", *ATHENA, *WINDOW)
+    assert (
+        code == 2
+        and err.strip()
+        == "Error: no AWS region: use --region or set AWS_REGION (or a region in your profile)"
+    )
+    code, _, err = invoke("diagnose", *ATHENA, *WINDOW, "--region", REGION)
+    assert (
+        code == 3
+        and err.strip()
+        == "Error: no AWS credentials: set AWS_PROFILE, run `aws configure` or `aws sso login`"
+    )
+    code, _, err = invoke("diagnose", *ATHENA, "--profile", "nope", *WINDOW)
+    assert code == 2 and err.strip() == "Error: no AWS profile named 'nope' (see ~/.aws/config)"
+
+
+def test_athena_usage_errors(aws: MotoServer) -> None:
+    code, _, err = invoke("diagnose", "--engine", "athena", *WINDOW)
+    assert code == 2 and err.strip() == "Error: the athena engine needs --database (or ALB502_DATABASE)"
+    code, _, err = invoke("diagnose", "--engine", "athena", "--database", "alb; drop", *WINDOW)
+    assert code == 2 and err.strip() == "Error: invalid --database 'alb; drop': letters, digits and underscores only"
