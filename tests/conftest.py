@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The moto server fixtures (moto_server, aws) for the Athena and Glue tests.
+pytest_plugins = ["tests.aws"]
+
 
 @pytest.fixture(autouse=True)
 def _no_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

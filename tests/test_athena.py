@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from alb502athena.cli.app import app
 from alb502athena.engines.athena import AthenaEngine, AthenaSettings
 from alb502athena.errors import AwsError, Interrupted
-from tests.aws import REGION, MotoServer, aws, moto_server  # noqa: F401 - fixtures
+from tests.aws import REGION, MotoServer
 
 runner = CliRunner()
 DIAGNOSIS_COLUMNS = [
@@ -249,7 +249,7 @@ def test_cancelled_query() -> None:
             ("get_query_execution", execution("CANCELLED", "Query was cancelled by user")),
         ]
     )
-    with pytest.raises(AwsError, match="^Athena query q-1 CANCELLED: Query was cancelled by user$"):
+    with pytest.raises(AwsError, match=r"^Athena query q-1 CANCELLED: Query was cancelled by user$"):
         engine.run("SELECT 1")
 
 
@@ -276,7 +276,7 @@ def test_timeout_stops_the_query() -> None:
 
 def test_throttling_is_retried_then_reported(aws: MotoServer) -> None:
     engine = stubbed([], error=("start_query_execution", "ThrottlingException", "Rate exceeded"))
-    with pytest.raises(AwsError, match="^AWS kept throttling while running the Athena query"):
+    with pytest.raises(AwsError, match=r"^AWS kept throttling while running the Athena query"):
         engine.run("SELECT 1")
 
 
@@ -328,4 +328,7 @@ def test_athena_usage_errors(aws: MotoServer) -> None:
     code, _, err = invoke("diagnose", "--engine", "athena", *WINDOW)
     assert code == 2 and err.strip() == "Error: the athena engine needs --database (or ALB502_DATABASE)"
     code, _, err = invoke("diagnose", "--engine", "athena", "--database", "alb; drop", *WINDOW)
-    assert code == 2 and err.strip() == "Error: invalid --database 'alb; drop': letters, digits and underscores only"
+    assert (
+        code == 2
+        and err.strip() == "Error: invalid --database 'alb; drop': letters, digits and underscores only"
+    )

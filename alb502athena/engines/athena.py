@@ -103,7 +103,9 @@ class AthenaEngine:
         aws_session: Any = None,
     ) -> None:
         if not _DATABASE.fullmatch(settings.database):
-            raise UsageError(f"invalid --database {settings.database!r}: letters, digits and underscores only")
+            raise UsageError(
+                f"invalid --database {settings.database!r}: letters, digits and underscores only"
+            )
         if settings.workgroup is not None and not _WORKGROUP.fullmatch(settings.workgroup):
             raise UsageError(f"invalid --workgroup {settings.workgroup!r}: letters, digits, '.', '_' and '-'")
         self.settings = settings
