@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from alb502athena import __version__
-from alb502athena.cli import catalogue_cmds, logs, sample_cmd
+from alb502athena.cli import aws_cmds, catalogue_cmds, logs, sample_cmd
 
 app = typer.Typer(
     name="alb502",
@@ -39,6 +39,7 @@ app.command("list")(catalogue_cmds.list_signatures)
 app.command("sql")(catalogue_cmds.sql)
 app.command("ddl")(catalogue_cmds.ddl)
 app.command("sample")(sample_cmd.sample)
+app.command("check-table")(aws_cmds.check_table)
 
 
 def main() -> None:

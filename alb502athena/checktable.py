@@ -1,0 +1,141 @@
+"""Is an existing Athena table over ALB logs healthy? Read its Glue definition, check it against the
+log format, and measure the share of lines its regex could not parse over the last day."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from alb502athena.logformat import log_format
+from alb502athena.render import environment, table_name
+
+REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
+_AWS_COLUMNS = 34  # the columns of AWS's documented table, which every query here may read
+DDL_FIX = "recreate the table with `alb502 ddl` (same columns and names, fixed regex)"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+
+
+def _check(name: str, ok: bool, detail: str, fix: str) -> Check:
+    return Check(name, ok, detail, "" if ok else fix)
+
+
+def shape_lines() -> dict[str, str]:
+    """One realistic line of each historical shape, named by the format version that wrote it."""
+    from alb502athena.sample import DEFAULT_START, SHAPE_NAMES, generate_lines
+
+    lines = generate_lines(
+        random.Random(1), start=DEFAULT_START, minutes=1, requests_per_minute=5,
+        load_balancer="app/check/0123456789abcdef", account="123456789012", region="eu-west-1",
+    )  # fmt: skip
+    return dict(zip(SHAPE_NAMES, (line.text for line in lines[: len(SHAPE_NAMES)]), strict=True))
+
+
+def _regex_checks(regex: str | None, columns: list[str]) -> list[Check]:
+    if not regex:
+        return [Check("regex", False, "the SerDe has no input.regex", DDL_FIX)]
+    try:
+        compiled = re.compile(regex)
+    except re.error as exc:
+        return [Check("regex", False, f"the regex does not compile ({exc})", DDL_FIX)]
+    groups = compiled.groups
+    checks = [
+        _check(
+            "regex groups",
+            groups == len(columns),
+            f"{groups} capture groups for {len(columns)} columns",
+            "RegexSerDe needs one group per column; " + DDL_FIX,
+        )
+    ]
+    for version, line in shape_lines().items():
+        ok = compiled.fullmatch(line) is not None
+        detail = "matches" if ok else f"rejects lines written in {version}: they read as all-NULL rows"
+        checks.append(_check(f"parses {version} lines", ok, detail, DDL_FIX))
+    return checks
+
+
+def _projection_checks(table: dict[str, Any], today: datetime) -> list[Check]:
+    params = table.get("Parameters", {})
+    location = table["StorageDescriptor"].get("Location", "").rstrip("/")
+    keys = {k["Name"]: k.get("Type", "") for k in table.get("PartitionKeys", [])}
+    checks = [
+        _check("day partition", keys.get("day") == "string", f"partition keys {keys or 'none'}",
+               "partition by `day string`: " + DDL_FIX)
+    ]  # fmt: skip
+    enabled = params.get("projection.enabled", "").lower() == "true"
+    checks.append(
+        _check("partition projection", enabled, f"projection.enabled={params.get('projection.enabled')}",
+               "turn on partition projection (without it new days are never read): " + DDL_FIX)
+    )  # fmt: skip
+    if not enabled:
+        return checks
+    fmt, kind = params.get("projection.day.format", ""), params.get("projection.day.type", "")
+    checks.append(
+        _check("day projection", kind == "date" and fmt == "yyyy/MM/dd", f"type={kind}, format={fmt}",
+               "use projection.day.type=date and projection.day.format=yyyy/MM/dd")
+    )  # fmt: skip
+    template = params.get("storage.location.template", "")
+    expected = f"{location}/${{day}}"
+    checks.append(
+        _check("location template", template == expected, f"storage.location.template={template!r}",
+               f"set storage.location.template to '{expected}'")
+    )  # fmt: skip
+    raw_range = params.get("projection.day.range", "")
+    start, _, end = raw_range.partition(",")
+    checks.append(
+        _check("projection range", end.strip().upper().startswith("NOW"), f"range={raw_range!r}",
+               "end the range at NOW: days after a fixed end are never read")
+    )  # fmt: skip
+    try:
+        first = datetime.strptime(start.strip(), "%Y/%m/%d").replace(tzinfo=UTC)
+    except ValueError:
+        checks.append(Check("projection start", False, f"range start {start!r} is not yyyy/MM/dd", "fix it"))
+        return checks
+    checks.append(
+        _check("projection start", first <= today, f"the range starts {start.strip()}",
+               "start the range on or before the first day of logs: earlier days are never read")
+    )  # fmt: skip
+    return checks
+
+
+def check_table(
+    glue: Any,
+    database: str,
+    table: str,
+    run_query: Callable[[str], Any] | None = None,
+    today: datetime | None = None,
+) -> list[Check]:
+    """Every check, in order; `run_query` (an engine's run) measures the unparsed share."""
+    definition = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    sd = definition["StorageDescriptor"]
+    columns = [c["Name"] for c in sd.get("Columns", [])]
+    serde = sd.get("SerdeInfo", {})
+    library = serde.get("SerializationLibrary", "none")
+    checks = [_check("SerDe", library == REGEX_SERDE, library, DDL_FIX)]
+    missing = [c for c in log_format().column_names[:_AWS_COLUMNS] if c not in columns]
+    detail = f"missing: {', '.join(missing)}" if missing else f"{len(columns)} columns"
+    checks.append(_check("columns", not missing, detail, DDL_FIX))
+    checks += _regex_checks(serde.get("Parameters", {}).get("input.regex"), columns)
+    checks += _projection_checks(definition, today or datetime.now(UTC))
+    if run_query is not None:
+        template = environment().get_template("checks/unparsed-share.sql")
+        result = run_query(template.render(table=table_name(f"{database}.{table}")).strip() + "\n")
+        lines, unparsed = (int(v or 0) for v in result.rows[0])
+        share = unparsed / lines if lines else 0.0
+        detail = f"{unparsed:,} of {lines:,} lines ({share:.2%}) read as all-NULL rows"
+        fix = "the regex misses lines: " + DDL_FIX
+        checks.append(_check("unparsed lines, last day", unparsed == 0, detail, fix))
+    return checks

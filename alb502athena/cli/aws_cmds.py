@@ -1,0 +1,83 @@
+"""Commands about the AWS side: check-table."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from alb502athena.cli.options import (
+    OutputLocationOpt,
+    OutputOpt,
+    ProfileOpt,
+    RegionOpt,
+    TimeoutOpt,
+    WorkgroupOpt,
+    domain_errors,
+)
+from alb502athena.errors import UsageError
+from alb502athena.output import rows_csv, rows_markdown
+
+
+@domain_errors
+def check_table(
+    database: Annotated[
+        str, typer.Option("--database", help="Glue database of the table.", envvar="ALB502_DATABASE")
+    ],
+    table: Annotated[str, typer.Option("--table", help="The table.", envvar="ALB502_TABLE")] = "alb_logs",
+    output: OutputOpt = "table",
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    timeout: TimeoutOpt = 300.0,
+    query: Annotated[
+        bool,
+        typer.Option(
+            "--query/--no-query", help="Measure unparsed lines over the last day (one small query)."
+        ),
+    ] = True,
+) -> None:
+    """Check an existing Athena table over ALB logs, and say how to fix what is wrong.
+
+    Reads the Glue definition: SerDe, columns, regex (one group per column; every historical line shape),
+    partition projection; then counts the last day's lines its regex could not parse. Exit code 1 when
+    something is wrong.
+
+    Example: alb502 check-table --database alb --table alb_logs --workgroup alb502
+    """
+    from alb502athena.aws import client, session, translate
+    from alb502athena.checktable import check_table as run_checks
+    from alb502athena.engines.athena import AthenaEngine, AthenaSettings
+
+    if not table.isidentifier():
+        raise UsageError(f"invalid --table {table!r}: letters, digits and underscores only")
+    aws = session(profile, region)
+    engine = None
+    if query:
+        settings = AthenaSettings(database, workgroup, output_location, profile, region, timeout=timeout)
+        engine = AthenaEngine(settings, aws_session=aws)
+    try:
+        checks = run_checks(client(aws, "glue"), database, table, engine.run if engine else None)
+    except Exception as exc:
+        translated = translate(exc, f"reading the Glue table {database}.{table}")
+        if translated is None:
+            raise
+        raise translated from None
+    rows = [[c.name, "ok" if c.ok else "PROBLEM", c.detail, c.fix] for c in checks]
+    if output == "json":
+        typer.echo(json.dumps([c.as_json() for c in checks], indent=2))
+    elif output == "csv":
+        typer.echo(rows_csv(["check", "status", "detail", "fix"], rows), nl=False)
+    elif output == "markdown":
+        typer.echo(rows_markdown(["check", "status", "detail", "fix"], rows), nl=False)
+    else:
+        for c in checks:
+            typer.echo(f"{'ok     ' if c.ok else 'PROBLEM'}  {c.name}: {c.detail}")
+            if not c.ok:
+                typer.echo(f"         fix: {c.fix}")
+    problems = sum(not c.ok for c in checks)
+    if problems:
+        typer.echo(f"{problems} problem(s) with {database}.{table}", err=True)
+        raise typer.Exit(1)

@@ -1,0 +1,13 @@
+{#-
+id: unparsed-share
+title: How many lines of the last day the table's regex could not parse
+description: >
+  RegexSerDe turns a line its regex does not match into a row whose every column is NULL. One cheap
+  query over the last day's partition tells whether the table's regex fits the lines AWS writes now.
+parameters: [table]
+-#}
+SELECT
+  count(*) AS lines,
+  count_if(type IS NULL) AS unparsed_lines
+FROM {{ table }}
+WHERE day >= date_format((current_timestamp - interval '1' day) AT TIME ZONE 'UTC', '%Y/%m/%d')

@@ -1,0 +1,146 @@
+"""`alb502 check-table` on Glue tables held by moto's server: a healthy one and each known defect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from alb502athena.cli.app import app
+from alb502athena.logformat import log_format
+from tests.aws import REGION, MotoServer
+
+runner = CliRunner()
+LOCATION = "s3://my-alb-logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1"
+
+# AWS's published input.regex (the Athena user guide), unescaped from its Hive string literal: 35 groups
+# for 34 columns, and nothing before the 2020 classification fields matches.
+AWS_REGEX = (
+    r"([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*):([0-9]*) ([^ ]*)[:-]([0-9]*) ([-.0-9]*) ([-.0-9]*) ([-.0-9]*) (|[-0-9]*) "
+    r'(-|[-0-9]*) ([-0-9]*) ([-0-9]*) "([^ ]*) (.*) (- |[^ ]*)" "([^"]*)" ([A-Z0-9-_]+) ([A-Za-z0-9.-]*) '
+    r'([^ ]*) "([^"]*)" "([^"]*)" "([^"]*)" ([-.0-9]*) ([^ ]*) "([^"]*)" "([^"]*)" "([^ ]*)" "([^\s]+?)" '
+    r'"([^\s]+)" "([^ ]*)" "([^ ]*)" ?([^ ]*)? ?( .*)?'
+)
+
+
+def table_input(**changes: Any) -> dict[str, Any]:
+    columns = [{"Name": c.name, "Type": c.type} for c in log_format().columns]
+    params = {
+        "projection.enabled": "true",
+        "projection.day.type": "date",
+        "projection.day.format": "yyyy/MM/dd",
+        "projection.day.range": "2024/01/01,NOW",
+        "storage.location.template": LOCATION + "/${day}",
+        **changes.pop("parameters", {}),
+    }
+    serde = {
+        "SerializationLibrary": "org.apache.hadoop.hive.serde2.RegexSerDe",
+        "Parameters": {
+            "input.regex": changes.pop("regex", log_format().regex()),
+            "serialization.format": "1",
+        },
+    }
+    return {
+        "Name": changes.pop("name"),
+        "StorageDescriptor": {
+            "Columns": changes.pop("columns", columns),
+            "Location": LOCATION,
+            "SerdeInfo": serde,
+        },
+        "PartitionKeys": [{"Name": "day", "Type": "string"}],
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": params,
+    }
+
+
+@pytest.fixture
+def glue(aws: MotoServer) -> Any:
+    client = boto3.client("glue", region_name=REGION)
+    client.create_database(DatabaseInput={"Name": "alb"})
+    return client
+
+
+def check(*args: str) -> tuple[int, list[dict[str, Any]], str]:
+    result = runner.invoke(app, ["check-table", "--database", "alb", *args, "-o", "json"])
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else [], result.stderr
+
+
+def problems(report: list[dict[str, Any]]) -> dict[str, str]:
+    return {c["check"]: c["fix"] for c in report if not c["ok"]}
+
+
+def test_healthy_table_and_the_unparsed_query(glue: Any, aws: MotoServer) -> None:
+    glue.create_table(DatabaseName="alb", TableInput=table_input(name="good"))
+    aws.queue_results([("lines", "bigint"), ("unparsed_lines", "bigint")], [[48213, 0]])
+    code, report, err = check("--table", "good")
+    assert code == 0, err
+    assert problems(report) == {}
+    assert {c["check"] for c in report} >= {
+        "regex groups",
+        "parses 2018 lines",
+        "parses 2025 lines",
+        "projection range",
+    }
+    (execution,) = aws.executions()
+    assert "FROM alb.good" in execution.query and "count_if(type IS NULL)" in execution.query
+    assert report[-1]["detail"] == "0 of 48,213 lines (0.00%) read as all-NULL rows"
+
+
+def test_aws_documented_table(glue: Any, aws: MotoServer) -> None:
+    columns = [{"Name": c.name, "Type": c.type} for c in log_format().columns[:34]]
+    glue.create_table(
+        DatabaseName="alb", TableInput=table_input(name="aws", regex=AWS_REGEX, columns=columns)
+    )
+    aws.queue_results([("lines", "bigint"), ("unparsed_lines", "bigint")], [[1000, 12]])
+    code, report, err = check("--table", "aws")
+    assert code == 1 and "problem(s) with alb.aws" in err
+    found = problems(report)
+    assert set(found) == {
+        "regex groups",
+        "parses 2018 lines",
+        "parses 2019 lines",
+        "unparsed lines, last day",
+    }
+    detail = {c["check"]: c["detail"] for c in report}
+    assert detail["regex groups"] == "35 capture groups for 34 columns"
+    assert detail["unparsed lines, last day"] == "12 of 1,000 lines (1.20%) read as all-NULL rows"
+    assert "alb502 ddl" in found["regex groups"]
+
+
+def test_projection_defects(glue: Any, aws: MotoServer) -> None:
+    glue.create_table(
+        DatabaseName="alb",
+        TableInput=table_input(
+            name="proj",
+            parameters={
+                "projection.day.range": "2099/01/01,2099/01/31",
+                "storage.location.template": "s3://elsewhere/${day}",
+            },
+        ),
+    )
+    code, report, _ = check("--table", "proj", "--no-query")
+    assert code == 1
+    assert set(problems(report)) == {"projection range", "projection start", "location template"}
+    assert aws.executions() == []
+
+
+def test_no_projection_and_missing_columns(glue: Any, aws: MotoServer) -> None:
+    columns = [{"Name": c.name, "Type": c.type} for c in log_format().columns if c.name != "conn_trace_id"]
+    glue.create_table(
+        DatabaseName="alb",
+        TableInput=table_input(name="old", columns=columns, parameters={"projection.enabled": "false"}),
+    )
+    code, report, _ = check("--table", "old", "--no-query")
+    assert code == 1
+    found = problems(report)
+    assert set(found) == {"columns", "partition projection", "regex groups"}
+    assert next(c for c in report if c["check"] == "columns")["detail"] == "missing: conn_trace_id"
+
+
+def test_missing_table(glue: Any, aws: MotoServer) -> None:
+    result = runner.invoke(app, ["check-table", "--database", "alb", "--table", "nope"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: ") and "(create the table with `alb502 ddl`)" in result.stderr
