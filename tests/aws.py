@@ -26,6 +26,9 @@ class MotoServer:
 
     def reset(self) -> None:
         requests.post(f"{self.url}/moto-api/reset", timeout=10)
+        # The state manager outlives a reset: queries of the next test must succeed at once again.
+        body = {"model_name": "athena::execution"}
+        requests.post(f"{self.url}/moto-api/state-manager/unset-transition", json=body, timeout=10)
 
     def queue_results(self, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
         """Canned rows for the next new Athena query (moto never runs SQL)."""
