@@ -111,14 +111,51 @@ def _projection_checks(table: dict[str, Any], today: datetime) -> list[Check]:
     return checks
 
 
+def earliest_day(s3: Any, location: str) -> str | None:
+    """The first yyyy/mm/dd folder under the table's location: three small listings, not a scan."""
+    m = re.fullmatch(r"s3://([^/]+)/?(.*)", location.rstrip("/"))
+    if m is None:
+        return None
+    bucket, prefix = m.group(1), (m.group(2) + "/" if m.group(2) else "")
+    parts = []
+    for _ in range(3):
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/")
+        names = sorted(
+            p["Prefix"][len(prefix) :].rstrip("/")
+            for p in listing.get("CommonPrefixes", [])
+            if p["Prefix"][len(prefix) :].rstrip("/").isdigit()
+        )
+        if not names:
+            return None
+        parts.append(names[0])
+        prefix += names[0] + "/"
+    return "/".join(parts)
+
+
+def _data_start_check(table: dict[str, Any], s3: Any) -> Check | None:
+    params = table.get("Parameters", {})
+    start = params.get("projection.day.range", "").partition(",")[0].strip()
+    first = earliest_day(s3, table["StorageDescriptor"].get("Location", ""))
+    if first is None or not start:
+        return None
+    return _check(
+        "projection covers the data",
+        start <= first,
+        f"the first day of logs is {first}, the range starts {start}",
+        f"start projection.day.range at {first} or earlier: the days before {start} are never read",
+    )
+
+
 def check_table(
     glue: Any,
     database: str,
     table: str,
     run_query: Callable[[str], Any] | None = None,
     today: datetime | None = None,
+    s3: Any = None,
 ) -> list[Check]:
-    """Every check, in order; `run_query` (an engine's run) measures the unparsed share."""
+    """Every check, in order; `run_query` (an engine's run) measures the unparsed share, and `s3` (a
+    client allowed to list the log bucket) finds the first day of logs."""
     definition = glue.get_table(DatabaseName=database, Name=table)["Table"]
     sd = definition["StorageDescriptor"]
     columns = [c["Name"] for c in sd.get("Columns", [])]
@@ -130,6 +167,10 @@ def check_table(
     checks.append(_check("columns", not missing, detail, DDL_FIX))
     checks += _regex_checks(serde.get("Parameters", {}).get("input.regex"), columns)
     checks += _projection_checks(definition, today or datetime.now(UTC))
+    if s3 is not None and definition.get("Parameters", {}).get("projection.enabled", "").lower() == "true":
+        data_start = _data_start_check(definition, s3)
+        if data_start is not None:
+            checks.append(data_start)
     if run_query is not None:
         template = environment().get_template("checks/unparsed-share.sql")
         result = run_query(template.render(table=table_name(f"{database}.{table}")).strip() + "\n")

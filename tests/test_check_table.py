@@ -144,3 +144,17 @@ def test_missing_table(glue: Any, aws: MotoServer) -> None:
     result = runner.invoke(app, ["check-table", "--database", "alb", "--table", "nope"])
     assert result.exit_code == 3
     assert result.stderr.startswith("Error: ") and "(create the table with `alb502 ddl`)" in result.stderr
+
+
+def test_projection_starting_after_the_first_logs(glue: Any, aws: MotoServer) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="my-alb-logs", CreateBucketConfiguration={"LocationConstraint": REGION})
+    root = LOCATION.removeprefix("s3://my-alb-logs/")
+    for day in ("2023/12/30", "2023/12/31", "2024/01/02"):
+        s3.put_object(Bucket="my-alb-logs", Key=f"{root}/{day}/x.log.gz", Body=b"")
+    glue.create_table(DatabaseName="alb", TableInput=table_input(name="late"))
+    code, report, _ = check("--table", "late", "--no-query")
+    assert code == 1
+    covers = next(c for c in report if c["check"] == "projection covers the data")
+    assert covers["detail"] == "the first day of logs is 2023/12/30, the range starts 2024/01/01"
+    assert covers["fix"].startswith("start projection.day.range at 2023/12/30 or earlier")

@@ -20,6 +20,22 @@ from alb502athena.errors import UsageError
 from alb502athena.output import rows_csv, rows_markdown
 
 
+def _lister(aws: object) -> object:
+    """An S3 client whose calls fail softly: without s3:ListBucket the data-start check is skipped."""
+    from alb502athena.aws import client
+
+    s3 = client(aws, "s3")
+
+    class Soft:
+        def list_objects_v2(self, **kwargs: object) -> dict[str, object]:
+            try:
+                return dict(s3.list_objects_v2(**kwargs))
+            except Exception:  # any AWS refusal: the check is left out, the others stand
+                return {}
+
+    return Soft()
+
+
 @domain_errors
 def check_table(
     database: Annotated[
@@ -59,7 +75,9 @@ def check_table(
         settings = AthenaSettings(database, workgroup, output_location, profile, region, timeout=timeout)
         engine = AthenaEngine(settings, aws_session=aws)
     try:
-        checks = run_checks(client(aws, "glue"), database, table, engine.run if engine else None)
+        checks = run_checks(
+            client(aws, "glue"), database, table, engine.run if engine else None, s3=_lister(aws)
+        )
     except Exception as exc:
         translated = translate(exc, f"reading the Glue table {database}.{table}")
         if translated is None:
