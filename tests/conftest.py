@@ -10,6 +10,9 @@ import pytest
 pytest_plugins = ["tests.aws"]
 
 
+_test_cache = Path(__import__("tempfile").mkdtemp(prefix="alb502-test-cache-"))
+
+
 @pytest.fixture(autouse=True)
 def _no_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test may reach a real AWS account, whatever the developer's shell has set."""
@@ -18,6 +21,8 @@ def _no_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("AWS_", "ALB502_")):
             monkeypatch.delenv(name, raising=False)
+    # Compiled queries go to a cache of the test run's own, not the developer's.
+    monkeypatch.setenv("ALB502_CACHE", str(_test_cache))
     yield
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alb502athena.engines.compiled import compile_cached
 from alb502athena.engines.inline import inline_table
 from alb502athena.engines.local_view import PIECES_VIEW, TABLE_VIEW, LocalView, local_view
 from alb502athena.errors import InputError, QueryError
@@ -41,6 +42,15 @@ def _failed_file(message: str, files: Sequence[str]) -> str | None:
     return None
 
 
+def _compiler(view: LocalView) -> tuple[str, Callable[[str], str]]:
+    """What the compiled text depends on besides the query (the column expressions), and the compiler."""
+
+    def compile_(text: str) -> str:
+        return inline_table(to_duckdb(text), TABLE_VIEW, view.columns, PIECES_VIEW)
+
+    return "\n".join(f"{k}={v}" for k, v in view.columns.items()), compile_
+
+
 class LocalEngine:
     """Runs Athena SQL on DuckDB over a fixed set of files exposed as the view `alb_logs`."""
 
@@ -67,7 +77,6 @@ class LocalEngine:
         return view
 
     def run(self, athena_sql: str) -> QueryResult:
-        translated = to_duckdb(athena_sql)
         paths = {str(f.path) for f in self._files} - {p for p, _ in self.bad_files}
         # A corrupt or unreadable file fails the whole DuckDB query; name it, drop it, run again.
         while True:
@@ -76,7 +85,7 @@ class LocalEngine:
                 raise InputError(
                     "no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files)
                 )
-            sql = inline_table(translated, TABLE_VIEW, view.columns, PIECES_VIEW)
+            sql = compile_cached(athena_sql, *_compiler(view))
             try:
                 cursor = self._con.execute(sql)
                 rows = cursor.fetchall()
