@@ -33,3 +33,10 @@ def test_same_rows_and_names() -> None:
 def test_select_star_and_other_tables_are_left_alone() -> None:
     assert inline_table("SELECT * FROM t", "t", COLUMNS, "src") == "SELECT * FROM t"
     assert inline_table("SELECT a FROM u", "t", COLUMNS, "src") == "SELECT a FROM u"
+
+
+def test_is_null_uses_the_cheaper_test() -> None:
+    query = "SELECT count_if(b IS NULL) AS n, count_if(a IS NULL) AS m FROM t"
+    inlined = inline_table(query, "t", COLUMNS, "src", {"b": "x <= 1"})
+    assert "x <= 1" in inlined and "'big'" not in inlined
+    assert run(inlined) == run(query)

@@ -14,8 +14,15 @@ from collections.abc import Mapping
 _PLACEHOLDER = "__alb502_column_{}__"
 
 
-def inline_table(duckdb_sql: str, table: str, columns: Mapping[str, str], source: str) -> str:
-    """Rewrite every SELECT that reads `table` alone to read `source`, with its columns inlined."""
+def inline_table(
+    duckdb_sql: str,
+    table: str,
+    columns: Mapping[str, str],
+    source: str,
+    is_null: Mapping[str, str] | None = None,
+) -> str:
+    """Rewrite every SELECT that reads `table` alone to read `source`, with its columns inlined;
+    `is_null` gives, for some columns, a cheaper expression equivalent to `column IS NULL`."""
     import sqlglot
     from sqlglot import exp
 
@@ -33,6 +40,17 @@ def inline_table(duckdb_sql: str, table: str, columns: Mapping[str, str], source
         ):
             continue
         alias = tbl.alias_or_name
+        for test in list(select.find_all(exp.Is)):
+            column = test.this
+            if (
+                isinstance(column, exp.Column)
+                and isinstance(test.expression, exp.Null)
+                and test.find_ancestor(exp.Select) is select
+                and column.table in ("", alias)
+                and column.name in (is_null or {})
+            ):
+                used.add(f"is_null:{column.name}")
+                test.replace(exp.column(_PLACEHOLDER.format(f"is_null_{column.name}")))
         for column in list(select.find_all(exp.Column)):
             # Only this SELECT's own columns: not those of a subquery nested inside it.
             if column.find_ancestor(exp.Select) is not select:
@@ -46,5 +64,10 @@ def inline_table(duckdb_sql: str, table: str, columns: Mapping[str, str], source
         tbl.set("this", exp.to_identifier(source))
     text = tree.sql(dialect="duckdb")
     for name in used:
-        text = text.replace(_PLACEHOLDER.format(name), f"({columns[name]})")
+        if name.startswith("is_null:"):
+            column_name = name.removeprefix("is_null:")
+            assert is_null is not None
+            text = text.replace(_PLACEHOLDER.format(f"is_null_{column_name}"), f"({is_null[column_name]})")
+        else:
+            text = text.replace(_PLACEHOLDER.format(name), f"({columns[name]})")
     return text

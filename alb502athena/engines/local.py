@@ -46,9 +46,12 @@ def _compiler(view: LocalView) -> tuple[str, Callable[[str], str]]:
     """What the compiled text depends on besides the query (the column expressions), and the compiler."""
 
     def compile_(text: str) -> str:
-        return inline_table(to_duckdb(text), TABLE_VIEW, view.columns, PIECES_VIEW)
+        return inline_table(to_duckdb(text), TABLE_VIEW, view.columns, PIECES_VIEW, view.is_null)
 
-    return "\n".join(f"{k}={v}" for k, v in view.columns.items()), compile_
+    depends = [f"{k}={v}" for k, v in view.columns.items()] + [
+        f"{k} is null={v}" for k, v in view.is_null.items()
+    ]
+    return "\n".join(depends), compile_
 
 
 class LocalEngine:
