@@ -75,6 +75,9 @@ def canonical_answer(path: Path) -> dict[str, object]:
     """The diagnosis computed with Python's `re` and the canonical regex, line by line (the referee)."""
     from alb502athena.logformat import parse_line
 
+    sys.path.insert(0, str(ROOT.parent))
+    from tests.referee import classify  # the rule restated by hand, shared with the tests
+
     lines = unparsed = 0
     signatures: Counter[str] = Counter()
     for f in sorted(path.rglob("*.log.gz")):
@@ -87,33 +90,6 @@ def canonical_answer(path: Path) -> dict[str, object]:
                 elif row["elb_status_code"] == "502":
                     signatures[classify(row)] += 1
     return {"lines": lines, "unparsed_lines": unparsed, "signatures": dict(signatures)}
-
-
-def classify(row: dict[str, str | None]) -> str:
-    # The rule of sql/_macros/alb.sql, restated in Python only as the benchmark's referee.
-    reason = row["lambda_error_reason"] or ""
-    named = {
-        "LambdaResponseTooLarge": "lambda-response-too-large",
-        "LambdaUnhandled": "lambda-unhandled",
-        "LambdaThrottling": "lambda-throttled",
-        "LambdaInvalidResponse": "lambda-invalid-response",
-    }
-    if reason in named:
-        return named[reason]
-    if reason.startswith("Lambda"):
-        return "lambda-other"
-    if row["target_status_code"] == "502":
-        return "target-502"
-    known = (row["target_ip"] or "") not in ("", "-") and row["target_status_code"] == "-"
-    times = [
-        float(row[k] or "nan")
-        for k in ("request_processing_time", "target_processing_time", "response_processing_time")
-    ]
-    if known and times == [-1.0, -1.0, -1.0]:
-        return "connect-failed"
-    if known and times[0] >= 0 and (times[1] == -1 or times[2] == -1):
-        return "response-failed"
-    return "elb-502-other"
 
 
 def main() -> None:

@@ -95,3 +95,27 @@ SIGNATURE_FIELDS: dict[str, dict[str, str]] = {
 
 def signature_line(signature_id: str, shape: str = "2025", **extra: Any) -> str:
     return make_line(shape, elb_status_code="502", **{**SIGNATURE_FIELDS[signature_id], **extra})
+
+
+def tricky_lines() -> list[str]:
+    """Lines that break parsers: URLs with spaces and quotes, the malformed-request form, empty and
+    several-target fields, unknown trailing fields, odd numbers, truncation and junk."""
+    return [
+        *(make_line(s) for s in SHAPES),
+        make_line(request='GET https://x.example.com/a b"c HTTP/1.1'),
+        make_line(request="- - - "),
+        make_line(user_agent=""),
+        make_line(user_agent='Mozilla/5.0 (X11; Linux) "quoted"'),
+        make_line(target="-", request_processing_time="-1"),
+        make_line(target_port_list="10.0.0.1:80 10.0.0.2:80"),
+        make_line() + ' "future" 1',
+        make_line("2018") + " trailing",
+        make_line(elb_status_code="99999999999"),
+        make_line(request_processing_time="1."),
+        make_line(request_processing_time="."),
+        make_line(request_processing_time="-.5"),
+        make_line(received_bytes="00012"),
+        "garbage line",
+        make_line()[:200],
+        '"' * 70,
+    ]

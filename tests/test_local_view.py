@@ -15,7 +15,7 @@ from alb502athena.engines.inline import inline_table
 from alb502athena.engines.local_view import local_view, view_sql
 from alb502athena.logformat import log_format
 from tests.conftest import write_log
-from tests.lines import BASE, SHAPES, make_line
+from tests.lines import BASE, SHAPES, make_line, tricky_lines
 from tests.typed import typed_row
 
 # Characters that break parsers: separators, quotes, the classes the regex cares about.
@@ -86,24 +86,7 @@ def test_view_agrees_with_canonical_regex(tmp_path: Path, corpus: list[str]) -> 
 
 
 def test_fixed_corpus(tmp_path: Path, aws_samples: list[str]) -> None:
-    corpus = [
-        *aws_samples,
-        *(make_line(s) for s in SHAPES),
-        make_line(request='GET https://x.example.com/a b"c HTTP/1.1'),
-        make_line(request="- - - "),
-        make_line(user_agent=""),
-        make_line(target="-", request_processing_time="-1"),
-        make_line(target_port_list="10.0.0.1:80 10.0.0.2:80"),
-        make_line() + ' "future" 1',
-        make_line("2018") + " trailing",
-        make_line(elb_status_code="99999999999"),
-        make_line(request_processing_time="1."),
-        make_line(request_processing_time="."),
-        make_line(request_processing_time="-.5"),
-        "garbage line",
-        make_line()[:200],
-        '"' * 70,
-    ]
+    corpus = [*aws_samples, *tricky_lines()]
     check(tmp_path, corpus)
 
 

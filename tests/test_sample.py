@@ -15,40 +15,12 @@ import pytest
 from alb502athena.logformat import parse_line
 from alb502athena.resources import sql_dir
 from alb502athena.sample import SIGNATURE_IDS, SampleManifest, write_sample
+from tests.referee import Row, classify
 
 NAME = re.compile(
     r"(?P<account>\d{12})_elasticloadbalancing_(?P<region>[a-z0-9-]+)_app\.(?P<lb>[A-Za-z0-9-]+)\."
     r"(?P<id>[0-9a-f]{16})_(?P<end>\d{8}T\d{4}Z)_(?P<ip>\d+\.\d+\.\d+\.\d+)_[a-z0-9]{8}\.log(?P<gz>\.gz)?"
 )
-
-Row = dict[str, str | None]
-
-
-def classify(r: Row) -> str:
-    """sql/_macros/alb.sql signature_of(), re-written by hand: first match wins."""
-    reason = r["lambda_error_reason"] or ""
-    exact = {
-        "LambdaResponseTooLarge": "lambda-response-too-large",
-        "LambdaUnhandled": "lambda-unhandled",
-        "LambdaThrottling": "lambda-throttled",
-        "LambdaInvalidResponse": "lambda-invalid-response",
-    }
-    if reason in exact:
-        return exact[reason]
-    if reason.startswith("Lambda"):
-        return "lambda-other"
-    if r["target_status_code"] == "502":
-        return "target-502"
-    known = (r["target_ip"] or "") not in ("", "-")
-    req, tgt, resp = (
-        float(r[k] or "nan")
-        for k in ("request_processing_time", "target_processing_time", "response_processing_time")
-    )
-    if known and r["target_status_code"] == "-" and req == tgt == resp == -1:
-        return "connect-failed"
-    if known and r["target_status_code"] == "-" and req >= 0 and (tgt == -1 or resp == -1):
-        return "response-failed"
-    return "elb-502-other"
 
 
 def shape(r: Row) -> str:

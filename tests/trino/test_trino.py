@@ -18,7 +18,7 @@ from alb502athena.logformat import log_format, parse_line
 from alb502athena.render import QueryParams, render_diagnosis, render_signature
 from alb502athena.window import Window
 from tests.conftest import REPO, write_log
-from tests.lines import BASE, SHAPES, make_line, signature_line
+from tests.lines import BASE, SHAPES, make_line, signature_line, tricky_lines
 from tests.trino.conftest import TrinoTier
 from tests.typed import typed_row
 
@@ -127,21 +127,7 @@ def test_the_comparison_sees_data(trino: TrinoTier, datasets: dict[str, tuple[st
 def varied_corpus(n: int = 150, seed: int = 11) -> list[str]:
     rng = random.Random(seed)
     alphabet = list(' "-.:0123456789aZ_/\\\té')
-    corpus = [
-        *(make_line(s) for s in SHAPES),
-        make_line(request='GET https://x.example.com/a b"c HTTP/1.1'),
-        make_line(request="- - - "),
-        make_line(user_agent='Mozilla/5.0 (X11; Linux) "quoted"'),
-        make_line(target_port_list="10.0.0.1:80 10.0.0.2:80"),
-        make_line() + ' "future" 1',
-        make_line("2018") + " trailing",
-        make_line(elb_status_code="99999999999"),
-        make_line(request_processing_time="1."),
-        make_line(request_processing_time="-.5"),
-        make_line(received_bytes="00012"),
-        "garbage line",
-        make_line()[:200],
-    ]
+    corpus = tricky_lines()
     while len(corpus) < n:
         fields = {
             name: "".join(rng.choices(alphabet, k=rng.randint(0, 6))) for name in rng.sample(sorted(BASE), 2)
