@@ -111,3 +111,26 @@ def test_relative_window_runs_locally(tmp_path: Path) -> None:
     engine = LocalEngine(discover([path], window).files, window)
     d = diagnose(engine, QueryParams(window))
     assert d.totals.elb_502 == 1 and d.totals.requests == 1 and d.totals.lines == 2
+
+
+def test_progress_and_interrupt(tmp_path: Path) -> None:
+    from alb502athena.errors import Interrupted
+
+    lines = [signature_line("connect-failed")] * 20000 + [make_line()] * 20000
+    path = write_log(tmp_path / "big.log", lines)
+    window = Window()
+    plain = diagnose(LocalEngine(discover([path], window).files, window), QueryParams(window))
+    seen: list[str] = []
+    engine = LocalEngine(discover([path], window).files, window, progress=seen.append)
+    engine.poll_seconds = 0.0
+    with_progress = diagnose(engine, QueryParams(window))
+    assert with_progress.as_json() == plain.as_json()
+    assert seen and all(m.startswith("Reading 1 log files (") and m.endswith("%") for m in seen)
+
+    def stop(_: str) -> None:
+        raise KeyboardInterrupt
+
+    engine = LocalEngine(discover([path], window).files, window, progress=stop)
+    engine.poll_seconds = 0.0
+    with pytest.raises(Interrupted):
+        diagnose(engine, QueryParams(window))

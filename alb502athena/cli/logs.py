@@ -89,11 +89,11 @@ def _progress() -> Callable[[str], None] | None:
 
 
 def _engine_stats(engine: object) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + " " * 80 + "\r")  # clear the progress line
     stats = getattr(engine, "last_stats", None)
     if stats is None:
         return
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
     reused = ", result reused" if stats.reused else ""
     typer.echo(
         f"Athena query {stats.query_id}: {human_bytes(stats.data_scanned_bytes)} scanned{reused}, "
@@ -167,8 +167,8 @@ def diagnose(
     params = query_params(last, start, end, load_balancer, "alb_logs" if engine == "local" else table)
     engine_, found = open_engine(request, params.window)
     result = run_diagnosis(engine_, params)
-    _notes(found, result.bad_files)
     _engine_stats(engine_)
+    _notes(found, result.bad_files)
     if result.totals.unparsed_lines:
         typer.echo(
             f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format "
@@ -232,8 +232,8 @@ def run(
     params = query_params(last, start, end, load_balancer, "alb_logs" if engine == "local" else table)
     engine_, found = open_engine(request, params.window)
     result = signature_rows(engine_, signature, params)
-    _notes(found, result.bad_files)
     _engine_stats(engine_)
+    _notes(found, result.bad_files)
     rows = result.rows if limit == 0 else result.rows[:limit]
     if len(rows) < len(result.rows):
         typer.echo(f"Note: showing {len(rows)} of {len(result.rows)} rows (--limit 0 shows all)", err=True)

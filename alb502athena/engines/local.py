@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +13,7 @@ from typing import Any
 from alb502athena.engines.compiled import compile_cached
 from alb502athena.engines.inline import inline_table
 from alb502athena.engines.local_view import PIECES_VIEW, TABLE_VIEW, LocalView, local_view
-from alb502athena.errors import InputError, QueryError
+from alb502athena.errors import InputError, Interrupted, QueryError
 from alb502athena.logfiles import LogFile
 from alb502athena.transpile import to_duckdb
 from alb502athena.window import Window
@@ -58,8 +60,15 @@ class LocalEngine:
     """Runs Athena SQL on DuckDB over a fixed set of files exposed as the view `alb_logs`."""
 
     name = "local"
+    poll_seconds = 0.2
 
-    def __init__(self, files: Sequence[LogFile], window: Window, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        files: Sequence[LogFile],
+        window: Window,
+        threads: int | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         import duckdb  # imported here: `alb502 --help` must not pay for it
 
         self._duckdb = duckdb
@@ -67,8 +76,43 @@ class LocalEngine:
         self._window = window
         config: dict[str, Any] = {"threads": threads} if threads else {}
         self._con = duckdb.connect(config=config)
-        self._con.execute("SET enable_progress_bar = false")  # stdout is for results only
+        # DuckDB's own bar would print to stdout, which is for results only; progress is read instead.
+        self._con.execute("SET enable_progress_bar = true")
+        self._con.execute("SET enable_progress_bar_print = false")
+        self._progress = progress
         self.bad_files: list[tuple[str, str]] = []
+
+    def _execute(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one query; on a terminal, report DuckDB's progress while it runs; Ctrl-C interrupts it."""
+        if self._progress is None:
+            cursor = self._con.execute(sql)
+            return [d[0] for d in cursor.description], cursor.fetchall()
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                cursor = self._con.execute(sql)
+                outcome["result"] = ([d[0] for d in cursor.description], cursor.fetchall())
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, daemon=True)
+        label = f"Reading {len(self._files)} log files ({_size(self._files)})"
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(self.poll_seconds)
+                done = self._con.query_progress()
+                if done >= 0:
+                    self._progress(f"{label}: {done:.0f}%")
+        except KeyboardInterrupt:
+            self._con.interrupt()
+            worker.join()
+            raise Interrupted("interrupted") from None
+        if "error" in outcome:
+            raise outcome["error"]
+        result: tuple[list[str], list[tuple[Any, ...]]] = outcome["result"]
+        return result
 
     def _create_view(self, paths: set[str]) -> LocalView | None:
         kept = [f for f in self._files if str(f.path) in paths]
@@ -90,9 +134,7 @@ class LocalEngine:
                 )
             sql = compile_cached(athena_sql, *_compiler(view))
             try:
-                cursor = self._con.execute(sql)
-                rows = cursor.fetchall()
-                columns = [d[0] for d in cursor.description]
+                columns, rows = self._execute(sql)
                 return QueryResult(columns, rows, list(self.bad_files))
             except (self._duckdb.IOException, self._duckdb.InvalidInputException) as exc:
                 message = str(exc)
@@ -105,6 +147,14 @@ class LocalEngine:
                 paths.discard(bad)
             except self._duckdb.Error as exc:
                 raise QueryError(f"DuckDB could not run the query: {str(exc).splitlines()[0]}") from None
+
+
+def _size(files: Sequence[LogFile]) -> str:
+    total = 0
+    for f in files:
+        with contextlib.suppress(OSError):
+            total += f.path.stat().st_size
+    return f"{total / 2**20:,.0f} MiB" if total >= 2**20 else f"{total / 2**10:,.0f} KiB"
 
 
 def open_local(paths: Sequence[Path], window: Window) -> tuple[LocalEngine, Any]:

@@ -37,7 +37,7 @@ def open_engine(request: EngineRequest, window: Window) -> tuple[Any, Discovery 
         from alb502athena.engines.local import LocalEngine
 
         found = discover(request.paths, window)
-        return LocalEngine(found.files, window), found
+        return LocalEngine(found.files, window, progress=request.progress), found
     if request.paths:
         raise UsageError(f"the {request.engine} engine reads its table, not files: remove the paths")
     if request.engine == "trino":
