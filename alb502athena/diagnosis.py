@@ -30,12 +30,23 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a signature's 502s came from: the CloudWatch LoadBalancer dimension (the `elb` field) and
+    the target group ARN, with the count."""
+
+    load_balancer: str | None
+    target_group: str | None
+    count: int
+
+
+@dataclass(frozen=True)
 class Finding:
     signature: Signature
     count: int
     first_seen: str | None
     last_seen: str | None
     top_targets: list[tuple[str, int]]
+    sources: list[Source] = field(default_factory=list)
 
     @property
     def remediation(self) -> str:
@@ -54,6 +65,10 @@ class Finding:
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             "top_targets": [{"target": t, "count": n} for t, n in self.top_targets],
+            "sources": [
+                {"load_balancer": s.load_balancer, "target_group": s.target_group, "count": s.count}
+                for s in self.sources
+            ],
             "title": sig.title,
             "evidence": sig.evidence,
             "metric": sig.metric,
@@ -91,21 +106,31 @@ def build(
     engine_name: str, params: QueryParams, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> Diagnosis:
     by_name = [dict(zip(columns, r, strict=True)) for r in rows]
-    totals_row = next((r for r in by_name if _as_int(r["level"]) == 3), None)
+    totals_row = next((r for r in by_name if r["level"] == "total"), None)
     if totals_row is None:
         raise QueryError("the diagnosis query returned no totals row")
-    per_sig = {r["signature"]: r for r in by_name if _as_int(r["level"]) == 1 and r["signature"] is not None}
+    per_sig = {r["signature"]: r for r in by_name if r["level"] == "signature" and r["signature"] is not None}
     targets: dict[str, list[tuple[str, int]]] = {}
     for r in by_name:
-        if _as_int(r["level"]) == 0 and r["signature"] is not None and r["target"] is not None:
+        if r["level"] == "target" and r["signature"] is not None and r["target"] is not None:
             targets.setdefault(r["signature"], []).append((r["target"], _as_int(r["lines"])))
+    sources: dict[str, list[Source]] = {}
+    for r in by_name:
+        if r["level"] == "source" and r["signature"] is not None:
+            src = Source(r["load_balancer"], r["target_group"], _as_int(r["lines"]))
+            sources.setdefault(r["signature"], []).append(src)
     findings = []
     for sig in catalogue():
         row = per_sig.get(sig.id)
         if row is None:
             continue
         top = sorted(targets.get(sig.id, []), key=lambda t: (-t[1], t[0]))[:TOP_TARGETS]
-        findings.append(Finding(sig, _as_int(row["elb_502"]), row["first_seen"], row["last_seen"], top))
+        where = sorted(
+            sources.get(sig.id, []), key=lambda x: (-x.count, x.load_balancer or "", x.target_group or "")
+        )
+        findings.append(
+            Finding(sig, _as_int(row["elb_502"]), row["first_seen"], row["last_seen"], top, where)
+        )
     unknown = set(per_sig) - {s.id for s in catalogue()}
     if unknown:
         raise QueryError(f"the diagnosis query returned unknown signatures: {sorted(unknown)}")

@@ -2,9 +2,10 @@
 id: diagnosis
 title: Classify every HTTP 502 in the window, in one scan
 description: >
-  One row for the totals (level 3), one per signature (level 1) and one per signature and target
-  (level 0). Reads each byte of the window once; the per-signature queries return the rows behind
-  each count. The columns a 502 needs are read only inside the CASEs that select the 502s, so an
+  One row for the totals (level 'total'), one per signature ('signature'), one per signature and target
+  ('target') and one per signature, load balancer and target group ('source': what CloudWatch and the
+  configuration are asked about). Reads each byte of the window once; the per-signature queries return
+  the rows behind each count. The columns a 502 needs are read only inside the CASEs that select the 502s, so an
   engine that computes columns lazily (the local one) computes them for the 502s alone.
 parameters: [window, elb]
 -#}
@@ -18,14 +19,20 @@ WITH classified AS (
     {{ in_window(window) }}{{ elb_filter(elb) }} AS in_window,
     CASE WHEN {{ is_502 }} THEN time END AS time_502,
     CASE WHEN {{ is_502 }} THEN {{ signature_of() }} END AS signature,
-    CASE WHEN {{ is_502 }} THEN {{ target_label() }} END AS target
+    CASE WHEN {{ is_502 }} THEN {{ target_label() }} END AS target,
+    CASE WHEN {{ is_502 }} THEN elb END AS load_balancer,
+    CASE WHEN {{ is_502 }} THEN target_group_arn END AS target_group
   FROM {{ table }}
   WHERE {{ partition_filter(window) }}
 )
 SELECT
-  grouping(signature, target) AS level,
+  CASE grouping(signature, target, load_balancer, target_group)
+    WHEN 15 THEN 'total' WHEN 7 THEN 'signature' WHEN 3 THEN 'target' ELSE 'source'
+  END AS level,
   signature,
   target,
+  load_balancer,
+  target_group,
   count(*) AS lines,
   count_if(unparsed) AS unparsed_lines,
   count_if(in_window) AS requests,
@@ -33,4 +40,4 @@ SELECT
   min(time_502) AS first_seen,
   max(time_502) AS last_seen
 FROM classified
-GROUP BY GROUPING SETS ((), (signature), (signature, target))
+GROUP BY GROUPING SETS ((), (signature), (signature, target), (signature, load_balancer, target_group))

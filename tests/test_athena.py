@@ -17,10 +17,14 @@ from alb502athena.errors import AwsError, Interrupted
 from tests.aws import REGION, MotoServer
 
 runner = CliRunner()
+LB = "app/shop/50dc6c495c0c9188"
+TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067"
 DIAGNOSIS_COLUMNS = [
-    ("level", "integer"),
+    ("level", "varchar"),
     ("signature", "varchar"),
     ("target", "varchar"),
+    ("load_balancer", "varchar"),
+    ("target_group", "varchar"),
     ("lines", "bigint"),
     ("unparsed_lines", "bigint"),
     ("requests", "bigint"),
@@ -28,45 +32,19 @@ DIAGNOSIS_COLUMNS = [
     ("first_seen", "varchar"),
     ("last_seen", "varchar"),
 ]
+T1, T2 = "2026-11-20T09:01:00.000000Z", "2026-11-20T09:50:00.000000Z"
 DIAGNOSIS_ROWS = [
-    [3, None, None, 1000, 2, 990, 12, "2026-11-20T09:01:00.000000Z", "2026-11-20T09:50:00.000000Z"],
-    [1, "connect-failed", None, 10, 0, 10, 10, "2026-11-20T09:01:00.000000Z", "2026-11-20T09:20:00.000000Z"],
-    [
-        0,
-        "connect-failed",
-        "10.0.0.7:8080",
-        8,
-        0,
-        8,
-        8,
-        "2026-11-20T09:01:00.000000Z",
-        "2026-11-20T09:20:00.000000Z",
-    ],
-    [
-        0,
-        "connect-failed",
-        "10.0.0.8:8080",
-        2,
-        0,
-        2,
-        2,
-        "2026-11-20T09:05:00.000000Z",
-        "2026-11-20T09:06:00.000000Z",
-    ],
-    [1, "target-502", None, 2, 0, 2, 2, "2026-11-20T09:30:00.000000Z", "2026-11-20T09:50:00.000000Z"],
-    [
-        0,
-        "target-502",
-        "10.0.0.9:80",
-        2,
-        0,
-        2,
-        2,
-        "2026-11-20T09:30:00.000000Z",
-        "2026-11-20T09:50:00.000000Z",
-    ],
-    [1, None, None, 988, 2, 978, 0, None, None],
-    [0, None, None, 988, 2, 978, 0, None, None],
+    ["total", None, None, None, None, 1000, 2, 990, 12, T1, T2],
+    ["signature", "connect-failed", None, None, None, 10, 0, 10, 10, T1, "2026-11-20T09:20:00.000000Z"],
+    ["target", "connect-failed", "10.0.0.7:8080", None, None, 8, 0, 8, 8, T1, T1],
+    ["target", "connect-failed", "10.0.0.8:8080", None, None, 2, 0, 2, 2, T1, T1],
+    ["source", "connect-failed", None, LB, TG, 10, 0, 10, 10, T1, T1],
+    ["signature", "target-502", None, None, None, 2, 0, 2, 2, "2026-11-20T09:30:00.000000Z", T2],
+    ["target", "target-502", "10.0.0.9:80", None, None, 2, 0, 2, 2, T1, T2],
+    ["source", "target-502", None, LB, TG, 2, 0, 2, 2, T1, T2],
+    ["signature", None, None, None, None, 988, 2, 978, 0, None, None],
+    ["target", None, None, None, None, 988, 2, 978, 0, None, None],
+    ["source", None, None, None, None, 988, 2, 978, 0, None, None],
 ]
 ATHENA = ["--engine", "athena", "--database", "alb", "--workgroup", "primary"]
 WINDOW = ["--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z"]
@@ -105,6 +83,7 @@ def test_diagnose_issues_one_query_with_the_printed_sql(aws: MotoServer) -> None
     }  # fmt: skip
     assert [(s["id"], s["count"]) for s in data["signatures"]] == [("connect-failed", 10), ("target-502", 2)]
     assert data["signatures"][0]["top_targets"][0] == {"target": "10.0.0.7:8080", "count": 8}
+    assert data["signatures"][0]["sources"] == [{"load_balancer": LB, "target_group": TG, "count": 10}]
     stats = data["engine_stats"]
     assert stats["query_id"] == execution.id and stats["state"] == "SUCCEEDED"
     # Athena bills at least 10 MB a query.
@@ -123,7 +102,7 @@ def recording_session(calls: list[tuple[str, dict[str, Any]]]) -> boto3.Session:
 
 
 def test_result_reuse_and_polling_through_queued_and_running(aws: MotoServer) -> None:
-    aws.queue_results(DIAGNOSIS_COLUMNS[:2], [[1, "x"]])
+    aws.queue_results([("n", "integer"), ("s", "varchar")], [[1, "x"]])
     aws.slow_queries(2)
     calls: list[tuple[str, dict[str, Any]]] = []
     seen: list[str] = []
