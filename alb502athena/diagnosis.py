@@ -85,13 +85,17 @@ class Diagnosis:
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     engine_stats: dict[str, Any] | None = None
+    evidence: dict[str, dict[str, Any]] | None = None  # by signature id, when AWS evidence was gathered
 
     def as_json(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
             "window": self.params.window.as_json(),
             "totals": self.totals.__dict__,
-            "signatures": [f.as_json() for f in self.findings],
+            "signatures": [
+                {**f.as_json(), **({"evidence": self.evidence[f.signature.id]} if self.evidence else {})}
+                for f in self.findings
+            ],
             "bad_files": [{"path": p, "reason": r} for p, r in self.bad_files],
             "notes": list(self.notes),
             **({"engine_stats": self.engine_stats} if self.engine_stats is not None else {}),

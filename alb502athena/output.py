@@ -75,7 +75,10 @@ def diagnosis_table(d: Diagnosis, width: int = 100, rows_hint: str = "alb502 run
     for i, f in enumerate(d.findings[:DETAILED], 1):
         sig = f.signature
         out.append(f"{i}. {sig.id}: {sig.title} ({_n(f.count)})")
-        for label, text in (("Why", sig.evidence), ("Metric", sig.metric), ("Next", f.remediation)):
+        verdict = (d.evidence or {}).get(sig.id, {}).get("verdict")
+        lines = [("Why", sig.evidence), ("Metric", sig.metric)]
+        lines += [("Evidence", verdict)] if verdict else []
+        for label, text in (*lines, ("Next", f.remediation)):
             out += textwrap.wrap(
                 f"{label}: {text}",
                 width,

@@ -40,6 +40,7 @@ app.command("sql")(catalogue_cmds.sql)
 app.command("ddl")(catalogue_cmds.ddl)
 app.command("sample")(sample_cmd.sample)
 app.command("check-table")(aws_cmds.check_table)
+app.command("metrics")(aws_cmds.metrics)
 
 
 def main() -> None:

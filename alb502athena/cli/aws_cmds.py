@@ -1,4 +1,4 @@
-"""Commands about the AWS side: check-table."""
+"""Commands about the AWS side: check-table and metrics."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from typing import Annotated
 import typer
 
 from alb502athena.cli.options import (
+    EndOpt,
+    LastOpt,
     OutputLocationOpt,
     OutputOpt,
     ProfileOpt,
     RegionOpt,
+    StartOpt,
     TimeoutOpt,
     WorkgroupOpt,
     domain_errors,
@@ -99,3 +102,60 @@ def check_table(
     if problems:
         typer.echo(f"{problems} problem(s) with {database}.{table}", err=True)
         raise typer.Exit(1)
+
+
+@domain_errors
+def metrics(
+    load_balancer: Annotated[
+        str, typer.Option("--load-balancer", help="app/<name>/<id>: the `elb` field of the logs.")
+    ],
+    last: LastOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    output: OutputOpt = "table",
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Sum the load balancer's 502-related CloudWatch metrics over a window (1-minute Sum).
+
+    Example: alb502 metrics --load-balancer app/shop/50dc6c495c0c9188 --last 3h
+    """
+    from alb502athena.aws import client, session, translate
+    from alb502athena.evidence.metrics import metric_keys, metric_sums
+    from alb502athena.render import load_balancer_literal
+    from alb502athena.window import Window
+
+    load_balancer_literal(load_balancer)  # validates the form
+    window = Window.from_options(last or (None if start else "1h"), start, end)
+    assert window.start is not None and window.end is not None
+    aws = session(profile, region)
+    try:
+        sums = metric_sums(
+            client(aws, "cloudwatch"), metric_keys([load_balancer], []), window.start, window.end
+        )
+    except Exception as exc:
+        translated = translate(exc, "reading CloudWatch metrics")
+        if translated is None:
+            raise
+        raise translated from None
+    rows = [[k.metric, f"{v:.0f}"] for k, v in sums.items()]
+    if output == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "load_balancer": load_balancer,
+                    "window": window.as_json(),
+                    "sums": {k.metric: v for k, v in sums.items()},
+                },
+                indent=2,
+            )
+        )
+    elif output == "csv":
+        typer.echo(rows_csv(["metric", "sum"], rows), nl=False)
+    elif output == "markdown":
+        typer.echo(rows_markdown(["metric", "sum"], rows), nl=False)
+    else:
+        w = window.as_json()
+        typer.echo(f"{load_balancer}, {w['start']} .. {w['end']}")
+        for metric, value in rows:
+            typer.echo(f"  {metric:32} {value:>10}")

@@ -122,6 +122,14 @@ def diagnose(
     fail_on_findings: Annotated[
         bool, typer.Option("--fail-on-findings", help="Exit with code 1 when any 502 is found.")
     ] = False,
+    aws_evidence: Annotated[
+        bool | None,
+        typer.Option(
+            "--aws-evidence/--no-aws-evidence",
+            help="Add CloudWatch metrics and load balancer configuration (default: on with --engine athena).",
+            show_default=False,
+        ),
+    ] = None,
     engine: EngineOpt = "local",
     table: TableOpt = "alb_logs",
     trino_url: TrinoUrlOpt = None,
@@ -168,7 +176,14 @@ def diagnose(
     engine_, found = open_engine(request, params.window)
     result = run_diagnosis(engine_, params)
     _engine_stats(engine_)
+    if aws_evidence if aws_evidence is not None else engine == "athena":
+        from alb502athena.aws import session
+        from alb502athena.evidence.gather import gather
+
+        gather(result, getattr(engine_, "aws_session", None) or session(profile, region))
     _notes(found, result.bad_files)
+    for note in result.notes:
+        typer.echo(f"Note: {note}", err=True)
     if result.totals.unparsed_lines:
         typer.echo(
             f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format "

@@ -110,8 +110,8 @@ class AthenaEngine:
             raise UsageError(f"invalid --workgroup {settings.workgroup!r}: letters, digits, '.', '_' and '-'")
         self.settings = settings
         self._progress = progress or (lambda _: None)
-        self._session = aws_session or session(settings.profile, settings.region)
-        self._client = client(self._session, "athena")
+        self.aws_session = aws_session or session(settings.profile, settings.region)
+        self._client = client(self.aws_session, "athena")
         self.last_stats: EngineStats | None = None
 
     def _start(self, sql: str) -> str:

@@ -1,0 +1,94 @@
+"""The configuration a verdict depends on: load balancer and target group attributes (ELBv2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from alb502athena.evidence.calls import Unchecked
+
+
+@dataclass
+class LoadBalancerConfig:
+    name: str  # app/<name>/<id>
+    arn: str | None = None
+    idle_timeout_seconds: int | None = None
+    client_keep_alive_seconds: int | None = None
+
+
+@dataclass
+class TargetGroupConfig:
+    arn: str
+    protocol: str | None = None
+    target_type: str | None = None
+    deregistration_delay_seconds: int | None = None
+
+
+@dataclass
+class Configuration:
+    load_balancers: dict[str, LoadBalancerConfig] = field(default_factory=dict)
+    target_groups: dict[str, TargetGroupConfig] = field(default_factory=dict)
+
+
+def _attributes(items: list[dict[str, str]]) -> dict[str, str]:
+    return {a["Key"]: a["Value"] for a in items}
+
+
+def _load_balancers(elbv2: Any, name: str) -> list[dict[str, Any]]:
+    return list(elbv2.describe_load_balancers(Names=[name])["LoadBalancers"])
+
+
+def _lb_attributes(elbv2: Any, arn: str) -> dict[str, str]:
+    return _attributes(elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"])
+
+
+def _tg_attributes(elbv2: Any, arn: str) -> dict[str, str]:
+    return _attributes(elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"])
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def read_configuration(
+    elbv2: Any, load_balancers: list[str], target_groups: list[str], unchecked: Unchecked
+) -> Configuration:
+    config = Configuration()
+    for name in sorted(set(load_balancers)):
+        lb = LoadBalancerConfig(name)
+        config.load_balancers[name] = lb
+        short = name.split("/")[1] if name.count("/") == 2 else name
+        found = unchecked.call(
+            "elasticloadbalancing:DescribeLoadBalancers",
+            partial(_load_balancers, elbv2, short),
+        )
+        if not found:
+            continue
+        # Names are unique per account and region; the id in the logs confirms it is the same one.
+        match = next((x for x in found if x["LoadBalancerArn"].endswith("/" + name)), None)
+        if match is None:
+            continue
+        lb.arn = str(match["LoadBalancerArn"])
+        attrs = unchecked.call(
+            "elasticloadbalancing:DescribeLoadBalancerAttributes", partial(_lb_attributes, elbv2, lb.arn)
+        )
+        if attrs:
+            lb.idle_timeout_seconds = _int(attrs.get("idle_timeout.timeout_seconds"))
+            lb.client_keep_alive_seconds = _int(attrs.get("client_keep_alive.seconds"))
+    arns = sorted({a for a in target_groups if a and a.startswith("arn:")})
+    if arns:
+        groups = unchecked.call(
+            "elasticloadbalancing:DescribeTargetGroups",
+            lambda: elbv2.describe_target_groups(TargetGroupArns=arns)["TargetGroups"],
+        )
+        for tg in groups or []:
+            cfg = TargetGroupConfig(tg["TargetGroupArn"], tg.get("Protocol"), tg.get("TargetType"))
+            config.target_groups[cfg.arn] = cfg
+            attrs = unchecked.call(
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                partial(_tg_attributes, elbv2, cfg.arn),
+            )
+            if attrs:
+                cfg.deregistration_delay_seconds = _int(attrs.get("deregistration_delay.timeout_seconds"))
+    return config

@@ -1,0 +1,140 @@
+"""Gathering the evidence for a diagnosis and turning it into each signature's verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alb502athena.diagnosis import Diagnosis, Finding
+from alb502athena.evidence.calls import Unchecked
+from alb502athena.evidence.config import Configuration, read_configuration
+from alb502athena.evidence.metrics import MetricKey, metric_keys, metric_sums, target_group_dimension
+
+
+@dataclass
+class Evidence:
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    verdict: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "config": self.config, "verdict": self.verdict}
+
+
+def _sum(sums: dict[MetricKey, float], metric: str, lbs: set[str], tg: str | None = None) -> float | None:
+    values = [
+        v for k, v in sums.items() if k.metric == metric and k.load_balancer in lbs and k.target_group == tg
+    ]
+    return sum(values) if values else None
+
+
+def _n(value: float | None) -> str:
+    return "not checked" if value is None else f"{value:,.0f}"
+
+
+def _verdict(f: Finding, sums: dict[MetricKey, float], config: Configuration) -> Evidence:
+    lbs = {s.load_balancer for s in f.sources if s.load_balancer}
+    tgs = {s.target_group for s in f.sources if s.target_group}
+    ev = Evidence()
+    sid = f.signature.id
+    if sid == "connect-failed":
+        tcp = _sum(sums, "TargetConnectionErrorCount", lbs)
+        tls = _sum(sums, "TargetTLSNegotiationErrorCount", lbs)
+        ev.metrics = {"TargetConnectionErrorCount": tcp, "TargetTLSNegotiationErrorCount": tls}
+        https = sorted({config.target_groups[t].protocol or "" for t in tgs if t in config.target_groups})
+        ev.config = {"target_group_protocols": https}
+        if tls and tls >= (tcp or 0):
+            ev.verdict = (
+                f"TLS handshakes to the targets failed ({_n(tls)} TargetTLSNegotiationErrorCount): check the "
+                "targets' TLS versions and ciphers against the load balancer's backend policy"
+            )
+        elif tcp:
+            ev.verdict = (
+                f"TCP connections to the targets failed ({_n(tcp)} TargetConnectionErrorCount): the targets "
+                "refused (RST: nothing listening, restarting) or were unreachable (security group, NACL)"
+            )
+        elif tcp is not None:
+            ev.verdict = "CloudWatch shows no target connection errors in the window: the logs alone say so"
+    elif sid == "response-failed":
+        idle = sorted(
+            {
+                lb.idle_timeout_seconds
+                for n, lb in config.load_balancers.items()
+                if n in lbs and lb.idle_timeout_seconds
+            }
+        )
+        ev.config = {"idle_timeout_seconds": idle}
+        if idle:
+            longest = max(idle)
+            ev.verdict = (
+                f"the load balancer's idle timeout is {longest} s: the targets' HTTP keep-alive "
+                f"timeout must be longer than {longest} s (for example {longest + 15} s)"
+            )
+    elif sid == "target-502":
+        ev.metrics = {"HTTPCode_Target_5XX_Count": _sum(sums, "HTTPCode_Target_5XX_Count", lbs)}
+        ev.verdict = (
+            f"CloudWatch counts {_n(ev.metrics['HTTPCode_Target_5XX_Count'])} 5XX answered by the targets"
+        )
+    elif f.signature.source == "lambda":
+        user = sum(v for t in tgs if (v := _tg_sum(sums, "LambdaUserError", lbs, t)) is not None)
+        internal = sum(v for t in tgs if (v := _tg_sum(sums, "LambdaInternalError", lbs, t)) is not None)
+        ev.metrics = {"LambdaUserError": user, "LambdaInternalError": internal}
+        side = (
+            "the function or its configuration (LambdaUserError)"
+            if user >= internal
+            else "the Lambda service (LambdaInternalError)"
+        )
+        if user or internal:
+            ev.verdict = f"CloudWatch puts these on {side}: {_n(user)} user, {_n(internal)} internal errors"
+    else:
+        ev.metrics = {"HTTPCode_ELB_502_Count": _sum(sums, "HTTPCode_ELB_502_Count", lbs)}
+    return ev
+
+
+def _tg_sum(sums: dict[MetricKey, float], metric: str, lbs: set[str], tg_arn: str) -> float | None:
+    dim = target_group_dimension(tg_arn)
+    values = [
+        v for k, v in sums.items() if k.metric == metric and k.load_balancer in lbs and k.target_group == dim
+    ]
+    return sum(values) if values else None
+
+
+def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
+    """Evidence for each finding, by signature id; notes and what could not be checked go on the
+    diagnosis. Every call is read-only and batched: one GetMetricData per 500 metrics."""
+    from alb502athena.aws import client
+
+    unchecked = Unchecked()
+    window = diagnosis.params.window
+    lbs = sorted({s.load_balancer for f in diagnosis.findings for s in f.sources if s.load_balancer})
+    tgs = sorted({s.target_group for f in diagnosis.findings for s in f.sources if s.target_group})
+    lambda_groups = {
+        (s.load_balancer, dim)
+        for f in diagnosis.findings
+        if f.signature.source == "lambda"
+        for s in f.sources
+        if s.load_balancer and s.target_group and (dim := target_group_dimension(s.target_group))
+    }
+    sums: dict[MetricKey, float] = {}
+    if window.start is not None and window.end is not None and lbs:
+        cloudwatch = client(aws_session, "cloudwatch")
+        keys = metric_keys(lbs, lambda_groups)
+        start, end = window.start, window.end
+        sums = (
+            unchecked.call("cloudwatch:GetMetricData", lambda: metric_sums(cloudwatch, keys, start, end))
+            or {}
+        )
+    elif lbs:
+        diagnosis.notes.append("metrics not checked: they need a window (--last or --start/--end)")
+    config = read_configuration(client(aws_session, "elbv2"), lbs, tgs, unchecked)
+    evidence = {f.signature.id: _verdict(f, sums, config) for f in diagnosis.findings}
+    elb_502 = _sum(sums, "HTTPCode_ELB_502_Count", set(lbs))
+    if elb_502 is not None and round(elb_502) != diagnosis.totals.lb_generated_502:
+        diagnosis.notes.append(
+            f"CloudWatch counts {elb_502:,.0f} HTTPCode_ELB_502_Count where the logs show "
+            f"{diagnosis.totals.lb_generated_502:,}: access logs are best effort, or logging was off "
+            "for part of the window"
+        )
+    diagnosis.notes.extend(f"not checked: {m}" for m in unchecked.missing)
+    diagnosis.evidence = {k: v.as_json() for k, v in evidence.items()}
+    return evidence
