@@ -72,13 +72,17 @@ def diagnosis_table(d: Diagnosis, width: int = 100, rows_hint: str = "alb502 run
     ]
     out += _grid(["502s", "share", "signature", "source", "first seen", "last seen", "top targets"], rows)
     out.append("")
+    verdicts = [
+        (f.signature.id, (d.evidence or {}).get(f.signature.id, {}).get("verdict")) for f in d.findings
+    ]
+    if any(v for _, v in verdicts):
+        out.append("Evidence from CloudWatch and the configuration:")
+        out += [f"  {sid}: {v}" for sid, v in verdicts if v]
+        out.append("")
     for i, f in enumerate(d.findings[:DETAILED], 1):
         sig = f.signature
         out.append(f"{i}. {sig.id}: {sig.title} ({_n(f.count)})")
-        verdict = (d.evidence or {}).get(sig.id, {}).get("verdict")
-        lines = [("Why", sig.evidence), ("Metric", sig.metric)]
-        lines += [("Evidence", verdict)] if verdict else []
-        for label, text in (*lines, ("Next", f.remediation)):
+        for label, text in (("Why", sig.evidence), ("Metric", sig.metric), ("Next", f.remediation)):
             out += textwrap.wrap(
                 f"{label}: {text}",
                 width,

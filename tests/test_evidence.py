@@ -49,13 +49,16 @@ def alb(aws: MotoServer) -> dict[str, str]:
     return {"lb": lb_arn.split(":loadbalancer/")[1], "lb_arn": lb_arn, "tg": tg_arn}
 
 
-def put_metric(name: str, value: float, lb: str, when: str = "2026-11-20T09:30:00+00:00") -> None:
+def put_metric(
+    name: str, value: float, lb: str, when: str = "2026-11-20T09:30:00+00:00", tg: str | None = None
+) -> None:
+    dims = [{"Name": "LoadBalancer", "Value": lb}] + ([{"Name": "TargetGroup", "Value": tg}] if tg else [])
     boto3.client("cloudwatch", region_name=REGION).put_metric_data(
         Namespace="AWS/ApplicationELB",
         MetricData=[
             {
                 "MetricName": name,
-                "Dimensions": [{"Name": "LoadBalancer", "Value": lb}],
+                "Dimensions": dims,
                 "Timestamp": datetime.fromisoformat(when),
                 "Value": value,
                 "Unit": "Count",
@@ -155,3 +158,35 @@ def test_metrics_command(aws: MotoServer, alb: dict[str, str]) -> None:
     assert data["sums"]["HTTPCode_ELB_502_Count"] == 9.0 and data["sums"]["TargetConnectionErrorCount"] == 0.0
     bad = runner.invoke(app, ["metrics", "--load-balancer", "x' OR '1'='1", *WINDOW])
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: invalid --load-balancer")
+
+
+def test_terminal_shows_one_evidence_line_per_signature(
+    aws: MotoServer, alb: dict[str, str], tmp_path: Path
+) -> None:
+    put_metric("TargetConnectionErrorCount", 3, alb["lb"])
+    result = runner.invoke(app, ["diagnose", str(logs(tmp_path, alb)), *WINDOW, "--aws-evidence"])
+    assert result.exit_code == 0, result.stderr
+    section = result.stdout.split("Evidence from CloudWatch and the configuration:\n", 1)[1].split("\n\n")[0]
+    assert section.splitlines() == [
+        "  connect-failed: TCP connections to the targets failed (3 TargetConnectionErrorCount): the targets "
+        "refused (RST: nothing listening, restarting) or were unreachable (security group, NACL)",
+        "  response-failed: the load balancer's idle timeout is 120 s: the targets' HTTP keep-alive timeout "
+        "must be longer than 120 s (for example 135 s)",
+    ]
+
+
+def test_lambda_errors_are_put_on_the_function_or_the_service(
+    aws: MotoServer, alb: dict[str, str], tmp_path: Path
+) -> None:
+    fn_tg = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/fn/0123456789abcdef"
+    put_metric("LambdaUserError", 4, alb["lb"], tg="targetgroup/fn/0123456789abcdef")
+    put_metric("LambdaInternalError", 1, alb["lb"], tg="targetgroup/fn/0123456789abcdef")
+    common = {"elb": alb["lb"], "target_group_arn": fn_tg, "time": "2026-11-20T09:30:00.000000Z"}
+    path = write_log(tmp_path / "2026/11/20/l.log", [signature_line("lambda-throttled", **common)] * 4)
+    window = Window.from_options(None, "2026-11-20T09:00Z", "2026-11-20T10:00Z")
+    d = diagnose(LocalEngine(discover([path], window).files, window), QueryParams(window))
+    evidence = gather(d, boto3.Session(region_name=REGION))
+    assert evidence["lambda-throttled"].metrics == {"LambdaUserError": 4.0, "LambdaInternalError": 1.0}
+    assert evidence["lambda-throttled"].verdict == (
+        "CloudWatch puts these on the function or its configuration (LambdaUserError): 4 user, 1 internal errors"
+    )
