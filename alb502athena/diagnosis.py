@@ -86,6 +86,7 @@ class Diagnosis:
     notes: list[str] = field(default_factory=list)
     engine_stats: dict[str, Any] | None = None
     evidence: dict[str, dict[str, Any]] | None = None  # by signature id, when AWS evidence was gathered
+    correlations: list[dict[str, Any]] | None = None  # DeregisterTargets events that explain 502s
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +100,7 @@ class Diagnosis:
             "bad_files": [{"path": p, "reason": r} for p, r in self.bad_files],
             "notes": list(self.notes),
             **({"engine_stats": self.engine_stats} if self.engine_stats is not None else {}),
+            **({"correlations": self.correlations} if self.correlations is not None else {}),
         }
 
 

@@ -79,6 +79,14 @@ def diagnosis_table(d: Diagnosis, width: int = 100, rows_hint: str = "alb502 run
         out.append("Evidence from CloudWatch and the configuration:")
         out += [f"  {sid}: {v}" for sid, v in verdicts if v]
         out.append("")
+    if d.correlations:
+        out.append("502s after DeregisterTargets (CloudTrail), within the deregistration delay:")
+        out += [
+            f"  {_n(c['elb_502'])} on {c['target']} after {_short_time(c['event_time'])} by {c['who']} "
+            f"(delay {c['deregistration_delay_seconds']} s)"
+            for c in d.correlations
+        ]
+        out.append("")
     for i, f in enumerate(d.findings[:DETAILED], 1):
         sig = f.signature
         out.append(f"{i}. {sig.id}: {sig.title} ({_n(f.count)})")

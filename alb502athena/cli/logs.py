@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -130,6 +131,13 @@ def diagnose(
             show_default=False,
         ),
     ] = None,
+    cloudtrail: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cloudtrail",
+            help="CloudTrail log files or folders (as S3 holds them), for DeregisterTargets events offline.",
+        ),
+    ] = None,
     engine: EngineOpt = "local",
     table: TableOpt = "alb_logs",
     trino_url: TrinoUrlOpt = None,
@@ -176,11 +184,17 @@ def diagnose(
     engine_, found = open_engine(request, params.window)
     result = run_diagnosis(engine_, params)
     _engine_stats(engine_)
+    aws = None
     if aws_evidence if aws_evidence is not None else engine == "athena":
         from alb502athena.aws import session
         from alb502athena.evidence.gather import gather
 
-        gather(result, getattr(engine_, "aws_session", None) or session(profile, region))
+        aws = getattr(engine_, "aws_session", None) or session(profile, region)
+        gather(result, aws)
+    if aws is not None or cloudtrail:
+        from alb502athena.evidence.cloudtrail import add_correlations
+
+        add_correlations(result, engine_, aws, cloudtrail or [])
     _notes(found, result.bad_files)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)

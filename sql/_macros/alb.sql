@@ -11,13 +11,13 @@
 date_format((current_timestamp - interval '{{ w.relative_minutes }}' minute) AT TIME ZONE 'UTC', '{{ format }}')
 {%- endmacro %}
 
-{% macro window_filter(w) -%}
+{% macro window_filter(w, t='') -%}
 {%- if w.relative_minutes is not none -%}
-day >= {{ since(w, '%Y/%m/%d') }}
-  AND time >= {{ since(w, '%Y-%m-%dT%H:%i:%s') }}
+{{ t }}day >= {{ since(w, '%Y/%m/%d') }}
+  AND {{ t }}time >= {{ since(w, '%Y-%m-%dT%H:%i:%s') }}
 {%- elif w.start is not none -%}
-day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
-  AND time >= {{ w.start }} AND time < {{ w.end }}
+{{ t }}day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
+  AND {{ t }}time >= {{ w.start }} AND {{ t }}time < {{ w.end }}
 {%- else -%}
 TRUE
 {%- endif -%}

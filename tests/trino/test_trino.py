@@ -192,3 +192,31 @@ def test_skipping_files_by_name_loses_no_request(
     for d in (by_trino, by_local):
         del d["totals"]["lines"], d["totals"]["unparsed_lines"]
     assert by_trino == by_local
+
+
+def test_deregistration_join_agrees(trino: TrinoTier, datasets: dict[str, tuple[str, Path]]) -> None:
+    """The correlation query (events as VALUES joined to the logs) on Trino and on the local engine."""
+    from datetime import UTC, datetime
+
+    from alb502athena.evidence.cloudtrail import Deregistration, render_correlation
+
+    schema, source = datasets["examples"]
+    window = WINDOWS["hour"]
+    _, groups = local_rows(
+        source, "SELECT DISTINCT target_group_arn FROM alb_logs WHERE target_ip = '10.0.12.14'", window
+    )
+    (tg,) = groups[0]
+    events = [
+        Deregistration(
+            "e1", datetime(2026, 11, 20, 9, 24, tzinfo=UTC), tg, "10.0.12.14", 8080, "ecs.amazonaws.com"
+        ),
+        Deregistration("e2", datetime(2026, 11, 20, 9, 30, tzinfo=UTC), tg, "10.0.12.203", None, "someone"),
+        Deregistration("e3", datetime(2026, 11, 20, 9, 50, tzinfo=UTC), tg, "10.9.9.9", 80, "someone"),
+    ]
+    sql = render_correlation(QueryParams(window), events, {tg: 120})
+    t_columns, t_rows = trino.execute(sql, schema=schema)
+    l_columns, l_rows = local_rows(source, sql, window)
+    assert t_columns == l_columns
+    assert normalise(t_rows) == normalise(l_rows)
+    counts = {r[0]: r[1] for r in t_rows}
+    assert counts["0"] > 0 and counts["2"] == 0

@@ -1,0 +1,223 @@
+"""CloudTrail DeregisterTargets events, and the 502s that hit each target until its deregistration
+delay ran out. Events come from the LookupEvents API (90 days, no setup) or from CloudTrail's own log
+files; either way the count is one SQL query over the logs (sql/correlations/deregistrations.sql)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alb502athena.errors import InputError
+from alb502athena.render import QueryParams, environment, table_name
+from alb502athena.sqltext import sql_string
+from alb502athena.window import log_time
+
+EVENT_SOURCE = "elasticloadbalancing.amazonaws.com"
+DEFAULT_DELAY = 300  # seconds: the target group default when the real value cannot be read
+MARGIN = timedelta(seconds=30)
+# Deregistration delays go up to an hour: an event this long before the window can still matter.
+LOOKBACK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Deregistration:
+    event_id: str
+    event_time: datetime
+    target_group: str
+    target: str  # an IP for ip target groups, an instance id for instance target groups
+    port: int | None
+    who: str
+    target_ip: str | None = None  # resolved IP, for instance targets
+
+    @property
+    def ip(self) -> str | None:
+        return self.target_ip or (None if self.target.startswith("i-") else self.target)
+
+
+def _who(identity: dict[str, Any]) -> str:
+    if identity.get("invokedBy"):
+        return str(identity["invokedBy"])  # ecs.amazonaws.com, autoscaling.amazonaws.com, ...
+    issuer = identity.get("sessionContext", {}).get("sessionIssuer", {})
+    return str(issuer.get("arn") or identity.get("arn") or identity.get("type") or "unknown")
+
+
+def from_record(record: dict[str, Any]) -> list[Deregistration]:
+    """The targets of one CloudTrail record, if it is a successful DeregisterTargets."""
+    if record.get("eventName") != "DeregisterTargets" or record.get("eventSource") != EVENT_SOURCE:
+        return []
+    if record.get("errorCode"):
+        return []
+    params = record.get("requestParameters") or {}
+    when = datetime.fromisoformat(str(record["eventTime"]).replace("Z", "+00:00")).astimezone(UTC)
+    who = _who(record.get("userIdentity") or {})
+    return [
+        Deregistration(
+            str(record.get("eventID", "")),
+            when,
+            str(params.get("targetGroupArn", "")),
+            str(t.get("id", "")),
+            int(t["port"]) if t.get("port") is not None else None,
+            who,
+        )
+        for t in params.get("targets") or []
+    ]
+
+
+def from_files(paths: Sequence[Path]) -> list[Deregistration]:
+    """CloudTrail log files as S3 holds them: *.json or *.json.gz with a "Records" list."""
+    found: list[Deregistration] = []
+    files = [p for root in paths for p in ([root] if root.is_file() else sorted(root.rglob("*.json*")))]
+    if not files:
+        raise InputError(f"no CloudTrail files (*.json, *.json.gz) in {', '.join(map(str, paths))}")
+    for f in files:
+        try:
+            data = f.read_bytes()
+            text = gzip.decompress(data) if f.name.endswith(".gz") else data
+            records = json.loads(text).get("Records", [])
+        except (OSError, ValueError, EOFError) as exc:
+            raise InputError(f"cannot read CloudTrail file {f}: {exc}") from None
+        for record in records:
+            found.extend(from_record(record))
+    return found
+
+
+def from_lookup(cloudtrail: Any, start: datetime, end: datetime) -> list[Deregistration]:
+    """LookupEvents for DeregisterTargets between start and end (the API keeps 90 days)."""
+    found: list[Deregistration] = []
+    pages = cloudtrail.get_paginator("lookup_events").paginate(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "DeregisterTargets"}],
+        StartTime=start,
+        EndTime=end,
+    )
+    for page in pages:
+        for event in page.get("Events", []):
+            found.extend(from_record(json.loads(event["CloudTrailEvent"])))
+    return found
+
+
+def resolve_instances(ec2: Any, events: list[Deregistration]) -> list[Deregistration]:
+    """Instance-id targets -> their private IPs (the logs name IPs), one DescribeInstances call."""
+    ids = sorted({e.target for e in events if e.target.startswith("i-")})
+    if not ids:
+        return events
+    ips: dict[str, str] = {}
+    for page in ec2.get_paginator("describe_instances").paginate(InstanceIds=ids):
+        for reservation in page.get("Reservations", []):
+            for inst in reservation.get("Instances", []):
+                if inst.get("PrivateIpAddress"):
+                    ips[inst["InstanceId"]] = inst["PrivateIpAddress"]
+    return [replace(e, target_ip=ips.get(e.target)) if e.target.startswith("i-") else e for e in events]
+
+
+def render_correlation(params: QueryParams, events: Iterable[Deregistration], delays: dict[str, int]) -> str:
+    rows = []
+    for i, e in enumerate(events):
+        until = e.event_time + timedelta(seconds=delays.get(e.target_group, DEFAULT_DELAY)) + MARGIN
+        rows.append(
+            {
+                "event_id": sql_string(f"{i}"),
+                "event_time": sql_string(log_time(e.event_time)),
+                "until_time": sql_string(log_time(until)),
+                "target_group": sql_string(e.target_group),
+                "target_ip": sql_string(e.ip or ""),
+                "target_port": str(int(e.port)) if e.port is not None else "CAST(NULL AS integer)",
+            }
+        )
+    text = (
+        environment()
+        .get_template("correlations/deregistrations.sql")
+        .render(window=params.window.sql(), events=rows, table=table_name(params.table))
+    )
+    return text.strip() + "\n"
+
+
+def correlate(
+    engine: Any, params: QueryParams, events: list[Deregistration], delays: dict[str, int]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The correlations (events whose target got 502s in its delay) and notes on what could not be matched."""
+    window = params.window
+    if window.start is not None and window.end is not None:
+        events = [e for e in events if window.start - LOOKBACK <= e.event_time < window.end]
+    notes = [
+        f"DeregisterTargets of {e.target} at {log_time(e.event_time)} not matched: its IP is unknown "
+        "(ec2:DescribeInstances not allowed or instance gone)"
+        for e in events
+        if e.ip is None
+    ]
+    matchable = [e for e in events if e.ip is not None]
+    if not matchable:
+        return [], notes
+    result = engine.run(render_correlation(params, matchable, delays))
+    counts = {row[0]: row for row in result.rows}
+    out = []
+    for i, e in enumerate(matchable):
+        _, n, first, last = counts.get(str(i), (str(i), 0, None, None))
+        if not n:
+            continue
+        out.append(
+            {
+                "kind": "deregistration",
+                "event_id": e.event_id,
+                "event_time": log_time(e.event_time),
+                "who": e.who,
+                "target_group": e.target_group,
+                "target": f"{e.ip}:{e.port}" if e.port is not None else e.ip,
+                "instance_id": e.target if e.target.startswith("i-") else None,
+                "deregistration_delay_seconds": delays.get(e.target_group, DEFAULT_DELAY),
+                "delay_known": e.target_group in delays,
+                "elb_502": int(n),
+                "first_seen": first,
+                "last_seen": last,
+            }
+        )
+    out.sort(key=lambda c: (-c["elb_502"], c["event_time"]))
+    return out, notes
+
+
+def add_correlations(
+    diagnosis: Any,
+    engine: Any,
+    aws_session: Any | None,
+    files: Sequence[Path],
+) -> None:
+    """Find DeregisterTargets events (files, else LookupEvents when AWS is reachable), map instance
+    targets to IPs, read the target groups' delays, and put the correlations on the diagnosis."""
+    from alb502athena.evidence.calls import Unchecked
+    from alb502athena.evidence.config import read_configuration
+
+    unchecked = Unchecked()
+    window = diagnosis.params.window
+    if files:
+        events = from_files(files)
+    elif aws_session is not None and window.start is not None and window.end is not None:
+        from alb502athena.aws import client
+
+        trail = client(aws_session, "cloudtrail")
+        start, end = window.start - LOOKBACK, window.end
+        events = unchecked.call("cloudtrail:LookupEvents", lambda: from_lookup(trail, start, end)) or []
+    else:
+        return
+    delays: dict[str, int] = {}
+    if aws_session is not None:
+        from alb502athena.aws import client
+
+        ec2 = client(aws_session, "ec2")
+        events = unchecked.call("ec2:DescribeInstances", lambda: resolve_instances(ec2, events)) or events
+        groups = sorted({e.target_group for e in events})
+        config = read_configuration(client(aws_session, "elbv2"), [], groups, unchecked)
+        delays = {
+            arn: tg.deregistration_delay_seconds
+            for arn, tg in config.target_groups.items()
+            if tg.deregistration_delay_seconds is not None
+        }
+    found, notes = correlate(engine, diagnosis.params, events, delays)
+    diagnosis.correlations = found
+    diagnosis.notes.extend(notes)
+    diagnosis.notes.extend(f"not checked: {m}" for m in unchecked.missing)
+    if any(not c["delay_known"] for c in found):
+        diagnosis.notes.append(f"deregistration delay taken as {DEFAULT_DELAY} s where it could not be read")

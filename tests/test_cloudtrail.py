@@ -1,0 +1,208 @@
+"""DeregisterTargets correlation: CloudTrail files and the LookupEvents API give the same result, and
+the count is the 502s of that target inside its deregistration delay."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from alb502athena.engines.local import LocalEngine
+from alb502athena.evidence.cloudtrail import correlate, from_files, from_lookup, resolve_instances
+from alb502athena.logfiles import discover
+from alb502athena.render import QueryParams
+from alb502athena.window import Window
+from tests.aws import REGION, MotoServer
+from tests.conftest import write_log
+from tests.lines import make_line, signature_line
+
+TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067"
+OTHER_TG = TG.replace("/web/", "/api/")
+WINDOW = Window.from_options(None, "2026-11-20T09:00Z", "2026-11-20T10:00Z")
+
+
+def record(
+    event_id: str, when: str, targets: list[dict[str, Any]], invoked_by: str | None = "ecs.amazonaws.com"
+) -> dict[str, Any]:
+    identity: dict[str, Any] = {
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::123456789012:assumed-role/deployer/jo",
+    }
+    if invoked_by:
+        identity["invokedBy"] = invoked_by
+    return {
+        "eventVersion": "1.08",
+        "eventID": event_id,
+        "eventTime": when,
+        "eventSource": "elasticloadbalancing.amazonaws.com",
+        "eventName": "DeregisterTargets",
+        "userIdentity": identity,
+        "requestParameters": {"targetGroupArn": TG, "targets": targets},
+    }
+
+
+RECORDS = [
+    record("e1", "2026-11-20T09:24:00Z", [{"id": "10.0.12.14", "port": 8080}]),
+    record("e2", "2026-11-20T09:40:00Z", [{"id": "10.0.99.9", "port": 8080}], invoked_by=None),
+    {
+        **record("e3", "2026-11-20T09:41:00Z", [{"id": "10.0.12.14", "port": 8080}]),
+        "errorCode": "ValidationError",
+    },
+]
+
+
+def logs(tmp_path: Path) -> Path:
+    at = "2026-11-20T09:{}.000000Z"
+    lines = [
+        signature_line(
+            "connect-failed", target="10.0.12.14:8080", target_group_arn=TG, time=at.format("24:10")
+        ),
+        signature_line(
+            "connect-failed", target="10.0.12.14:8080", target_group_arn=TG, time=at.format("28:59")
+        ),
+        signature_line(
+            "connect-failed", target="10.0.12.14:8080", target_group_arn=TG, time=at.format("29:31")
+        ),  # after delay+margin
+        signature_line(
+            "connect-failed", target="10.0.12.14:9090", target_group_arn=TG, time=at.format("24:20")
+        ),  # other port
+        signature_line(
+            "connect-failed", target="10.0.12.14:8080", target_group_arn=OTHER_TG, time=at.format("24:30")
+        ),  # other target group
+        make_line(target="10.0.12.14:8080", target_group_arn=TG, time=at.format("24:40")),  # not a 502
+    ]
+    return write_log(tmp_path / "logs" / "2026/11/20" / "a.log", lines)
+
+
+def engine(path: Path) -> LocalEngine:
+    return LocalEngine(discover([path], WINDOW).files, WINDOW)
+
+
+def cloudtrail_files(tmp_path: Path) -> Path:
+    folder = tmp_path / "ct" / "AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/20"
+    folder.mkdir(parents=True)
+    (folder / "a.json.gz").write_bytes(gzip.compress(json.dumps({"Records": RECORDS[:2]}).encode()))
+    (folder / "b.json").write_text(json.dumps({"Records": RECORDS[2:]}))
+    return tmp_path / "ct"
+
+
+def test_files_correlate_within_the_delay(tmp_path: Path) -> None:
+    events = from_files([cloudtrail_files(tmp_path)])
+    assert [e.event_id for e in events] == ["e1", "e2"]  # the failed call is no deregistration
+    found, notes = correlate(engine(logs(tmp_path)), QueryParams(WINDOW), events, {})
+    assert notes == []
+    assert found == [
+        {
+            "kind": "deregistration",
+            "event_id": "e1",
+            "event_time": "2026-11-20T09:24:00.000000Z",
+            "who": "ecs.amazonaws.com",
+            "target_group": TG,
+            "target": "10.0.12.14:8080",
+            "instance_id": None,
+            "deregistration_delay_seconds": 300,
+            "delay_known": False,
+            "elb_502": 2,
+            "first_seen": "2026-11-20T09:24:10.000000Z",
+            "last_seen": "2026-11-20T09:28:59.000000Z",
+        }
+    ]
+    # With the target group's real delay (60 s), only the first 502 falls inside it.
+    found, _ = correlate(engine(logs(tmp_path)), QueryParams(WINDOW), events, {TG: 60})
+    assert found[0]["elb_502"] == 1 and found[0]["delay_known"] is True
+
+
+def test_lookup_events_gives_the_same_result(tmp_path: Path) -> None:
+    # CloudTrail LookupEvents is not implemented by moto: its answers are stubbed here.
+    client = boto3.client("cloudtrail", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    events = [{"EventId": r["eventID"], "CloudTrailEvent": json.dumps(r)} for r in RECORDS]
+    params = {
+        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "DeregisterTargets"}],
+        "StartTime": ANY,
+        "EndTime": ANY,
+    }
+    stub.add_response("lookup_events", {"Events": events[:2], "NextToken": "t"}, params)
+    stub.add_response("lookup_events", {"Events": events[2:]}, {**params, "NextToken": "t"})
+    stub.activate()
+    assert WINDOW.start is not None and WINDOW.end is not None
+    from_api = from_lookup(client, WINDOW.start, WINDOW.end)
+    assert from_api == from_files([cloudtrail_files(tmp_path)])
+    path = logs(tmp_path)
+    assert correlate(engine(path), QueryParams(WINDOW), from_api, {}) == correlate(
+        engine(path), QueryParams(WINDOW), from_files([tmp_path / "ct"]), {}
+    )
+
+
+def test_instance_targets_are_mapped_to_their_ips(aws: MotoServer, tmp_path: Path) -> None:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.12.0/24")["Subnet"]["SubnetId"]
+    inst = ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnet, PrivateIpAddress="10.0.12.14"
+    )
+    instance_id = inst["Instances"][0]["InstanceId"]
+    events = from_files([cloudtrail_files(tmp_path)])
+    events = [
+        type(e)(
+            e.event_id,
+            e.event_time,
+            e.target_group,
+            instance_id if e.event_id == "e1" else "i-0000000000000dead",
+            e.port,
+            e.who,
+        )
+        for e in events
+    ]
+    resolved = [*resolve_instances(ec2, [events[0]]), events[1]]
+    found, notes = correlate(engine(logs(tmp_path)), QueryParams(WINDOW), resolved, {})
+    assert [(c["instance_id"], c["target"], c["elb_502"]) for c in found] == [
+        (instance_id, "10.0.12.14:8080", 2)
+    ]
+    assert notes == [
+        "DeregisterTargets of i-0000000000000dead at 2026-11-20T09:40:00.000000Z not matched: its IP is unknown "
+        "(ec2:DescribeInstances not allowed or instance gone)"
+    ]
+
+
+def test_unreadable_cloudtrail_file(tmp_path: Path) -> None:
+    from alb502athena.errors import InputError
+
+    bad = tmp_path / "x.json"
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match=r"^cannot read CloudTrail file .*x\.json"):
+        from_files([bad])
+
+
+def test_diagnose_offline_with_cloudtrail_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+
+    runner = CliRunner()
+    path = logs(tmp_path)
+    args = [
+        "diagnose",
+        str(path),
+        "--cloudtrail",
+        str(cloudtrail_files(tmp_path)),
+        "--start",
+        "2026-11-20T09:00Z",
+        "--end",
+        "2026-11-20T10:00Z",
+    ]
+    result = runner.invoke(app, [*args, "-o", "json"])
+    assert result.exit_code == 0, result.stderr
+    (c,) = json.loads(result.stdout)["correlations"]
+    assert (c["target"], c["elb_502"], c["who"]) == ("10.0.12.14:8080", 2, "ecs.amazonaws.com")
+    assert "Note: deregistration delay taken as 300 s where it could not be read" in result.stderr
+    table = runner.invoke(app, args).stdout
+    assert (
+        "502s after DeregisterTargets (CloudTrail), within the deregistration delay:\n  2 on 10.0.12.14:8080 after 2026-11-20 09:24:00 by ecs.amazonaws.com (delay 300 s)"
+        in table
+    )
