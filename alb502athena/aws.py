@@ -30,8 +30,10 @@ def session(profile: str | None, region: str | None) -> Any:
 def client(sess: Any, service: str) -> Any:
     from botocore.config import Config
 
-    # Standard retries back off on throttling (ThrottlingException, TooManyRequestsException).
-    return sess.client(service, config=Config(retries={"mode": "standard", "max_attempts": 8}))
+    # Standard retries back off on throttling (ThrottlingException, TooManyRequestsException); the
+    # AWS_MAX_ATTEMPTS variable of the AWS CLI and SDKs still decides how many attempts.
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
+    return sess.client(service, config=Config(retries={"mode": "standard", "max_attempts": attempts}))
 
 
 def translate(exc: BaseException, doing: str) -> AwsError | None:

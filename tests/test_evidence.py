@@ -190,3 +190,38 @@ def test_lambda_errors_are_put_on_the_function_or_the_service(
     assert evidence["lambda-throttled"].verdict == (
         "CloudWatch puts these on the function or its configuration (LambdaUserError): 4 user, 1 internal errors"
     )
+
+
+def test_lambda_timeout_seen_in_duration(aws: MotoServer, alb: dict[str, str], tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    role = boto3.client("iam", region_name=REGION).create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("h.py", "def h(event, context):\n    return {}\n")
+    fn = boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName="api", Runtime="python3.12", Role=role["Role"]["Arn"], Handler="h.h",
+        Code={"ZipFile": code.getvalue()}, Timeout=30, MemorySize=512,
+    )  # fmt: skip
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    tg = elbv2.create_target_group(Name="fn", TargetType="lambda")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": fn["FunctionArn"]}])
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {"MetricName": "Duration", "Dimensions": [{"Name": "FunctionName", "Value": "api"}],
+             "Timestamp": datetime.fromisoformat("2026-11-20T09:30:00+00:00"), "Value": 29990.0, "Unit": "Milliseconds"},
+        ],
+    )  # fmt: skip
+    common = {"elb": alb["lb"], "target_group_arn": tg, "time": "2026-11-20T09:30:00.000000Z"}
+    path = write_log(tmp_path / "2026/11/20/l.log", [signature_line("lambda-unhandled", **common)] * 2)
+    window = Window.from_options(None, "2026-11-20T09:00Z", "2026-11-20T10:00Z")
+    d = diagnose(LocalEngine(discover([path], window).files, window), QueryParams(window))
+    evidence = gather(d, boto3.Session(region_name=REGION))["lambda-unhandled"]
+    assert evidence.config == {"functions": [{"name": "api", "timeout_seconds": 30, "memory_mb": 512}]}
+    assert evidence.metrics["api:MaxDurationMs"] == 29990.0
+    assert evidence.verdict == (
+        "api ran up to 30.0 s of its 30 s timeout: these are timeouts; raise the timeout or the memory "
+        "(512 MB), or make the slow call fail sooner"
+    )

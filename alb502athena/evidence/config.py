@@ -18,11 +18,20 @@ class LoadBalancerConfig:
 
 
 @dataclass
+class LambdaConfig:
+    arn: str
+    name: str
+    timeout_seconds: int | None = None
+    memory_mb: int | None = None
+
+
+@dataclass
 class TargetGroupConfig:
     arn: str
     protocol: str | None = None
     target_type: str | None = None
     deregistration_delay_seconds: int | None = None
+    functions: list[LambdaConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -51,8 +60,22 @@ def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
+def _function_arns(elbv2: Any, tg_arn: str) -> list[str]:
+    health = elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
+    return [str(h["Target"]["Id"]) for h in health]
+
+
+def _function(lambda_client: Any, arn: str) -> LambdaConfig:
+    cfg = lambda_client.get_function_configuration(FunctionName=arn)
+    return LambdaConfig(arn, str(cfg["FunctionName"]), cfg.get("Timeout"), cfg.get("MemorySize"))
+
+
 def read_configuration(
-    elbv2: Any, load_balancers: list[str], target_groups: list[str], unchecked: Unchecked
+    elbv2: Any,
+    load_balancers: list[str],
+    target_groups: list[str],
+    unchecked: Unchecked,
+    lambda_client: Any = None,
 ) -> Configuration:
     config = Configuration()
     for name in sorted(set(load_balancers)):
@@ -91,4 +114,14 @@ def read_configuration(
             )
             if attrs:
                 cfg.deregistration_delay_seconds = _int(attrs.get("deregistration_delay.timeout_seconds"))
+            if cfg.target_type == "lambda" and lambda_client is not None:
+                function_arns = unchecked.call(
+                    "elasticloadbalancing:DescribeTargetHealth", partial(_function_arns, elbv2, cfg.arn)
+                )
+                for fn in function_arns or []:
+                    function = unchecked.call(
+                        "lambda:GetFunctionConfiguration", partial(_function, lambda_client, fn)
+                    )
+                    if function is not None:
+                        cfg.functions.append(function)
     return config

@@ -7,7 +7,7 @@ from typing import Any
 
 from alb502athena.diagnosis import Diagnosis, Finding
 from alb502athena.evidence.calls import Unchecked
-from alb502athena.evidence.config import Configuration, read_configuration
+from alb502athena.evidence.config import Configuration, LambdaConfig, read_configuration
 from alb502athena.evidence.metrics import MetricKey, metric_keys, metric_sums, target_group_dimension
 
 
@@ -86,9 +86,52 @@ def _verdict(f: Finding, sums: dict[MetricKey, float], config: Configuration) ->
         )
         if user or internal:
             ev.verdict = f"CloudWatch puts these on {side}: {_n(user)} user, {_n(internal)} internal errors"
+        functions = [fn for t in tgs if t in config.target_groups for fn in config.target_groups[t].functions]
+        _lambda_functions(ev, sid, functions, sums)
     else:
         ev.metrics = {"HTTPCode_ELB_502_Count": _sum(sums, "HTTPCode_ELB_502_Count", lbs)}
     return ev
+
+
+def _lambda_functions(
+    ev: Evidence, sid: str, functions: list[LambdaConfig], sums: dict[MetricKey, float]
+) -> None:
+    """The function's own side: its timeout and memory, and AWS/Lambda Errors, Throttles, Duration."""
+    ev.config = {
+        "functions": [
+            {"name": fn.name, "timeout_seconds": fn.timeout_seconds, "memory_mb": fn.memory_mb}
+            for fn in functions
+        ]
+    }
+    for fn in functions:
+        errors, throttles = _fn(sums, "Errors", fn.name), _fn(sums, "Throttles", fn.name)
+        longest = _fn(sums, "Duration", fn.name)
+        ev.metrics |= {
+            f"{fn.name}:Errors": errors,
+            f"{fn.name}:Throttles": throttles,
+            f"{fn.name}:MaxDurationMs": longest,
+        }
+        if sid == "lambda-unhandled" and longest is not None and fn.timeout_seconds:
+            if longest >= 0.95 * fn.timeout_seconds * 1000:
+                ev.verdict = (
+                    f"{fn.name} ran up to {longest / 1000:.1f} s of its {fn.timeout_seconds} s "
+                    f"timeout: these are timeouts; raise the timeout or the memory ({fn.memory_mb} MB), "
+                    "or make the slow call fail sooner"
+                )
+            elif errors:
+                ev.verdict = (
+                    f"{fn.name} raised {_n(errors)} errors (AWS/Lambda Errors) well within its "
+                    f"{fn.timeout_seconds} s timeout: exceptions; read its logs for the failing requests"
+                )
+        if sid == "lambda-throttled" and throttles:
+            ev.verdict = (
+                f"{fn.name} was throttled {_n(throttles)} times (AWS/Lambda Throttles): raise its concurrency"
+            )
+
+
+def _fn(sums: dict[MetricKey, float], metric: str, function: str) -> float | None:
+    values = [v for k, v in sums.items() if k.metric == metric and k.function == function]
+    return max(values) if values else None
 
 
 def _tg_sum(sums: dict[MetricKey, float], metric: str, lbs: set[str], tg_arn: str) -> float | None:
@@ -115,10 +158,14 @@ def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
         for s in f.sources
         if s.load_balancer and s.target_group and (dim := target_group_dimension(s.target_group))
     }
+    config = read_configuration(
+        client(aws_session, "elbv2"), lbs, tgs, unchecked, client(aws_session, "lambda")
+    )
+    functions = [fn.name for tg in config.target_groups.values() for fn in tg.functions]
     sums: dict[MetricKey, float] = {}
     if window.start is not None and window.end is not None and lbs:
         cloudwatch = client(aws_session, "cloudwatch")
-        keys = metric_keys(lbs, lambda_groups)
+        keys = metric_keys(lbs, lambda_groups, functions)
         start, end = window.start, window.end
         sums = (
             unchecked.call("cloudwatch:GetMetricData", lambda: metric_sums(cloudwatch, keys, start, end))
@@ -126,7 +173,6 @@ def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
         )
     elif lbs:
         diagnosis.notes.append("metrics not checked: they need a window (--last or --start/--end)")
-    config = read_configuration(client(aws_session, "elbv2"), lbs, tgs, unchecked)
     evidence = {f.signature.id: _verdict(f, sums, config) for f in diagnosis.findings}
     elb_502 = _sum(sums, "HTTPCode_ELB_502_Count", set(lbs))
     if elb_502 is not None and round(elb_502) != diagnosis.totals.lb_generated_502:

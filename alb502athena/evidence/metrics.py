@@ -1,4 +1,4 @@
-"""CloudWatch metric sums over the window, fetched in batches with GetMetricData (1-minute Sum)."""
+"""CloudWatch metrics over the window, fetched in batches with GetMetricData (1-minute periods)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-NAMESPACE = "AWS/ApplicationELB"
+ELB = "AWS/ApplicationELB"
+LAMBDA = "AWS/Lambda"
 # Per load balancer: who produced the 502s, and how connections to targets failed.
 LB_METRICS = (
     "HTTPCode_ELB_502_Count",
@@ -18,14 +19,27 @@ LB_METRICS = (
 )
 # Per Lambda target group (TargetGroup and LoadBalancer dimensions).
 TG_METRICS = ("LambdaUserError", "LambdaInternalError")
+# Per function: errors and throttles summed; Duration as its maximum, to compare with the timeout.
+FUNCTION_METRICS = (("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "Maximum"))
 _BATCH = 500  # GetMetricData's limit of queries per call
 
 
 @dataclass(frozen=True)
 class MetricKey:
     metric: str
-    load_balancer: str
+    load_balancer: str | None = None
     target_group: str | None = None  # the dimension value, targetgroup/<name>/<id>
+    function: str | None = None
+    namespace: str = ELB
+    stat: str = "Sum"
+
+    def dimensions(self) -> list[dict[str, str]]:
+        if self.function is not None:
+            return [{"Name": "FunctionName", "Value": self.function}]
+        dims = [{"Name": "LoadBalancer", "Value": self.load_balancer or ""}]
+        if self.target_group:
+            dims.append({"Name": "TargetGroup", "Value": self.target_group})
+        return dims
 
 
 def target_group_dimension(arn: str) -> str | None:
@@ -34,22 +48,26 @@ def target_group_dimension(arn: str) -> str | None:
     return f"targetgroup/{tail}" if sep else None
 
 
-def metric_keys(load_balancers: Iterable[str], lambda_groups: Iterable[tuple[str, str]]) -> list[MetricKey]:
+def metric_keys(
+    load_balancers: Iterable[str], lambda_groups: Iterable[tuple[str, str]], functions: Iterable[str] = ()
+) -> list[MetricKey]:
     keys = [MetricKey(m, lb) for lb in sorted(set(load_balancers)) for m in LB_METRICS]
     keys += [MetricKey(m, lb, tg) for lb, tg in sorted(set(lambda_groups)) for m in TG_METRICS]
+    keys += [
+        MetricKey(m, function=f, namespace=LAMBDA, stat=stat)
+        for f in sorted(set(functions))
+        for m, stat in FUNCTION_METRICS
+    ]
     return keys
 
 
 def _query(i: int, key: MetricKey) -> dict[str, Any]:
-    dims = [{"Name": "LoadBalancer", "Value": key.load_balancer}]
-    if key.target_group:
-        dims.append({"Name": "TargetGroup", "Value": key.target_group})
     return {
         "Id": f"m{i}",
         "MetricStat": {
-            "Metric": {"Namespace": NAMESPACE, "MetricName": key.metric, "Dimensions": dims},
+            "Metric": {"Namespace": key.namespace, "MetricName": key.metric, "Dimensions": key.dimensions()},
             "Period": 60,
-            "Stat": "Sum",
+            "Stat": key.stat,
         },
         "ReturnData": True,
     }
@@ -58,7 +76,7 @@ def _query(i: int, key: MetricKey) -> dict[str, Any]:
 def metric_sums(
     cloudwatch: Any, keys: list[MetricKey], start: datetime, end: datetime
 ) -> dict[MetricKey, float]:
-    """The sum of each metric over [start, end); a metric with no data sums to 0."""
+    """Each metric over [start, end): the sum of its Sums, or its largest Maximum; 0 with no data."""
     sums = dict.fromkeys(keys, 0.0)
     for first in range(0, len(keys), _BATCH):
         batch = keys[first : first + _BATCH]
@@ -71,7 +89,11 @@ def metric_sums(
             page = cloudwatch.get_metric_data(**kwargs)
             for result in page.get("MetricDataResults", []):
                 key = batch[int(result["Id"][1:])]
-                sums[key] += float(sum(result.get("Values", [])))
+                values = [float(v) for v in result.get("Values", [])]
+                if key.stat == "Maximum":
+                    sums[key] = max([sums[key], *values])
+                else:
+                    sums[key] += sum(values)
             token = page.get("NextToken")
             if not token:
                 break
