@@ -7,7 +7,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from alb502athena.engines.compiled import compile_cached
@@ -155,10 +154,3 @@ def _size(files: Sequence[LogFile]) -> str:
         with contextlib.suppress(OSError):
             total += f.path.stat().st_size
     return f"{total / 2**20:,.0f} MiB" if total >= 2**20 else f"{total / 2**10:,.0f} KiB"
-
-
-def open_local(paths: Sequence[Path], window: Window) -> tuple[LocalEngine, Any]:
-    from alb502athena.logfiles import discover
-
-    found = discover(paths, window)
-    return LocalEngine(found.files, window), found
