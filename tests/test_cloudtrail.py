@@ -206,3 +206,48 @@ def test_diagnose_offline_with_cloudtrail_files(tmp_path: Path) -> None:
         "502s after DeregisterTargets (CloudTrail), within the deregistration delay:\n  2 on 10.0.12.14:8080 after 2026-11-20 09:24:00 by ecs.amazonaws.com (delay 300 s)"
         in table
     )
+
+
+def test_three_sources_same_result(tmp_path: Path) -> None:
+    """Files read in Python, and the SQL join over a CloudTrail table (here a DuckDB view over the same
+    files), find the same deregistrations and count the same 502s."""
+    from alb502athena.evidence.cloudtrail import cloudtrail_view_sql, correlate_table
+
+    ct = cloudtrail_files(tmp_path)
+    eng = engine(logs(tmp_path))
+    by_files, _ = correlate(eng, QueryParams(WINDOW), from_files([ct]), {TG: 400})
+    eng.add_view(cloudtrail_view_sql(sorted(ct.rglob("*.json*"))))
+    by_table = correlate_table(eng, QueryParams(WINDOW), "cloudtrail_logs", {TG: 400})
+    assert by_table == by_files
+    assert [(c["event_id"], c["elb_502"]) for c in by_table] == [("e1", 3)]  # a 400 s delay reaches 09:31:10
+
+
+def test_table_join_without_known_delays(tmp_path: Path) -> None:
+    # Regression: with no delay read, the query once rendered a CASE without WHEN (Trino refused it).
+    from alb502athena.evidence.cloudtrail import (
+        cloudtrail_view_sql,
+        correlate_table,
+        render_correlation_table,
+    )
+
+    assert "CASE" not in render_correlation_table(QueryParams(WINDOW), "cloudtrail_logs", {})
+    ct = cloudtrail_files(tmp_path)
+    eng = engine(logs(tmp_path))
+    eng.add_view(cloudtrail_view_sql(sorted(ct.rglob("*.json*"))))
+    assert (
+        correlate_table(eng, QueryParams(WINDOW), "cloudtrail_logs", {})
+        == correlate(eng, QueryParams(WINDOW), from_files([ct]), {})[0]
+    )
+
+
+def test_cloudtrail_table_needs_a_remote_engine(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+
+    result = CliRunner().invoke(app, ["diagnose", str(logs(tmp_path)), "--cloudtrail-table", "ct"])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == "Error: --cloudtrail-table needs --engine athena or trino; use --cloudtrail FILES locally"
+    )

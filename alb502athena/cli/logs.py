@@ -41,6 +41,7 @@ from alb502athena.diagnosis import diagnose as run_diagnosis
 from alb502athena.diagnosis import signature_rows
 from alb502athena.engines.athena import AthenaSettings, human_bytes
 from alb502athena.engines.select import EngineRequest, open_engine
+from alb502athena.errors import UsageError
 from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
 
@@ -138,6 +139,14 @@ def diagnose(
             help="CloudTrail log files or folders (as S3 holds them), for DeregisterTargets events offline.",
         ),
     ] = None,
+    cloudtrail_table: Annotated[
+        str | None,
+        typer.Option(
+            "--cloudtrail-table",
+            help="CloudTrail table (AWS's Athena DDL) to join for DeregisterTargets (athena, trino engines).",
+            envvar="ALB502_CLOUDTRAIL_TABLE",
+        ),
+    ] = None,
     engine: EngineOpt = "local",
     table: TableOpt = "alb_logs",
     trino_url: TrinoUrlOpt = None,
@@ -164,6 +173,8 @@ def diagnose(
 
     On a Trino table: alb502 diagnose --engine trino --trino-url https://trino:8443 --schema alb --last 2h
     """
+    if cloudtrail_table is not None and engine == "local":
+        raise UsageError("--cloudtrail-table needs --engine athena or trino; use --cloudtrail FILES locally")
     athena = _athena(
         database, workgroup, output_location, profile, region, reuse_minutes, timeout, price_per_tb
     )
@@ -191,10 +202,10 @@ def diagnose(
 
         aws = getattr(engine_, "aws_session", None) or session(profile, region)
         gather(result, aws)
-    if aws is not None or cloudtrail:
+    if aws is not None or cloudtrail or cloudtrail_table:
         from alb502athena.evidence.cloudtrail import add_correlations
 
-        add_correlations(result, engine_, aws, cloudtrail or [])
+        add_correlations(result, engine_, aws, cloudtrail or [], cloudtrail_table)
     _notes(found, result.bad_files)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)

@@ -81,6 +81,10 @@ class LocalEngine:
         self._progress = progress
         self.bad_files: list[tuple[str, str]] = []
 
+    def add_view(self, create_view_sql: str) -> None:
+        """Another table for queries to join (the CloudTrail view, say)."""
+        self._con.execute(create_view_sql)
+
     def _execute(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one query; on a terminal, report DuckDB's progress while it runs; Ctrl-C interrupts it."""
         if self._progress is None:

@@ -40,10 +40,10 @@ class Deregistration:
 
 
 def _who(identity: dict[str, Any]) -> str:
-    if identity.get("invokedBy"):
-        return str(identity["invokedBy"])  # ecs.amazonaws.com, autoscaling.amazonaws.com, ...
-    issuer = identity.get("sessionContext", {}).get("sessionIssuer", {})
-    return str(issuer.get("arn") or identity.get("arn") or identity.get("type") or "unknown")
+    # The same rule as the SQL join: the AWS service that acted (ecs.amazonaws.com,
+    # autoscaling.amazonaws.com, ...), else the role behind the session, else the caller's ARN.
+    issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+    return str(identity.get("invokedBy") or issuer.get("arn") or identity.get("arn") or "unknown")
 
 
 def from_record(record: dict[str, Any]) -> list[Deregistration]:
@@ -184,14 +184,31 @@ def add_correlations(
     engine: Any,
     aws_session: Any | None,
     files: Sequence[Path],
+    cloudtrail_table: str | None = None,
 ) -> None:
-    """Find DeregisterTargets events (files, else LookupEvents when AWS is reachable), map instance
-    targets to IPs, read the target groups' delays, and put the correlations on the diagnosis."""
+    """Find DeregisterTargets events (a CloudTrail table joined in SQL, files, else LookupEvents when
+    AWS is reachable), map instance targets to IPs, read the target groups' delays, and put the
+    correlations on the diagnosis."""
     from alb502athena.evidence.calls import Unchecked
     from alb502athena.evidence.config import read_configuration
 
     unchecked = Unchecked()
     window = diagnosis.params.window
+    if cloudtrail_table is not None:
+        delays: dict[str, int] = {}
+        if aws_session is not None:
+            from alb502athena.aws import client
+
+            groups = sorted({s.target_group for f in diagnosis.findings for s in f.sources if s.target_group})
+            config = read_configuration(client(aws_session, "elbv2"), [], groups, unchecked)
+            delays = {
+                a: t.deregistration_delay_seconds
+                for a, t in config.target_groups.items()
+                if t.deregistration_delay_seconds is not None
+            }
+        diagnosis.correlations = correlate_table(engine, diagnosis.params, cloudtrail_table, delays)
+        diagnosis.notes.extend(f"not checked: {m}" for m in unchecked.missing)
+        return
     if files:
         events = from_files(files)
     elif aws_session is not None and window.start is not None and window.end is not None:
@@ -202,7 +219,7 @@ def add_correlations(
         events = unchecked.call("cloudtrail:LookupEvents", lambda: from_lookup(trail, start, end)) or []
     else:
         return
-    delays: dict[str, int] = {}
+    delays = {}
     if aws_session is not None:
         from alb502athena.aws import client
 
@@ -221,3 +238,77 @@ def add_correlations(
     diagnosis.notes.extend(f"not checked: {m}" for m in unchecked.missing)
     if any(not c["delay_known"] for c in found):
         diagnosis.notes.append(f"deregistration delay taken as {DEFAULT_DELAY} s where it could not be read")
+
+
+def render_correlation_table(params: QueryParams, cloudtrail_table: str, delays: dict[str, int]) -> str:
+    """The correlation with the events read from a CloudTrail table (AWS's Athena DDL columns)."""
+    sql_window = params.window.sql()
+    lookback = (
+        sql_string((params.window.start - LOOKBACK).strftime("%Y/%m/%d"))
+        if params.window.start is not None
+        else None
+    )
+    text = (
+        environment()
+        .get_template("correlations/deregistrations-cloudtrail.sql")
+        .render(
+            window=sql_window,
+            lookback_day=lookback,
+            cloudtrail=table_name(cloudtrail_table),
+            table=table_name(params.table),
+            delays=[(sql_string(tg), int(seconds)) for tg, seconds in sorted(delays.items())],
+            default_delay=DEFAULT_DELAY,
+            margin=int(MARGIN.total_seconds()),
+        )
+    )
+    return text.strip() + "\n"
+
+
+def correlate_table(
+    engine: Any, params: QueryParams, cloudtrail_table: str, delays: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Correlations from the SQL join with a CloudTrail table: one query, on any engine."""
+    result = engine.run(render_correlation_table(params, cloudtrail_table, delays))
+    out = [
+        {
+            "kind": "deregistration",
+            "event_id": event_id,
+            "event_time": f"{event_time}.000000Z",
+            "who": who or "unknown",
+            "target_group": tg,
+            "target": f"{ip}:{port}" if port is not None else ip,
+            "instance_id": None,
+            "deregistration_delay_seconds": delays.get(tg, DEFAULT_DELAY),
+            "delay_known": tg in delays,
+            "elb_502": int(n),
+            "first_seen": first,
+            "last_seen": last,
+        }
+        for event_id, event_time, who, tg, ip, port, n, first, last in result.rows
+        if n
+    ]
+    out.sort(key=lambda c: (-c["elb_502"], c["event_time"]))
+    return out
+
+
+def cloudtrail_view_sql(files: Sequence[Path]) -> str:
+    """A DuckDB view over CloudTrail's own files with the columns of AWS's CloudTrail table that the
+    correlation reads, so the same join runs locally."""
+    paths = "[" + ", ".join(sql_string(str(f)) for f in files) + "]"
+    return f"""CREATE OR REPLACE TEMP VIEW cloudtrail_logs AS
+SELECT
+  rec->>'$.eventID' AS eventid,
+  rec->>'$.eventTime' AS eventtime,
+  rec->>'$.eventSource' AS eventsource,
+  rec->>'$.eventName' AS eventname,
+  rec->>'$.errorCode' AS errorcode,
+  CAST(rec->'$.requestParameters' AS VARCHAR) AS requestparameters,
+  struct_pack(
+    invokedby := rec->>'$.userIdentity.invokedBy',
+    arn := rec->>'$.userIdentity.arn',
+    sessioncontext := struct_pack(
+      sessionissuer := struct_pack(arn := rec->>'$.userIdentity.sessionContext.sessionIssuer.arn')
+    )
+  ) AS useridentity,
+  strftime(CAST(rec->>'$.eventTime' AS TIMESTAMP), '%Y/%m/%d') AS "timestamp"
+FROM (SELECT unnest(Records) AS rec FROM read_json({paths}, columns={{'Records': 'JSON[]'}}))"""

@@ -50,6 +50,11 @@ class TrinoTier:
             )
         return name
 
+    def copy(self, source: Path, name: str) -> None:
+        """Put a folder under the server's data root as local:///<name>."""
+        if not (self.data / name).exists():
+            shutil.copytree(source, self.data / name)
+
     def execute(self, sql: str, schema: str = "default") -> tuple[list[str], list[tuple[Any, ...]]]:
         cursor = self.server.connect(schema=schema).cursor()
         cursor.execute(sql)

@@ -220,3 +220,93 @@ def test_deregistration_join_agrees(trino: TrinoTier, datasets: dict[str, tuple[
     assert normalise(t_rows) == normalise(l_rows)
     counts = {r[0]: r[1] for r in t_rows}
     assert counts["0"] > 0 and counts["2"] == 0
+
+
+def test_cloudtrail_table_join_agrees(
+    trino: TrinoTier, datasets: dict[str, tuple[str, Path]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The join with a CloudTrail table: on Trino (a JSON table shaped like AWS's CloudTrail table) and
+    on DuckDB (a view over CloudTrail's own files), the same rows."""
+    import json
+
+    from alb502athena.evidence.cloudtrail import cloudtrail_view_sql, render_correlation_table
+
+    schema, source = datasets["examples"]
+    window = WINDOWS["hour"]
+    _, groups = local_rows(
+        source, "SELECT DISTINCT target_group_arn FROM alb_logs WHERE target_ip = '10.0.12.14'", window
+    )
+    (tg,) = groups[0]
+    records = [
+        {
+            "eventID": f"e{i}",
+            "eventTime": when,
+            "eventSource": "elasticloadbalancing.amazonaws.com",
+            "eventName": "DeregisterTargets",
+            "userIdentity": {"type": "AWSService", "invokedBy": "ecs.amazonaws.com", "arn": None},
+            "requestParameters": {"targetGroupArn": tg, "targets": targets},
+        }
+        for i, (when, targets) in enumerate(
+            [
+                ("2026-11-20T09:24:00Z", [{"id": "10.0.12.14", "port": 8080}]),
+                ("2026-11-20T09:30:00Z", [{"id": "10.0.12.203", "port": 8080}, {"id": "10.9.9.9"}]),
+            ]
+        )
+    ]
+    root = tmp_path_factory.mktemp("cloudtrail")
+    native = root / "native" / "2026/11/20"
+    native.mkdir(parents=True)
+    (native / "a.json").write_text(json.dumps({"Records": records}))
+    # The Athena CloudTrail table reads requestparameters as JSON text and userIdentity as a struct.
+    table_rows = root / "table" / "2026/11/20"
+    table_rows.mkdir(parents=True)
+    (table_rows / "a.json").write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "eventid": r["eventID"], "eventtime": r["eventTime"], "eventsource": r["eventSource"],
+                    "eventname": r["eventName"], "errorcode": None, "requestparameters": json.dumps(r["requestParameters"]),
+                    "useridentity": {"invokedby": "ecs.amazonaws.com", "arn": None, "sessioncontext": None},
+                }
+            )
+            for r in records
+        )
+        + "\n"
+    )  # fmt: skip
+    trino.copy(root / "table", "cloudtrail_table")
+    trino.execute(
+        f"""CREATE TABLE IF NOT EXISTS hive.{schema}.cloudtrail_logs (
+          eventid varchar, eventtime varchar, eventsource varchar, eventname varchar, errorcode varchar,
+          requestparameters varchar,
+          useridentity ROW(invokedby varchar, arn varchar, sessioncontext ROW(sessionissuer ROW(arn varchar))),
+          "timestamp" varchar WITH (partition_projection_type = 'date', partition_projection_format = 'yyyy/MM/dd',
+            partition_projection_range = ARRAY['2026/11/01', 'NOW'], partition_projection_interval = 1,
+            partition_projection_interval_unit = 'DAYS')
+        ) WITH (format = 'JSON', external_location = 'local:///cloudtrail_table', partitioned_by = ARRAY['timestamp'],
+          partition_projection_enabled = true, partition_projection_location_template = 'local:///cloudtrail_table/${{timestamp}}')"""
+    )
+    sql = render_correlation_table(QueryParams(window), "cloudtrail_logs", {tg: 200})
+    t_columns, t_rows = trino.execute(sql, schema=schema)
+    engine = LocalEngine(discover([source], window, by_name=False).files, window)
+    engine.add_view(cloudtrail_view_sql([native / "a.json"]))
+    local = engine.run(sql)
+    assert t_columns == local.columns
+    assert normalise(t_rows) == normalise(local.rows)
+    counts = {(r[4], r[5]): r[6] for r in t_rows}
+    assert counts[("10.0.12.14", 8080)] > 0 and counts[("10.9.9.9", None)] == 0 and len(counts) == 3
+    # And from the CLI, on the Trino engine.
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+
+    result = CliRunner().invoke(
+        app,
+        ["diagnose", "--engine", "trino", "--trino-url", trino.server.url, "--schema", schema,
+         "--cloudtrail-table", "cloudtrail_logs", "--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z", "-o", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    correlations = json.loads(result.stdout)["correlations"]
+    assert {c["target"] for c in correlations} >= {"10.0.12.14:8080"}
+    assert all(
+        c["who"] == "ecs.amazonaws.com" and c["deregistration_delay_seconds"] == 300 for c in correlations
+    )
