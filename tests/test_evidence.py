@@ -94,7 +94,7 @@ def test_evidence_changes_the_verdicts(aws: MotoServer, alb: dict[str, str], tmp
     assert evidence["connect-failed"]["verdict"].startswith(
         "TCP connections to the targets failed (3 TargetConnectionErrorCount)"
     )
-    assert evidence["response-failed"]["config"] == {"idle_timeout_seconds": [120]}
+    assert evidence["response-failed"]["config"]["idle_timeout_seconds"] == [120]
     assert evidence["response-failed"]["verdict"] == (
         "the load balancer's idle timeout is 120 s: the targets' HTTP keep-alive timeout must be longer "
         "than 120 s (for example 135 s)"
@@ -192,7 +192,8 @@ def test_lambda_errors_are_put_on_the_function_or_the_service(
     )
 
 
-def test_lambda_timeout_seen_in_duration(aws: MotoServer, alb: dict[str, str], tmp_path: Path) -> None:
+def lambda_target_group() -> tuple[str, str]:
+    """A function (30 s timeout, 512 MB) behind a lambda target group; returns (function, group) ARNs."""
     import io
     import zipfile
 
@@ -207,6 +208,47 @@ def test_lambda_timeout_seen_in_duration(aws: MotoServer, alb: dict[str, str], t
     elbv2 = boto3.client("elbv2", region_name=REGION)
     tg = elbv2.create_target_group(Name="fn", TargetType="lambda")["TargetGroups"][0]["TargetGroupArn"]
     elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": fn["FunctionArn"]}])
+    return fn["FunctionArn"], tg
+
+
+def put_function_metric(name: str, value: float, unit: str = "Count") -> None:
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {"MetricName": name, "Dimensions": [{"Name": "FunctionName", "Value": "api"}],
+             "Timestamp": datetime.fromisoformat("2026-11-20T09:30:00+00:00"), "Value": value, "Unit": unit},
+        ],
+    )  # fmt: skip
+
+
+def lambda_evidence(alb: dict[str, str], tg: str, tmp_path: Path, signature: str) -> Any:
+    common = {"elb": alb["lb"], "target_group_arn": tg, "time": "2026-11-20T09:30:00.000000Z"}
+    path = write_log(tmp_path / "2026/11/20/l.log", [signature_line(signature, **common)] * 2)
+    window = Window.from_options(None, "2026-11-20T09:00Z", "2026-11-20T10:00Z")
+    d = diagnose(LocalEngine(discover([path], window).files, window), QueryParams(window))
+    return gather(d, boto3.Session(region_name=REGION))[signature]
+
+
+def test_lambda_exceptions_within_the_timeout(aws: MotoServer, alb: dict[str, str], tmp_path: Path) -> None:
+    _, tg = lambda_target_group()
+    put_function_metric("Errors", 7)
+    put_function_metric("Duration", 1200.0, "Milliseconds")
+    evidence = lambda_evidence(alb, tg, tmp_path, "lambda-unhandled")
+    assert evidence.verdict == (
+        "api raised 7 errors (AWS/Lambda Errors) well within its 30 s timeout: exceptions; read its logs for "
+        "the failing requests"
+    )
+
+
+def test_lambda_throttles(aws: MotoServer, alb: dict[str, str], tmp_path: Path) -> None:
+    _, tg = lambda_target_group()
+    put_function_metric("Throttles", 12)
+    evidence = lambda_evidence(alb, tg, tmp_path, "lambda-throttled")
+    assert evidence.verdict == "api was throttled 12 times (AWS/Lambda Throttles): raise its concurrency"
+
+
+def test_lambda_timeout_seen_in_duration(aws: MotoServer, alb: dict[str, str], tmp_path: Path) -> None:
+    _, tg = lambda_target_group()
     boto3.client("cloudwatch", region_name=REGION).put_metric_data(
         Namespace="AWS/Lambda",
         MetricData=[

@@ -63,7 +63,14 @@ def _verdict(f: Finding, sums: dict[MetricKey, float], config: Configuration) ->
                 if n in lbs and lb.idle_timeout_seconds
             }
         )
-        ev.config = {"idle_timeout_seconds": idle}
+        keep_alive = sorted(
+            {
+                lb.client_keep_alive_seconds
+                for n, lb in config.load_balancers.items()
+                if n in lbs and lb.client_keep_alive_seconds
+            }
+        )
+        ev.config = {"idle_timeout_seconds": idle, "client_keep_alive_seconds": keep_alive}
         if idle:
             longest = max(idle)
             ev.verdict = (
