@@ -105,10 +105,23 @@ def test_evidence_changes_the_verdicts(aws: MotoServer, alb: dict[str, str], tmp
 
 def test_tls_failures_point_at_tls(aws: MotoServer, alb: dict[str, str], tmp_path: Path) -> None:
     put_metric("TargetTLSNegotiationErrorCount", 3, alb["lb"])
+    cert = boto3.client("acm", region_name=REGION).request_certificate(DomainName="shop.example.com")
+    boto3.client("elbv2", region_name=REGION).create_listener(
+        LoadBalancerArn=alb["lb_arn"], Protocol="HTTPS", Port=443,
+        SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        Certificates=[{"CertificateArn": cert["CertificateArn"]}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": alb["tg"]}],
+    )  # fmt: skip
     window = Window.from_options(None, "2026-11-20T09:00Z", "2026-11-20T10:00Z")
     d = diagnose(LocalEngine(discover([logs(tmp_path, alb)], window).files, window), QueryParams(window))
     evidence = gather(d, boto3.Session(region_name=REGION))
-    assert evidence["connect-failed"].verdict.startswith("TLS handshakes to the targets failed (3 ")
+    assert evidence["connect-failed"].verdict == (
+        "TLS handshakes to the targets failed (3 TargetTLSNegotiationErrorCount): check the targets' TLS "
+        "versions and ciphers against the load balancer's backend policy (ELBSecurityPolicy-TLS13-1-0-2021-06)"
+    )
+    assert evidence["connect-failed"].config["backend_tls_policies"] == [
+        "ELBSecurityPolicy-TLS13-1-0-2021-06"
+    ]
 
 
 def test_missing_permissions_degrade_to_not_checked(

@@ -15,6 +15,21 @@ class LoadBalancerConfig:
     arn: str | None = None
     idle_timeout_seconds: int | None = None
     client_keep_alive_seconds: int | None = None
+    listener_ssl_policies: list[str] = field(default_factory=list)
+
+    @property
+    def backend_tls_policy(self) -> str | None:
+        """The policy the load balancer uses towards HTTPS targets. AWS documents that it cannot be
+        chosen and follows the HTTPS listeners' policy: a TLS 1.3 one gives
+        ELBSecurityPolicy-TLS13-1-0-2021-06, a FIPS one ELBSecurityPolicy-TLS13-1-0-FIPS-2023-04,
+        anything else ELBSecurityPolicy-2016-08."""
+        if not self.listener_ssl_policies:
+            return None
+        if any("FIPS" in p for p in self.listener_ssl_policies):
+            return "ELBSecurityPolicy-TLS13-1-0-FIPS-2023-04"
+        if any("TLS13" in p for p in self.listener_ssl_policies):
+            return "ELBSecurityPolicy-TLS13-1-0-2021-06"
+        return "ELBSecurityPolicy-2016-08"
 
 
 @dataclass
@@ -50,6 +65,13 @@ def _load_balancers(elbv2: Any, name: str) -> list[dict[str, Any]]:
 
 def _lb_attributes(elbv2: Any, arn: str) -> dict[str, str]:
     return _attributes(elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"])
+
+
+def _ssl_policies(elbv2: Any, arn: str) -> list[str]:
+    listeners = elbv2.describe_listeners(LoadBalancerArn=arn)["Listeners"]
+    return sorted(
+        {str(x["SslPolicy"]) for x in listeners if x.get("Protocol") == "HTTPS" and x.get("SslPolicy")}
+    )
 
 
 def _tg_attributes(elbv2: Any, arn: str) -> dict[str, str]:
@@ -99,6 +121,10 @@ def read_configuration(
         if attrs:
             lb.idle_timeout_seconds = _int(attrs.get("idle_timeout.timeout_seconds"))
             lb.client_keep_alive_seconds = _int(attrs.get("client_keep_alive.seconds"))
+        policies = unchecked.call(
+            "elasticloadbalancing:DescribeListeners", partial(_ssl_policies, elbv2, lb.arn)
+        )
+        lb.listener_ssl_policies = policies or []
     arns = sorted({a for a in target_groups if a and a.startswith("arn:")})
     if arns:
         groups = unchecked.call(

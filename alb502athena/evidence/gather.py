@@ -41,12 +41,16 @@ def _verdict(f: Finding, sums: dict[MetricKey, float], config: Configuration) ->
         tcp = _sum(sums, "TargetConnectionErrorCount", lbs)
         tls = _sum(sums, "TargetTLSNegotiationErrorCount", lbs)
         ev.metrics = {"TargetConnectionErrorCount": tcp, "TargetTLSNegotiationErrorCount": tls}
-        https = sorted({config.target_groups[t].protocol or "" for t in tgs if t in config.target_groups})
-        ev.config = {"target_group_protocols": https}
+        protocols = sorted({config.target_groups[t].protocol or "" for t in tgs if t in config.target_groups})
+        policies = sorted(
+            {p for n, lb in config.load_balancers.items() if n in lbs and (p := lb.backend_tls_policy)}
+        )
+        ev.config = {"target_group_protocols": protocols, "backend_tls_policies": policies}
         if tls and tls >= (tcp or 0):
+            policy = f" ({', '.join(policies)})" if policies else ""
             ev.verdict = (
                 f"TLS handshakes to the targets failed ({_n(tls)} TargetTLSNegotiationErrorCount): check the "
-                "targets' TLS versions and ciphers against the load balancer's backend policy"
+                f"targets' TLS versions and ciphers against the load balancer's backend policy{policy}"
             )
         elif tcp:
             ev.verdict = (
