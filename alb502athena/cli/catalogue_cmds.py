@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,6 +28,7 @@ from alb502athena.render import (
     render_trino_ddl,
     s3_log_root,
 )
+from alb502athena.window import parse_duration
 
 
 @domain_errors
@@ -41,13 +43,22 @@ def list_signatures(output: OutputOpt = "table") -> None:
 @domain_errors
 def sql(
     query: Annotated[
-        str, typer.Argument(help="A signature id, or `diagnosis` for the one-scan classification.")
-    ],
+        str | None, typer.Argument(help="A signature id, or `diagnosis` for the one-scan classification.")
+    ] = None,
     last: LastOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
     load_balancer: LoadBalancerOpt = None,
     table: TableOpt = "alb_logs",
+    all_queries: Annotated[
+        bool, typer.Option("--all", help="Every query (with --terraform): the diagnosis and each signature.")
+    ] = False,
+    terraform: Annotated[
+        Path | None,
+        typer.Option(
+            "--terraform", help="Write the queries, the log format and a manifest for the Terraform module."
+        ),
+    ] = None,
 ) -> None:
     """Print a query as Athena SQL, ready to paste into the Athena console.
 
@@ -56,7 +67,20 @@ def sql(
     the whole bucket.
 
     Example: alb502 sql connect-failed --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z --table alb.alb_logs
+
+    For the Terraform module: alb502 sql --all --terraform terraform/generated
     """
+    if terraform is not None or all_queries:
+        if not (terraform is not None and all_queries and query is None):
+            raise UsageError("--all and --terraform DIR go together, without a query id")
+        from alb502athena.terraform_export import export
+
+        hours = 24 if last is None else max(1, round(parse_duration(last).total_seconds() / 3600))
+        written = export(terraform, hours)
+        typer.echo(f"Wrote {len(written)} files under {terraform}", err=True)
+        return
+    if query is None:
+        raise UsageError("name a query (a signature id or `diagnosis`), or use --all --terraform DIR")
     if last is None and start is None:
         last = "1h"
     params = query_params(last, start, end, load_balancer, table)

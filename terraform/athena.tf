@@ -1,0 +1,41 @@
+resource "aws_athena_workgroup" "this" {
+  name        = var.workgroup_name
+  description = "alb502athena: ALB 502 diagnosis queries."
+  state       = "ENABLED"
+  tags        = var.tags
+
+  configuration {
+    enforce_workgroup_configuration    = true
+    publish_cloudwatch_metrics_enabled = true
+    bytes_scanned_cutoff_per_query     = var.bytes_scanned_cutoff
+
+    engine_version {
+      selected_engine_version = "Athena engine version 3"
+    }
+
+    result_configuration {
+      output_location = "s3://${local.results_bucket}/results/"
+
+      encryption_configuration {
+        encryption_option = var.kms_key_arn == null ? "SSE_S3" : "SSE_KMS"
+        kms_key_arn       = var.kms_key_arn
+      }
+    }
+  }
+}
+
+# One saved query per signature plus the diagnosis, with a relative window (the manifest's
+# window_hours), so they run as they are from the console's Saved queries tab. Adding a signature to
+# sql/ adds its query here with no change to this file.
+resource "aws_athena_named_query" "this" {
+  for_each = { for q in local.manifest.queries : q.id => q }
+
+  name        = "alb502 ${each.key}"
+  description = "${each.value.title} (last ${local.manifest.window_hours} h)"
+  database    = aws_glue_catalog_database.this.name
+  workgroup   = aws_athena_workgroup.this.id
+  query = templatefile("${path.module}/generated/${each.value.file}", {
+    database = aws_glue_catalog_database.this.name
+    table    = aws_glue_catalog_table.this.name
+  })
+}

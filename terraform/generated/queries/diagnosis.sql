@@ -1,0 +1,42 @@
+WITH classified AS (
+  SELECT
+    type IS NULL AS unparsed,
+    time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AS in_window,
+    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN time END AS time_502,
+    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN CASE
+    WHEN lambda_error_reason = 'LambdaResponseTooLarge' THEN 'lambda-response-too-large'
+    WHEN lambda_error_reason = 'LambdaUnhandled' THEN 'lambda-unhandled'
+    WHEN lambda_error_reason = 'LambdaThrottling' THEN 'lambda-throttled'
+    WHEN lambda_error_reason = 'LambdaInvalidResponse' THEN 'lambda-invalid-response'
+    WHEN lambda_error_reason LIKE 'Lambda%' THEN 'lambda-other'
+    WHEN target_status_code = '502' THEN 'target-502'
+    WHEN coalesce(target_ip, '') NOT IN ('', '-') AND target_status_code = '-'
+         AND request_processing_time = -1 AND target_processing_time = -1
+         AND response_processing_time = -1 THEN 'connect-failed'
+    WHEN coalesce(target_ip, '') NOT IN ('', '-') AND target_status_code = '-'
+         AND request_processing_time >= 0
+         AND (target_processing_time = -1 OR response_processing_time = -1) THEN 'response-failed'
+    ELSE 'elb-502-other'
+  END END AS signature,
+    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN CASE WHEN coalesce(target_ip, '') NOT IN ('', '-') THEN concat(target_ip, ':', coalesce(CAST(target_port AS varchar), '')) END END AS target,
+    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN elb END AS load_balancer,
+    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN target_group_arn END AS target_group
+  FROM ${database}.${table}
+  WHERE day >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')
+)
+SELECT
+  CASE grouping(signature, target, load_balancer, target_group)
+    WHEN 15 THEN 'total' WHEN 7 THEN 'signature' WHEN 3 THEN 'target' ELSE 'source'
+  END AS level,
+  signature,
+  target,
+  load_balancer,
+  target_group,
+  count(*) AS lines,
+  count_if(unparsed) AS unparsed_lines,
+  count_if(in_window) AS requests,
+  count_if(signature IS NOT NULL) AS elb_502,
+  min(time_502) AS first_seen,
+  max(time_502) AS last_seen
+FROM classified
+GROUP BY GROUPING SETS ((), (signature), (signature, target), (signature, load_balancer, target_group))

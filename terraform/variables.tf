@@ -1,0 +1,133 @@
+variable "log_bucket" {
+  description = "Name of the S3 bucket the load balancer writes its access logs to."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.log_bucket))
+    error_message = "log_bucket must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)."
+  }
+}
+
+variable "log_prefix" {
+  description = "Prefix set in the load balancer's access log attribute, without leading or trailing slash; empty for none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9!_.*()-]+(/[A-Za-z0-9!_.*()-]+)*)?$", var.log_prefix))
+    error_message = "log_prefix must not start or end with '/' nor contain '//' or characters S3 prefixes reject."
+  }
+}
+
+variable "account_id" {
+  description = "AWS account id in the log path (AWSLogs/<account>/...); null for the caller's account."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_id == null || can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be 12 digits."
+  }
+}
+
+variable "region" {
+  description = "Region of the load balancer in the log path; null for the provider's region."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.region == null || can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "projection_start" {
+  description = "First day of logs (yyyy/MM/dd): the start of the `day` partition projection range, which ends at NOW."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{4}/[0-9]{2}/[0-9]{2}$", var.projection_start))
+    error_message = "projection_start must be yyyy/MM/dd, e.g. 2024/01/01."
+  }
+}
+
+variable "database_name" {
+  description = "Glue database that holds the ALB log table."
+  type        = string
+  default     = "alb502"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,254}$", var.database_name))
+    error_message = "database_name must be lowercase letters, digits and underscores."
+  }
+}
+
+variable "table_name" {
+  description = "Name of the ALB log table."
+  type        = string
+  default     = "alb_logs"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,254}$", var.table_name))
+    error_message = "table_name must be lowercase letters, digits and underscores."
+  }
+}
+
+variable "workgroup_name" {
+  description = "Athena work group for the queries (created by this module)."
+  type        = string
+  default     = "alb502"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,128}$", var.workgroup_name))
+    error_message = "workgroup_name must be 1-128 letters, digits, '.', '_' or '-'."
+  }
+}
+
+variable "results_bucket" {
+  description = "Where Athena writes results: create a bucket (create = true, name optional) or use an existing one (create = false, name required); results expire after expiration_days."
+  type = object({
+    create          = optional(bool, true)
+    name            = optional(string)
+    expiration_days = optional(number, 30)
+  })
+  default = {}
+
+  validation {
+    condition     = var.results_bucket.create || var.results_bucket.name != null
+    error_message = "results_bucket.name is required when results_bucket.create is false."
+  }
+
+  validation {
+    condition     = var.results_bucket.expiration_days >= 1
+    error_message = "results_bucket.expiration_days must be at least 1."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "KMS key ARN to encrypt query results (and the created results bucket); null for SSE-S3."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "bytes_scanned_cutoff" {
+  description = "Athena stops any query of the work group that scans more than this many bytes (minimum 10 MB)."
+  type        = number
+  default     = 107374182400
+
+  validation {
+    condition     = var.bytes_scanned_cutoff >= 10485760
+    error_message = "bytes_scanned_cutoff must be at least 10485760 (10 MB), Athena's minimum."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
