@@ -27,3 +27,18 @@ output "named_query_ids" {
   description = "Saved query id by query (the diagnosis and each signature)."
   value       = { for id, q in aws_athena_named_query.this : id => q.id }
 }
+
+output "state_machine_arn" {
+  description = "Step Functions state machine that runs the scheduled queries (null without schedules)."
+  value       = try(aws_sfn_state_machine.schedules[0].arn, null)
+}
+
+output "alert_topic_arn" {
+  description = "SNS topic the alerts go to (null without schedules)."
+  value       = local.schedules_on ? local.topic_arn : null
+}
+
+output "schedule_arns" {
+  description = "EventBridge Scheduler schedule ARN by schedule name."
+  value       = { for name, s in aws_scheduler_schedule.this : name => s.arn }
+}

@@ -131,3 +131,62 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "schedules" {
+  description = "Scheduled queries by name: query is `diagnosis` or a signature id, schedule_expression an EventBridge Scheduler expression (rate(1 hour), cron(0/15 * * * ? *)), and an alert goes out when the query finds more 502s than threshold."
+  type = map(object({
+    query               = string
+    schedule_expression = string
+    threshold           = optional(number, 0)
+    timezone            = optional(string, "UTC")
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : can(regex("^(rate|cron|at)\\(.+\\)$", s.schedule_expression))])
+    error_message = "Each schedule_expression must be rate(...), cron(...) or at(...)."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.threshold >= 0])
+    error_message = "Each threshold must be zero or more."
+  }
+
+  validation {
+    condition     = alltrue([for k in keys(var.schedules) : can(regex("^[A-Za-z0-9_-]{1,40}$", k))])
+    error_message = "Schedule names must be 1-40 letters, digits, '_' or '-'."
+  }
+}
+
+variable "alert_email" {
+  description = "E-mail address subscribed to the alert topic this module creates (confirm the subscription mail); null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alert_email == null || can(regex("^[^@ ]+@[^@ ]+\\.[^@ ]+$", var.alert_email))
+    error_message = "alert_email must be an e-mail address."
+  }
+}
+
+variable "alert_topic_arn" {
+  description = "An existing SNS topic for alerts instead of the one this module creates; null to create one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alert_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:", var.alert_topic_arn))
+    error_message = "alert_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the scheduled queries' state machine logs, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ..., 365, ...)."
+  }
+}

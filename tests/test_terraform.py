@@ -136,4 +136,77 @@ def test_inputs_are_validated() -> None:
     assert validated >= {
         "log_bucket", "log_prefix", "account_id", "region", "projection_start", "database_name",
         "table_name", "workgroup_name", "results_bucket", "kms_key_arn", "bytes_scanned_cutoff",
+        "schedules", "alert_email", "alert_topic_arn", "log_retention_days",
+    }  # fmt: skip
+
+
+def test_scheduled_queries() -> None:
+    found = resources("schedules.tf")
+    machine = found["aws_sfn_state_machine.schedules"]
+    definition = machine["definition"]
+    for needle in (
+        "athena:startQueryExecution.sync",
+        "athena:getQueryResults",
+        "NumericGreaterThanPath",
+        "sns:publish",
+        "Retry",
+        "Catch",
+        "QueryFailed",
+        "States.StringToJson($.ResultSet.Rows[1].Data[0].VarCharValue)",
+    ):
+        assert needle in definition, needle
+    assert machine["tracing_configuration"][0]["enabled"] is True
+    assert machine["logging_configuration"][0]["level"] == "ERROR"
+    schedule = found["aws_scheduler_schedule.this"]
+    assert schedule["for_each"] == "${var.schedules}"
+    assert (
+        "contains(keys(local.queries_by_id), each.value.query)"
+        in schedule["lifecycle"][0]["precondition"][0]["condition"]
+    )
+    main = (MODULE / "schedules.tf").read_text()
+    assert "WHERE level = 'total'" in main and "SELECT count(*) AS elb_502 FROM" in main
+
+
+def iam_statements() -> list[dict[str, Any]]:
+    out = []
+    for block in load("iam.tf")["data"]:
+        for name, body in block.get("aws_iam_policy_document", {}).items():
+            for statement in body.get("statement", []):
+                out.append({"policy": name, **statement})
+            for dyn in body.get("dynamic", []):
+                for statement in dyn["statement"]["content"]:
+                    out.append({"policy": name, **statement})
+    return out
+
+
+def test_iam_least_privilege() -> None:
+    statements = iam_statements()
+    assert {s.get("sid") for s in statements} >= {
+        "StartScheduledQuery",
+        "RunQueriesInTheWorkGroup",
+        "ReadTheLogs",
+        "WriteResults",
+        "Alert",
+    }
+    for s in statements:
+        assert all("*" not in a for a in s["actions"]), f"wildcard action in {s}"
+        if "*" in s.get("resources", []):
+            # AWS documents no resource-level permissions for log delivery and X-Ray.
+            assert s["sid"] == "DeliverLogsAndTraces"
+            assert all(a.startswith(("logs:", "xray:")) for a in s["actions"])
+    by_sid = {s.get("sid"): s for s in statements}
+    assert by_sid["RunQueriesInTheWorkGroup"]["resources"] == ["${aws_athena_workgroup.this.arn}"]
+    assert by_sid["StartScheduledQuery"]["resources"] == ["${aws_sfn_state_machine.schedules[0].arn}"]
+    assert by_sid["ReadTheLogs"]["resources"] == ["${local.log_bucket_arn}/${local.log_key_prefix}*"]
+    # The results bucket's TLS-only policy is a Deny of every S3 action on insecure transport: the one
+    # place a wildcard action is right.
+    tls = load("s3.tf")["data"][0]["aws_iam_policy_document"]["results_tls_only"]["statement"][0]
+    assert tls["effect"] == "Deny" and tls["actions"] == ["s3:*"]
+
+
+def test_outputs_cover_what_a_user_needs_next() -> None:
+    names = {k for block in load("outputs.tf")["output"] for k in block}
+    assert names >= {
+        "workgroup_name", "database_name", "table_name", "named_query_ids", "state_machine_arn",
+        "alert_topic_arn", "schedule_arns", "results_bucket", "log_location",
     }  # fmt: skip
