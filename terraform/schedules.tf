@@ -58,8 +58,8 @@ resource "aws_sfn_state_machine" "schedules" {
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.schedules[0].arn}:*"
-    include_execution_data = false
-    level                  = "ERROR"
+    include_execution_data = true
+    level                  = "ALL"
   }
 
   tracing_configuration {
@@ -138,7 +138,10 @@ resource "aws_sfn_state_machine" "schedules" {
 }
 
 resource "aws_scheduler_schedule" "this" {
+  #checkov:skip=CKV_AWS_297:The schedule's input is query text, not a secret; kms_key_arn is used when given.
   for_each = var.schedules
+
+  kms_key_arn = var.kms_key_arn
 
   name_prefix                  = "alb502-${each.key}-"
   schedule_expression          = each.value.schedule_expression

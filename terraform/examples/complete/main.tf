@@ -1,0 +1,52 @@
+# Every option of the module. Applying this creates resources that cost money (Athena scans, Step
+# Functions transitions, SNS messages): read the cost model in the module's README first.
+
+provider "aws" {
+  region = "eu-west-1"
+}
+
+module "alb502" {
+  source = "../.."
+
+  log_bucket       = "my-alb-logs"
+  log_prefix       = "prod"
+  projection_start = "2024/01/01"
+
+  database_name  = "alb502"
+  table_name     = "alb_logs"
+  workgroup_name = "alb502"
+
+  results_bucket = {
+    create          = true
+    expiration_days = 14
+  }
+  bytes_scanned_cutoff = 53687091200 # 50 GiB per query
+
+  schedules = {
+    hourly = {
+      query               = "diagnosis"
+      schedule_expression = "rate(1 hour)"
+      threshold           = 50
+    }
+    connect-failed = {
+      query               = "connect-failed"
+      schedule_expression = "cron(0/15 * * * ? *)"
+      threshold           = 0
+    }
+  }
+  alert_email = "oncall@example.com"
+
+  tags = {
+    team = "platform"
+  }
+}
+
+output "workgroup" {
+  description = "Run `alb502 diagnose --engine athena --workgroup <this>`."
+  value       = module.alb502.workgroup_name
+}
+
+output "named_queries" {
+  description = "Saved query ids in the Athena console."
+  value       = module.alb502.named_query_ids
+}
