@@ -42,3 +42,8 @@ output "schedule_arns" {
   description = "EventBridge Scheduler schedule ARN by schedule name."
   value       = { for name, s in aws_scheduler_schedule.this : name => s.arn }
 }
+
+output "cloudtrail_table_name" {
+  description = "The CloudTrail table for `alb502 diagnose --cloudtrail-table` (null when not created)."
+  value       = try(aws_glue_catalog_table.cloudtrail[0].name, null)
+}

@@ -190,3 +190,24 @@ variable "log_retention_days" {
     error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ..., 365, ...)."
   }
 }
+
+variable "cloudtrail" {
+  description = "Also create a CloudTrail table (AWS's Athena DDL, partition projection on timestamp) over the trail's bucket and prefix, for `alb502 diagnose --cloudtrail-table`; null for none."
+  type = object({
+    bucket     = string
+    prefix     = optional(string, "")
+    table_name = optional(string, "cloudtrail_logs")
+    start      = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.cloudtrail == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.cloudtrail.bucket))
+    error_message = "cloudtrail.bucket must be an S3 bucket name."
+  }
+
+  validation {
+    condition     = var.cloudtrail == null || can(regex("^([A-Za-z0-9!_.*()-]+(/[A-Za-z0-9!_.*()-]+)*)?$", var.cloudtrail.prefix))
+    error_message = "cloudtrail.prefix must not start or end with '/'."
+  }
+}

@@ -136,7 +136,7 @@ def test_inputs_are_validated() -> None:
     assert validated >= {
         "log_bucket", "log_prefix", "account_id", "region", "projection_start", "database_name",
         "table_name", "workgroup_name", "results_bucket", "kms_key_arn", "bytes_scanned_cutoff",
-        "schedules", "alert_email", "alert_topic_arn", "log_retention_days",
+        "schedules", "alert_email", "alert_topic_arn", "log_retention_days", "cloudtrail",
     }  # fmt: skip
 
 
@@ -208,7 +208,7 @@ def test_outputs_cover_what_a_user_needs_next() -> None:
     names = {k for block in load("outputs.tf")["output"] for k in block}
     assert names >= {
         "workgroup_name", "database_name", "table_name", "named_query_ids", "state_machine_arn",
-        "alert_topic_arn", "schedule_arns", "results_bucket", "log_location",
+        "alert_topic_arn", "schedule_arns", "results_bucket", "log_location", "cloudtrail_table_name",
     }  # fmt: skip
 
 
@@ -231,3 +231,28 @@ def test_checkov_finds_nothing() -> None:
         assert skipped["check_result"].get("suppress_comment"), (
             f"{skipped['check_id']} skipped without a reason"
         )
+
+
+def test_optional_cloudtrail_table_fits_the_correlation_query() -> None:
+    table = resources("cloudtrail.tf")["aws_glue_catalog_table.cloudtrail"]
+    assert table["count"] == "${var.cloudtrail == null ? 0 : 1}"
+    sd = table["storage_descriptor"][0]
+    assert sd["input_format"] == "com.amazon.emr.cloudtrail.CloudTrailInputFormat"
+    columns = {c["name"]: c["type"] for c in sd["columns"]}
+    # Every column the correlation query reads, with the types it expects.
+    sql = (REPO / "sql" / "correlations" / "deregistrations-cloudtrail.sql").read_text()
+    for name in (
+        "eventid",
+        "eventtime",
+        "eventsource",
+        "eventname",
+        "errorcode",
+        "requestparameters",
+        "useridentity",
+    ):
+        assert f"ct.{name}" in sql and name in columns
+    assert columns["requestparameters"] == "string"
+    assert (
+        "invokedby:string" in columns["useridentity"] and "sessionissuer:struct<" in columns["useridentity"]
+    )
+    assert table["parameters"]["storage.location.template"] == "s3://${local.cloudtrail_root}/$${timestamp}"
