@@ -47,6 +47,7 @@ class Finding:
     last_seen: str | None
     top_targets: list[tuple[str, int]]
     sources: list[Source] = field(default_factory=list)
+    per_minute: list[tuple[str, int]] = field(default_factory=list)  # (yyyy-mm-ddThh:mm, 502s), in order
 
     @property
     def remediation(self) -> str:
@@ -65,6 +66,7 @@ class Finding:
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             "top_targets": [{"target": t, "count": n} for t, n in self.top_targets],
+            "per_minute": [{"minute": m, "count": n} for m, n in self.per_minute],
             "sources": [
                 {"load_balancer": s.load_balancer, "target_group": s.target_group, "count": s.count}
                 for s in self.sources
@@ -120,6 +122,10 @@ def build(
     for r in by_name:
         if r["level"] == "target" and r["signature"] is not None and r["target"] is not None:
             targets.setdefault(r["signature"], []).append((r["target"], _as_int(r["lines"])))
+    minutes: dict[str, list[tuple[str, int]]] = {}
+    for r in by_name:
+        if r["level"] == "minute" and r["signature"] is not None and r["minute"] is not None:
+            minutes.setdefault(r["signature"], []).append((r["minute"], _as_int(r["lines"])))
     sources: dict[str, list[Source]] = {}
     for r in by_name:
         if r["level"] == "source" and r["signature"] is not None:
@@ -134,8 +140,9 @@ def build(
         where = sorted(
             sources.get(sig.id, []), key=lambda x: (-x.count, x.load_balancer or "", x.target_group or "")
         )
+        timeline = sorted(minutes.get(sig.id, []))
         findings.append(
-            Finding(sig, _as_int(row["elb_502"]), row["first_seen"], row["last_seen"], top, where)
+            Finding(sig, _as_int(row["elb_502"]), row["first_seen"], row["last_seen"], top, where, timeline)
         )
     unknown = set(per_sig) - {s.id for s in catalogue()}
     if unknown:

@@ -21,18 +21,20 @@ WITH classified AS (
     CASE WHEN {{ is_502 }} THEN {{ signature_of() }} END AS signature,
     CASE WHEN {{ is_502 }} THEN {{ target_label() }} END AS target,
     CASE WHEN {{ is_502 }} THEN elb END AS load_balancer,
-    CASE WHEN {{ is_502 }} THEN target_group_arn END AS target_group
+    CASE WHEN {{ is_502 }} THEN target_group_arn END AS target_group,
+    CASE WHEN {{ is_502 }} THEN substr(time, 1, 16) END AS minute
   FROM {{ table }}
   WHERE {{ partition_filter(window) }}
 )
 SELECT
-  CASE grouping(signature, target, load_balancer, target_group)
-    WHEN 15 THEN 'total' WHEN 7 THEN 'signature' WHEN 3 THEN 'target' ELSE 'source'
+  CASE grouping(signature, target, load_balancer, target_group, minute)
+    WHEN 31 THEN 'total' WHEN 15 THEN 'signature' WHEN 7 THEN 'target' WHEN 14 THEN 'minute' ELSE 'source'
   END AS level,
   signature,
   target,
   load_balancer,
   target_group,
+  minute,
   count(*) AS lines,
   count_if(unparsed) AS unparsed_lines,
   count_if(in_window) AS requests,
@@ -40,4 +42,6 @@ SELECT
   min(time_502) AS first_seen,
   max(time_502) AS last_seen
 FROM classified
-GROUP BY GROUPING SETS ((), (signature), (signature, target), (signature, load_balancer, target_group))
+GROUP BY GROUPING SETS (
+  (), (signature), (signature, target), (signature, load_balancer, target_group), (signature, minute)
+)

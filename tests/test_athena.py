@@ -25,6 +25,7 @@ DIAGNOSIS_COLUMNS = [
     ("target", "varchar"),
     ("load_balancer", "varchar"),
     ("target_group", "varchar"),
+    ("minute", "varchar"),
     ("lines", "bigint"),
     ("unparsed_lines", "bigint"),
     ("requests", "bigint"),
@@ -34,17 +35,18 @@ DIAGNOSIS_COLUMNS = [
 ]
 T1, T2 = "2026-11-20T09:01:00.000000Z", "2026-11-20T09:50:00.000000Z"
 DIAGNOSIS_ROWS = [
-    ["total", None, None, None, None, 1000, 2, 990, 12, T1, T2],
-    ["signature", "connect-failed", None, None, None, 10, 0, 10, 10, T1, "2026-11-20T09:20:00.000000Z"],
-    ["target", "connect-failed", "10.0.0.7:8080", None, None, 8, 0, 8, 8, T1, T1],
-    ["target", "connect-failed", "10.0.0.8:8080", None, None, 2, 0, 2, 2, T1, T1],
-    ["source", "connect-failed", None, LB, TG, 10, 0, 10, 10, T1, T1],
-    ["signature", "target-502", None, None, None, 2, 0, 2, 2, "2026-11-20T09:30:00.000000Z", T2],
-    ["target", "target-502", "10.0.0.9:80", None, None, 2, 0, 2, 2, T1, T2],
-    ["source", "target-502", None, LB, TG, 2, 0, 2, 2, T1, T2],
-    ["signature", None, None, None, None, 988, 2, 978, 0, None, None],
-    ["target", None, None, None, None, 988, 2, 978, 0, None, None],
-    ["source", None, None, None, None, 988, 2, 978, 0, None, None],
+    ["total", None, None, None, None, None, 1000, 2, 990, 12, T1, T2],
+    ["signature", "connect-failed", None, None, None, None, 10, 0, 10, 10, T1, "2026-11-20T09:20:00.000000Z"],
+    ["target", "connect-failed", "10.0.0.7:8080", None, None, None, 8, 0, 8, 8, T1, T1],
+    ["target", "connect-failed", "10.0.0.8:8080", None, None, None, 2, 0, 2, 2, T1, T1],
+    ["source", "connect-failed", None, LB, TG, None, 10, 0, 10, 10, T1, T1],
+    ["signature", "target-502", None, None, None, None, 2, 0, 2, 2, "2026-11-20T09:30:00.000000Z", T2],
+    ["target", "target-502", "10.0.0.9:80", None, None, None, 2, 0, 2, 2, T1, T2],
+    ["source", "target-502", None, LB, TG, None, 2, 0, 2, 2, T1, T2],
+    ["minute", "connect-failed", None, None, None, "2026-11-20T09:01", 10, 0, 10, 10, T1, T1],
+    ["signature", None, None, None, None, None, 988, 2, 978, 0, None, None],
+    ["target", None, None, None, None, None, 988, 2, 978, 0, None, None],
+    ["source", None, None, None, None, None, 988, 2, 978, 0, None, None],
 ]
 ATHENA = ["--engine", "athena", "--database", "alb", "--workgroup", "primary"]
 WINDOW = ["--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z"]

@@ -58,6 +58,8 @@ def test_diagnose_json_contract(logs: Path) -> None:
         }
         assert s["top_targets"] == [{"target": "10.0.1.20:8080", "count": 1}]
     assert sum(s["count"] for s in data["signatures"]) == data["totals"]["elb_502"]
+    for s in data["signatures"]:
+        assert sum(m["count"] for m in s["per_minute"]) == s["count"]
     assert "1 lines did not match the ALB log format" in err
 
 
@@ -70,10 +72,14 @@ def test_diagnose_window_and_formats(logs: Path) -> None:
     code, out, _ = invoke("diagnose", str(logs), "-o", "csv")
     assert code == 0 and out.splitlines()[0].startswith("id,source,count,first_seen")
     code, out, _ = invoke("diagnose", str(logs), "-o", "markdown")
-    assert code == 0 and "| id | source |" in out
+    assert code == 0
+    assert out.startswith("### ALB HTTP 502: Mostly connect-failed (50% of 2 HTTP 502): ")
+    assert "| signature | 502s | share | per minute | first seen | last seen | top targets |" in out
+    assert "**Next steps**" in out and "1. **connect-failed** (1): Check that the listed targets" in out
     code, out, _ = invoke("diagnose", str(logs))
     assert code == 0
     assert "connect-failed" in out and "Next:" in out and "2 HTTP 502" in out
+    assert "per minute" in out.splitlines()[6]
 
 
 def test_files_outside_the_window_are_not_opened(logs: Path) -> None:
