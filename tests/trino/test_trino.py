@@ -115,13 +115,13 @@ def test_the_comparison_sees_data(trino: TrinoTier, datasets: dict[str, tuple[st
     totals = next(r for r in rows if r[0] == "total")
     lines = [line for f in sorted(source.rglob("*.log*")) for line in read_lines(f)]
     parsed = [parse_line(line) for line in lines]
-    assert totals[5:9] == (
+    assert totals[6:10] == (
         len(lines),
         sum(p is None for p in parsed),
         sum(p is not None for p in parsed),
         sum(p is not None and p["elb_status_code"] == "502" for p in parsed),
     )
-    assert totals[8] > 45 and len({r[1] for r in rows if r[0] == "signature" and r[1] is not None}) == 9
+    assert totals[9] > 45 and len({r[1] for r in rows if r[0] == "signature" and r[1] is not None}) == 9
 
 
 def varied_corpus(n: int = 150, seed: int = 11) -> list[str]:

@@ -20,18 +20,20 @@ WITH classified AS (
   END END AS signature,
     CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN CASE WHEN coalesce(target_ip, '') NOT IN ('', '-') THEN concat(target_ip, ':', coalesce(CAST(target_port AS varchar), '')) END END AS target,
     CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN elb END AS load_balancer,
-    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN target_group_arn END AS target_group
+    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN target_group_arn END AS target_group,
+    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN substr(time, 1, 16) END AS minute
   FROM ${database}.${table}
   WHERE day >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')
 )
 SELECT
-  CASE grouping(signature, target, load_balancer, target_group)
-    WHEN 15 THEN 'total' WHEN 7 THEN 'signature' WHEN 3 THEN 'target' ELSE 'source'
+  CASE grouping(signature, target, load_balancer, target_group, minute)
+    WHEN 31 THEN 'total' WHEN 15 THEN 'signature' WHEN 7 THEN 'target' WHEN 14 THEN 'minute' ELSE 'source'
   END AS level,
   signature,
   target,
   load_balancer,
   target_group,
+  minute,
   count(*) AS lines,
   count_if(unparsed) AS unparsed_lines,
   count_if(in_window) AS requests,
@@ -39,4 +41,6 @@ SELECT
   min(time_502) AS first_seen,
   max(time_502) AS last_seen
 FROM classified
-GROUP BY GROUPING SETS ((), (signature), (signature, target), (signature, load_balancer, target_group))
+GROUP BY GROUPING SETS (
+  (), (signature), (signature, target), (signature, load_balancer, target_group), (signature, minute)
+)
