@@ -139,6 +139,12 @@ def diagnose(
             help="CloudTrail log files or folders (as S3 holds them), for DeregisterTargets events offline.",
         ),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Also write a self-contained HTML report (timeline, evidence, SQL) here."
+        ),
+    ] = None,
     cloudtrail_table: Annotated[
         str | None,
         typer.Option(
@@ -209,6 +215,16 @@ def diagnose(
     _notes(found, result.bad_files)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
+    if report is not None:
+        from alb502athena.report import write_report
+
+        samples = {}
+        if engine != "athena":  # each sample query is another scan: free locally, billed on Athena
+            for f in result.findings:
+                rows = signature_rows(engine_, f.signature.id, params)
+                samples[f.signature.id] = (rows.columns, rows.rows[:5])
+        write_report(result, report, samples)
+        typer.echo(f"Report: {report}", err=True)
     if result.totals.unparsed_lines:
         typer.echo(
             f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format "
