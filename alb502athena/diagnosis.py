@@ -89,6 +89,7 @@ class Diagnosis:
     engine_stats: dict[str, Any] | None = None
     evidence: dict[str, dict[str, Any]] | None = None  # by signature id, when AWS evidence was gathered
     correlations: list[dict[str, Any]] | None = None  # DeregisterTargets events that explain 502s
+    metric_series: dict[str, list[list[Any]]] | None = None  # CloudWatch per minute, [[minute, value]]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +104,7 @@ class Diagnosis:
             "notes": list(self.notes),
             **({"engine_stats": self.engine_stats} if self.engine_stats is not None else {}),
             **({"correlations": self.correlations} if self.correlations is not None else {}),
+            **({"metric_series": self.metric_series} if self.metric_series is not None else {}),
         }
 
 

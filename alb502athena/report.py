@@ -19,6 +19,7 @@ from alb502athena.render import render_signature
 # Colour-blind-safe palette (Okabe-Ito), one colour per signature in catalogue order.
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999", "#000000")
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 900, 260, 48, 36, 12
+METRIC_COLOURS = {"HTTPCode_ELB_502_Count": "#000000", "TargetConnectionErrorCount": "#7f3fbf"}
 SAMPLE_COLUMNS = (
     "time", "target_ip", "target_port", "request_verb", "request_url", "lambda_error_reason", "trace_id",
 )  # fmt: skip
@@ -59,14 +60,26 @@ def chart(d: Diagnosis) -> dict[str, Any]:
     """Geometry of the stacked timeline: bars per signature, axis ticks, event markers."""
     minutes = _minutes(d)
     if not minutes:
-        return {"series": [], "ticks": [], "events": [], "ymax": 0, "width": WIDTH, "height": HEIGHT}
+        return {
+            "series": [],
+            "lines": [],
+            "ticks": [],
+            "events": [],
+            "ymax": 0,
+            "width": WIDTH,
+            "height": HEIGHT,
+        }
     index = {m: i for i, m in enumerate(minutes)}
     totals = [0] * len(minutes)
     for f in d.findings:
         for m, n in f.per_minute:
             if m in index:
                 totals[index[m]] += n
-    ymax = max(totals) or 1
+    metric_points = {
+        metric: [(index[m], float(v)) for m, v in points if m in index]
+        for metric, points in (d.metric_series or {}).items()
+    }
+    ymax = max([*totals, *(v for pts in metric_points.values() for _, v in pts)]) or 1
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
     step = plot_w / len(minutes)
     stacked = [0] * len(minutes)
@@ -85,6 +98,17 @@ def chart(d: Diagnosis) -> dict[str, Any]:
         series.append(
             {"id": f.signature.id, "colour": colours[f.signature.id], "bars": bars, "count": f.count}
         )
+    lines = [
+        {
+            "metric": metric,
+            "colour": METRIC_COLOURS.get(metric, "#444"),
+            "points": " ".join(
+                f"{LEFT + i * step + step / 2:.1f},{TOP + plot_h - v / ymax * plot_h:.1f}" for i, v in pts
+            ),
+        }
+        for metric, pts in sorted(metric_points.items())
+        if pts
+    ]
     every = max(1, len(minutes) // 8)
     ticks = [
         {"x": LEFT + i * step, "label": m[11:16] if i else m.replace("T", " ")}
@@ -100,6 +124,7 @@ def chart(d: Diagnosis) -> dict[str, Any]:
             )
     return {
         "series": series,
+        "lines": lines,
         "ticks": ticks,
         "events": events,
         "ymax": ymax,

@@ -74,3 +74,30 @@ def test_report_in_a_real_browser(report: Path) -> None:
     assert errors == []
     assert requests == []
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+
+def test_cloudwatch_series_and_deregistrations_on_the_time_axis(tmp_path: Path) -> None:
+    from alb502athena.diagnosis import diagnose
+    from alb502athena.engines.local import LocalEngine
+    from alb502athena.logfiles import discover
+    from alb502athena.render import QueryParams
+    from alb502athena.report import chart, write_report
+    from alb502athena.window import Window
+
+    window = Window.from_options(None, "2026-11-20T09:00Z", "2026-11-20T10:00Z")
+    logs = REPO / "examples" / "logs"
+    d = diagnose(LocalEngine(discover([logs], window).files, window), QueryParams(window))
+    # As gather() and add_correlations() leave them (their AWS sides are tested in test_evidence/cloudtrail).
+    d.metric_series = {"HTTPCode_ELB_502_Count": [["2026-11-20T09:24", 20.0], ["2026-11-20T09:25", 12.0]]}
+    d.correlations = [{"event_time": "2026-11-20T09:24:00.000000Z", "target": "10.0.12.14:8080", "who": "ecs.amazonaws.com",
+                       "deregistration_delay_seconds": 300, "elb_502": 40}]  # fmt: skip
+    geometry = chart(d)
+    assert geometry["ymax"] == 20  # the CloudWatch peak is above the logs' 18
+    (line,) = geometry["lines"]
+    assert line["metric"] == "HTTPCode_ELB_502_Count" and len(line["points"].split()) == 2
+    (event,) = geometry["events"]
+    assert event["label"] == "DeregisterTargets 10.0.12.14:8080 by ecs.amazonaws.com"
+    path = tmp_path / "r.html"
+    write_report(d, path, {})
+    html = path.read_text()
+    assert 'data-metric="HTTPCode_ELB_502_Count"' in html and '<g class="event">' in html

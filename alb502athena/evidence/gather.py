@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from alb502athena.diagnosis import Diagnosis, Finding
 from alb502athena.evidence.calls import Unchecked
 from alb502athena.evidence.config import Configuration, LambdaConfig, read_configuration
-from alb502athena.evidence.metrics import MetricKey, metric_keys, metric_sums, target_group_dimension
+from alb502athena.evidence.metrics import (
+    MetricKey,
+    metric_data,
+    metric_keys,
+    summarise,
+    target_group_dimension,
+)
 
 
 @dataclass
@@ -153,6 +160,20 @@ def _tg_sum(sums: dict[MetricKey, float], metric: str, lbs: set[str], tg_arn: st
     return sum(values) if values else None
 
 
+def _per_minute(
+    data: dict[MetricKey, list[tuple[Any, float]]], metrics: tuple[str, ...]
+) -> dict[str, list[list[Any]]]:
+    """Load-balancer metrics per minute, summed over the load balancers, for the report's time axis."""
+    out: dict[str, dict[str, float]] = {}
+    for key, points in data.items():
+        if key.metric in metrics and key.target_group is None and key.function is None:
+            series = out.setdefault(key.metric, {})
+            for when, value in points:
+                minute = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+                series[minute] = series.get(minute, 0.0) + value
+    return {m: [[k, v] for k, v in sorted(series.items())] for m, series in out.items()}
+
+
 def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
     """Evidence for each finding, by signature id; notes and what could not be checked go on the
     diagnosis. Every call is read-only and batched: one GetMetricData per 500 metrics."""
@@ -178,10 +199,12 @@ def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
         cloudwatch = client(aws_session, "cloudwatch")
         keys = metric_keys(lbs, lambda_groups, functions)
         start, end = window.start, window.end
-        sums = (
-            unchecked.call("cloudwatch:GetMetricData", lambda: metric_sums(cloudwatch, keys, start, end))
+        data = (
+            unchecked.call("cloudwatch:GetMetricData", lambda: metric_data(cloudwatch, keys, start, end))
             or {}
         )
+        sums = summarise(data)
+        diagnosis.metric_series = _per_minute(data, ("HTTPCode_ELB_502_Count", "TargetConnectionErrorCount"))
     elif lbs:
         diagnosis.notes.append("metrics not checked: they need a window (--last or --start/--end)")
     evidence = {f.signature.id: _verdict(f, sums, config) for f in diagnosis.findings}

@@ -73,11 +73,11 @@ def _query(i: int, key: MetricKey) -> dict[str, Any]:
     }
 
 
-def metric_sums(
+def metric_data(
     cloudwatch: Any, keys: list[MetricKey], start: datetime, end: datetime
-) -> dict[MetricKey, float]:
-    """Each metric over [start, end): the sum of its Sums, or its largest Maximum; 0 with no data."""
-    sums = dict.fromkeys(keys, 0.0)
+) -> dict[MetricKey, list[tuple[datetime, float]]]:
+    """Each metric's 1-minute datapoints over [start, end), oldest first."""
+    data: dict[MetricKey, list[tuple[datetime, float]]] = {k: [] for k in keys}
     for first in range(0, len(keys), _BATCH):
         batch = keys[first : first + _BATCH]
         queries = [_query(i, k) for i, k in enumerate(batch)]
@@ -89,12 +89,24 @@ def metric_sums(
             page = cloudwatch.get_metric_data(**kwargs)
             for result in page.get("MetricDataResults", []):
                 key = batch[int(result["Id"][1:])]
-                values = [float(v) for v in result.get("Values", [])]
-                if key.stat == "Maximum":
-                    sums[key] = max([sums[key], *values])
-                else:
-                    sums[key] += sum(values)
+                data[key] += zip(
+                    result.get("Timestamps", []), (float(v) for v in result.get("Values", [])), strict=False
+                )
             token = page.get("NextToken")
             if not token:
                 break
-    return sums
+    return {k: sorted(v) for k, v in data.items()}
+
+
+def summarise(data: dict[MetricKey, list[tuple[datetime, float]]]) -> dict[MetricKey, float]:
+    """The sum of each metric's Sums, or its largest Maximum; 0 with no data."""
+    return {
+        k: (max([0.0, *(v for _, v in points)]) if k.stat == "Maximum" else sum(v for _, v in points))
+        for k, points in data.items()
+    }
+
+
+def metric_sums(
+    cloudwatch: Any, keys: list[MetricKey], start: datetime, end: datetime
+) -> dict[MetricKey, float]:
+    return summarise(metric_data(cloudwatch, keys, start, end))
