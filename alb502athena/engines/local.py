@@ -107,7 +107,8 @@ class LocalEngine:
                 worker.join(self.poll_seconds)
                 done = self._con.query_progress()
                 if done >= 0:
-                    self._progress(f"{label}: {done:.0f}%")
+                    filled = int(done / 100 * 30)
+                    self._progress(f"{label} [{'#' * filled}{'-' * (30 - filled)}] {done:.0f}%")
         except KeyboardInterrupt:
             self._con.interrupt()
             worker.join()
