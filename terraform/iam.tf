@@ -95,6 +95,13 @@ data "aws_iam_policy_document" "state_machine" {
   }
 
   statement {
+    # The Step Functions Athena integration also reads the data catalog it queries through.
+    sid       = "UseTheDataCatalog"
+    actions   = ["athena:GetDataCatalog"]
+    resources = ["arn:${local.partition}:athena:${local.aws_region}:${local.aws_account}:datacatalog/AwsDataCatalog"]
+  }
+
+  statement {
     sid     = "ReadTheTableDefinition"
     actions = ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"]
     resources = [
