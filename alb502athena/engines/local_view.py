@@ -78,10 +78,14 @@ def _run_check(piece: Piece) -> str:
     core = " ".join(f.regex(capture=False) for f in fields[first : last + 1])
     if first > 0 and last < len(fields) - 1:
         return f"regexp_full_match({col}, {sql_string(piece.regex())})"  # free fields at both ends
+    # With the right number of spaces, the anchored regex places the core; the other end of the piece
+    # must still be checked (a field glued to the closing quote adds no space).
     if last < len(fields) - 1:  # free fields after the core: anchor at the start
-        return f"{count} AND regexp_matches({col}, {sql_string('^' + lead + core + ' ')})"
+        end = f" AND ends_with({col}, ' ')" if piece.trailing_space else ""
+        return f"{count} AND regexp_matches({col}, {sql_string('^' + lead + core + ' ')}){end}"
     if first > 0:  # free fields before the core: anchor at the end
-        return f"{count} AND regexp_matches({col}, {sql_string(' ' + core + trail + '$')})"
+        start = f" AND starts_with({col}, ' ')" if piece.leading_space else ""
+        return f"{count} AND regexp_matches({col}, {sql_string(' ' + core + trail + '$')}){start}"
     return f"regexp_full_match({col}, {sql_string(piece.regex())})"
 
 
