@@ -82,10 +82,6 @@ class Window:
             raise UsageError("--end needs --start or --last")
         return cls()
 
-    @property
-    def bounded(self) -> bool:
-        return self.start is not None and self.end is not None
-
     def as_json(self) -> dict[str, str | None]:
         return {
             "start": self.start.isoformat().replace("+00:00", "Z") if self.start else None,

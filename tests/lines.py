@@ -120,6 +120,6 @@ def tricky_lines() -> list[str]:
         '"' * 70,
         # Found by hypothesis: a character glued to a quote keeps the space count of the run right.
         make_line().replace(' "Root=', ' 0"Root=', 1),
-        make_line().replace('arn:aws:acm', 'x"arn:aws:acm', 1),
-        make_line().replace('https 2026', 'https 2026-11-20 x', 1),
+        make_line().replace("arn:aws:acm", 'x"arn:aws:acm', 1),
+        make_line().replace("https 2026", "https 2026-11-20 x", 1),
     ]

@@ -126,7 +126,9 @@ def test_progress_and_interrupt(tmp_path: Path) -> None:
     engine.poll_seconds = 0.0
     with_progress = diagnose(engine, QueryParams(window))
     assert with_progress.as_json() == plain.as_json()
-    assert seen and all(re.fullmatch(r"Reading 1 log files \(\d+ [KM]iB\) \[#*-*\] \d+%", m) for m in seen), seen
+    assert seen and all(re.fullmatch(r"Reading 1 log files \(\d+ [KM]iB\) \[#*-*\] \d+%", m) for m in seen), (
+        seen
+    )
 
     def stop(_: str) -> None:
         raise KeyboardInterrupt

@@ -6,7 +6,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,6 +44,7 @@ from alb502athena.engines.select import EngineRequest, open_engine
 from alb502athena.errors import UsageError
 from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
+from alb502athena.render import QueryParams
 
 
 def _notes(found: Discovery | None, bad_files: list[tuple[str, str]]) -> None:
@@ -61,21 +62,23 @@ def _notes(found: Discovery | None, bad_files: list[tuple[str, str]]) -> None:
         typer.echo(f"Warning: could not read {path}: {reason}; the other files were analysed", err=True)
 
 
-def _athena(
-    database: str | None,
-    workgroup: str | None,
-    output_location: str | None,
-    profile: str | None,
-    region: str | None,
-    reuse_minutes: int | None,
-    timeout: float,
-    price_per_tb: float,
-) -> AthenaSettings | None:
-    if database is None:
-        return None
-    return AthenaSettings(
-        database, workgroup, output_location, profile, region, reuse_minutes, timeout, price_per_tb
-    )
+def _open(options: dict[str, Any]) -> tuple[Any, Discovery | None, QueryParams]:
+    """The engine and query parameters from a command's options (diagnose and run share them all)."""
+    o = options
+    athena = None
+    if o["database"] is not None:
+        athena = AthenaSettings(
+            o["database"], o["workgroup"], o["output_location"], o["profile"], o["region"],
+            o["reuse_minutes"], o["timeout"], o["price_per_tb"],
+        )  # fmt: skip
+    request = EngineRequest(
+        o["engine"], o["paths"] or [], o["trino_url"], o["catalog"], o["schema"], o["user"],
+        o["password"], o["ca_bundle"], o["insecure"], athena, _progress(),
+    )  # fmt: skip
+    table = "alb_logs" if o["engine"] == "local" else o["table"]
+    params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
+    engine, found = open_engine(request, params.window)
+    return engine, found, params
 
 
 def _progress() -> Callable[[str], None] | None:
@@ -181,24 +184,7 @@ def diagnose(
     """
     if cloudtrail_table is not None and engine == "local":
         raise UsageError("--cloudtrail-table needs --engine athena or trino; use --cloudtrail FILES locally")
-    athena = _athena(
-        database, workgroup, output_location, profile, region, reuse_minutes, timeout, price_per_tb
-    )
-    request = EngineRequest(
-        engine,
-        paths or [],
-        trino_url,
-        catalog,
-        schema,
-        user,
-        password,
-        ca_bundle,
-        insecure,
-        athena,
-        _progress(),
-    )
-    params = query_params(last, start, end, load_balancer, "alb_logs" if engine == "local" else table)
-    engine_, found = open_engine(request, params.window)
+    engine_, found, params = _open(dict(locals()))
     result = run_diagnosis(engine_, params)
     _engine_stats(engine_)
     aws = None
@@ -269,24 +255,7 @@ def run(
 
     Example: alb502 run connect-failed ./logs --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z
     """
-    athena = _athena(
-        database, workgroup, output_location, profile, region, reuse_minutes, timeout, price_per_tb
-    )
-    request = EngineRequest(
-        engine,
-        paths or [],
-        trino_url,
-        catalog,
-        schema,
-        user,
-        password,
-        ca_bundle,
-        insecure,
-        athena,
-        _progress(),
-    )
-    params = query_params(last, start, end, load_balancer, "alb_logs" if engine == "local" else table)
-    engine_, found = open_engine(request, params.window)
+    engine_, found, params = _open(dict(locals()))
     result = signature_rows(engine_, signature, params)
     _engine_stats(engine_)
     _notes(found, result.bad_files)

@@ -39,12 +39,6 @@ LoadBalancerOpt = Annotated[
 TableOpt = Annotated[
     str, typer.Option("--table", help="Athena table to query: [database.]table.", envvar="ALB502_TABLE")
 ]
-PathsArg = Annotated[
-    list[Path],
-    typer.Argument(
-        help="Log files or folders (any mix of .log and .log.gz, nested as aws s3 sync leaves them)."
-    ),
-]
 
 
 def query_params(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from alb502athena.logformat import LogField, LogFormat, Piece, Shape, log_format
+from alb502athena.logformat import Column, LogField, LogFormat, Piece, Shape, log_format
 from alb502athena.sqltext import sql_string
 
 # A line is cut into at most this many pieces; a line with more pieces than this is rebuilt
@@ -130,10 +130,9 @@ def _shape_predicates(shapes: Sequence[Shape]) -> tuple[list[str], list[list[str
     return common, rest
 
 
-def _typed(expr: str, column_type: str) -> str:
+def _typed(expr: str, column: Column) -> str:
     # TRY_CAST: a value that does not parse is NULL, as in Hive's RegexSerDe and Trino's REGEX format.
-    duck = {"string": None, "int": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}[column_type]
-    return expr if duck is None else f"TRY_CAST({expr} AS {duck})"
+    return expr if column.type == "string" else f"TRY_CAST({expr} AS {column.duckdb_type})"
 
 
 PIECES_VIEW = "alb_pieces"
@@ -228,7 +227,7 @@ def local_view(
                 f"CASE WHEN shape IS NOT NULL THEN CASE WHEN {present_fast} THEN {fast} END"
                 f" WHEN slow_level IS NOT NULL THEN CASE WHEN {present_slow} THEN slow.{col.name} END END"
             )
-            columns[col.name] = _typed(value, col.type)
+            columns[col.name] = _typed(value, col)
             if src.first_shape == 0 and col.type == "string":
                 is_null[col.name] = "(shape IS NULL AND slow_level IS NULL)"
     columns["day"] = "day"
