@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -67,6 +68,7 @@ class LocalEngine:
         window: Window,
         threads: int | None = None,
         progress: Callable[[str], None] | None = None,
+        parser: str | None = None,
     ) -> None:
         import duckdb  # imported here: `alb502 --help` must not pay for it
 
@@ -79,7 +81,18 @@ class LocalEngine:
         self._con.execute("SET enable_progress_bar = true")
         self._con.execute("SET enable_progress_bar_print = false")
         self._progress = progress
+        self._threads = threads or os.cpu_count() or 2
         self.bad_files: list[tuple[str, str]] = []
+        # "native" (numba and libdeflate, the fast path) or "sql" (the format's regex run by DuckDB
+        # itself); by default native where it can run. ALB502_PARSER picks one for a whole session.
+        choice = parser or os.environ.get("ALB502_PARSER") or "auto"
+        if choice not in ("auto", "native", "sql"):
+            raise QueryError(f"unknown parser {choice!r}: use native or sql")
+        if choice == "auto":
+            from alb502athena.engines.native import available
+
+            choice = "native" if available() else "sql"
+        self.parser = choice
 
     def add_view(self, create_view_sql: str) -> None:
         """Another table for queries to join (the CloudTrail view, say)."""
@@ -118,6 +131,29 @@ class LocalEngine:
         result: tuple[list[str], list[tuple[Any, ...]]] = outcome["result"]
         return result
 
+    def _run_native(self, athena_sql: str) -> QueryResult:
+        from alb502athena.engines.native import NativeScan, referenced_columns
+
+        sql = compile_cached(athena_sql, "native", to_duckdb)
+        columns = referenced_columns(sql)
+        readable = [f for f in self._files if str(f.path) not in {p for p, _ in self.bad_files}]
+        scan = NativeScan(_group_by_day(readable, self._window), columns, threads=self._threads)
+        self._con.register("alb_native_batches", scan.reader())
+        try:
+            self._con.execute(_native_view_sql(columns, "alb_native_batches"))
+            try:
+                columns_out, rows = self._execute(sql)
+            except self._duckdb.Error as exc:
+                raise QueryError(f"DuckDB could not run the query: {str(exc).splitlines()[0]}") from None
+        finally:
+            self._con.unregister("alb_native_batches")
+        for path, reason in scan.bad_files:
+            if path not in {p for p, _ in self.bad_files}:
+                self.bad_files.append((path, reason))
+        if self._files and len(self.bad_files) == len(self._files):
+            raise InputError("no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files))
+        return QueryResult(columns_out, rows, list(self.bad_files))
+
     def _create_view(self, paths: set[str]) -> LocalView | None:
         kept = [f for f in self._files if str(f.path) in paths]
         if not kept and self._files:
@@ -128,6 +164,8 @@ class LocalEngine:
         return view
 
     def run(self, athena_sql: str) -> QueryResult:
+        if self.parser == "native":
+            return self._run_native(athena_sql)
         paths = {str(f.path) for f in self._files} - {p for p, _ in self.bad_files}
         # A corrupt or unreadable file fails the whole DuckDB query; name it, drop it, run again.
         while True:
@@ -151,6 +189,24 @@ class LocalEngine:
                 paths.discard(bad)
             except self._duckdb.Error as exc:
                 raise QueryError(f"DuckDB could not run the query: {str(exc).splitlines()[0]}") from None
+
+
+def _native_view_sql(columns: Sequence[str], source: str) -> str:
+    """alb_logs over the native reader's batches: the named columns typed as Athena's (TRY_CAST: a
+    value that does not parse is NULL, as in Hive), every other column NULL, since the query does not
+    read it."""
+    from alb502athena.logformat import log_format
+
+    select = []
+    for col in log_format().columns:
+        if col.name not in columns:
+            select.append(f"NULL::{col.duckdb_type} AS {col.name}")
+        elif col.type == "string":
+            select.append(col.name)
+        else:
+            select.append(f"TRY_CAST({col.name} AS {col.duckdb_type}) AS {col.name}")
+    select.append("day")
+    return f"CREATE OR REPLACE TEMP VIEW {TABLE_VIEW} AS SELECT {', '.join(select)} FROM {source}"
 
 
 def _size(files: Sequence[LogFile]) -> str:
