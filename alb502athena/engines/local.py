@@ -138,6 +138,8 @@ class LocalEngine:
         columns = referenced_columns(sql)
         readable = [f for f in self._files if str(f.path) not in {p for p, _ in self.bad_files}]
         scan = NativeScan(_group_by_day(readable, self._window), columns, threads=self._threads)
+        scan.start()
+        scan.warm()
         self._con.register("alb_native_batches", scan.reader())
         try:
             self._con.execute(_native_view_sql(columns, "alb_native_batches"))

@@ -16,6 +16,7 @@ import importlib.util
 import os
 import re
 import sys
+import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,17 +31,30 @@ from alb502athena.engines.compiled import cache_dir
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
+READ_AHEAD_BYTES = 16 << 20  # of gzip: about 160 MB of text
 # Offsets in a string view are 32-bit: a larger plain file is parsed in pieces cut at line ends.
 _MAX_PIECE = 1 << 30
 
 
 def available() -> bool:
-    """Whether the native reader can run here (numba, libdeflate and pyarrow import, the format compiles)."""
+    """Whether the native reader can run here: numba, libdeflate and pyarrow are installed and the
+    format is one it can parse. Nothing heavy is imported: that waits for warm()."""
+    from alb502athena.engines.native_program import UnsupportedFormat, compile_format
+
+    if any(importlib.util.find_spec(m) is None for m in ("numba", "deflate", "pyarrow", "numpy")):
+        return False
     try:
-        _parser(log_format())
-    except Exception:
+        compile_format(log_format())
+    except UnsupportedFormat:
         return False
     return True
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 @cache
@@ -77,17 +91,38 @@ def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
     return [c for c in fmt.column_names if c in words]
 
 
+def _gunzip(data: bytes) -> bytes | bytearray:
+    """Every gzip member of `data`, decompressed with libdeflate. libdeflate reads one member and says
+    nothing of bytes after it, so the members are found first: each later member starts with the bytes
+    1f 8b 08, and a cut there is a member's end exactly when libdeflate accepts the part before it
+    (its CRC and length check the trailer). A cut inside a member is refused and the search goes on."""
+    import deflate
+
+    out: list[bytes | bytearray] = []
+    start = 0
+    at = data.find(b"\x1f\x8b\x08", 1)
+    while at >= 0:
+        try:
+            part = deflate.gzip_decompress(data[start:at])
+        except deflate.DeflateError:
+            at = data.find(b"\x1f\x8b\x08", at + 1)
+            continue
+        out.append(part)
+        start = at
+        at = data.find(b"\x1f\x8b\x08", at + 1)
+    out.append(deflate.gzip_decompress(data[start:]))
+    return out[0] if len(out) == 1 else b"".join(out)
+
+
 def _decompress(path: str) -> Any:
     import numpy as np
 
     if path.endswith(".gz"):
         data = Path(path).read_bytes()
         try:
-            import deflate
-
-            raw: bytes = deflate.gzip_decompress(data)
+            raw = _gunzip(data)
         except Exception:
-            # Several gzip members, or a damaged file: the standard library says which.
+            # A damaged file: the standard library says what is wrong with it.
             raw = gzip.decompress(data)
         return np.frombuffer(raw, dtype=np.uint8)
     if os.path.getsize(path) == 0:
@@ -123,6 +158,7 @@ class NativeScan:
     columns: Sequence[str]
     threads: int = 2
     bad_files: list[tuple[str, str]] = field(default_factory=list)
+    _started: bool = False
 
     def schema(self) -> Any:
         import pyarrow as pa
@@ -134,30 +170,71 @@ class NativeScan:
 
         return pa.RecordBatchReader.from_batches(self.schema(), self._batches())
 
+    def start(self) -> None:
+        """Start decompressing the first files on worker threads (libdeflate holds no GIL), so that it
+        overlaps with loading the compiled parser, which the caller does next with warm()."""
+        if self._started:
+            return
+        self._started = True
+        self._loader = ThreadPoolExecutor(max(1, self.threads))
+        self._parsers = ThreadPoolExecutor(max(1, self.threads))
+        self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
+        self._loads: deque[tuple[str | None, str, Future[Any]]] = deque()
+        self._ahead = 0
+        self._top_up()
+
+    def _top_up(self) -> None:
+        # Read ahead about 256 MB of log text (gzip is about a tenth of it), and at least one file.
+        while not self._loads or self._ahead < READ_AHEAD_BYTES:
+            job = next(self._jobs, None)
+            if job is None:
+                return
+            day, path = job
+            size = _size(path)
+            self._ahead += size
+            self._loads.append((day, path, self._loader.submit(_decompress, path)))
+
+    def warm(self) -> None:
+        """Import numba and load the compiled parser (from numba's disk cache after the first run)."""
+        import numpy as np
+
+        module, program = _parser(log_format())
+        width = 1
+        module.parse(
+            np.zeros(0, dtype=np.uint8),
+            0,
+            0,
+            program.classes,
+            np.full(len(log_format().column_names), -1),
+            np.empty((width, 1, 16), dtype=np.uint8),
+            np.zeros((width, 1), dtype=np.uint8),
+        )
+
     def _batches(self) -> Iterator[Any]:
-        jobs = [(day, path) for day, paths in self.files_by_day for path in paths]
-        pending: deque[Future[Any]] = deque()
-        with ThreadPoolExecutor(max(1, self.threads)) as pool:
-            it = iter(jobs)
-            # Only a few files are in memory at once: the next ones start as earlier ones are consumed.
-            for job in it:
-                pending.append(pool.submit(self._parse_file, *job))
-                if len(pending) > self.threads:
-                    break
-            while pending:
-                path, batches, error = pending.popleft().result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending.append(pool.submit(self._parse_file, *nxt))
+        self.start()
+        parses: deque[Future[tuple[str, list[Any], str | None]]] = deque()
+        try:
+            while self._loads or parses:
+                while self._loads and len(parses) < self.threads:
+                    day, path, loaded = self._loads.popleft()
+                    parses.append(self._parsers.submit(self._parse_file, day, path, loaded))
+                path, batches, error = parses.popleft().result()
+                self._ahead -= _size(path)
+                self._top_up()
                 if error is not None:
                     self.bad_files.append((path, error))
                     continue
                 yield from batches
+        finally:
+            self._loader.shutdown(cancel_futures=True)
+            self._parsers.shutdown(cancel_futures=True)
 
-    def _parse_file(self, day: str | None, path: str) -> tuple[str, list[Any], str | None]:
+    def _parse_file(
+        self, day: str | None, path: str, loaded: Future[Any]
+    ) -> tuple[str, list[Any], str | None]:
         try:
-            buf = _decompress(path)
-        except (OSError, EOFError, ValueError, gzip.BadGzipFile) as exc:
+            buf = loaded.result()
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
             return path, [], str(exc) or type(exc).__name__
         try:
             return path, [b for piece in _pieces(buf) for b in self._parse_buffer(piece, day)], None
@@ -197,9 +274,8 @@ def _constant(value: str | None, rows: int) -> Any:
 
     views = np.zeros((rows, 16), dtype=np.uint8)
     if value is None:
-        return pa.Array.from_buffers(
-            pa.string_view(), rows, [pa.py_buffer(np.zeros((rows + 7) // 8, dtype=np.uint8)), pa.py_buffer(views)]
-        )
+        nulls = pa.py_buffer(np.zeros((rows + 7) // 8, dtype=np.uint8))
+        return pa.Array.from_buffers(pa.string_view(), rows, [nulls, pa.py_buffer(views)])
     raw = value.encode()
     if len(raw) > 12:
         return pa.array([value] * rows, type=pa.string_view())

@@ -1,0 +1,162 @@
+"""The native reader (numba parser generated from the format) against the canonical regex, line by line.
+
+The same corpora as the SQL view's tests (test_local_view.py), plus what only the native reader does:
+Hadoop's line ends and empty lines, gzip members, files cut into pieces, and bad files named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alb502athena.diagnosis import diagnose
+from alb502athena.engines import native
+from alb502athena.engines.local import LocalEngine, _native_view_sql
+from alb502athena.engines.native import NativeScan, available, referenced_columns
+from alb502athena.engines.native_program import UnsupportedFormat, char_class, compile_format
+from alb502athena.logfiles import discover
+from alb502athena.logformat import log_format
+from alb502athena.render import QueryParams
+from alb502athena.window import Window
+from tests.conftest import REPO, write_log
+from tests.lines import SHAPES, make_line, tricky_lines
+from tests.test_local_view import lines, same
+from tests.typed import typed_row
+
+ALL = list(log_format().column_names)
+
+
+def native_rows(
+    files: list[str], columns: list[str] | None = None
+) -> tuple[list[tuple[Any, ...]], NativeScan]:
+    cols = ALL if columns is None else columns
+    scan = NativeScan([(None, files)], cols)
+    scan.start()
+    scan.warm()
+    con = duckdb.connect()
+    con.register("batches", scan.reader())
+    con.execute(_native_view_sql(cols, "batches"))
+    return con.execute(f"SELECT {', '.join(ALL)} FROM alb_logs").fetchall(), scan
+
+
+def check(path: Path, corpus: list[str]) -> None:
+    got, _ = native_rows([str(path)])
+    assert len(got) == len(corpus)
+    for line, row in zip(corpus, got, strict=True):
+        expected = typed_row(line)
+        assert same(row, expected), f"line {line!r}\n native {row}\n regex  {expected}"
+
+
+def test_runs_here() -> None:
+    # The README's install brings numba, deflate and pyarrow: the fast path must be the one in use.
+    assert available()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corpus=st.lists(lines(), min_size=1, max_size=40), gz=st.booleans())
+def test_native_agrees_with_canonical_regex(tmp_path: Path, corpus: list[str], gz: bool) -> None:
+    check(write_log(tmp_path / ("c.log.gz" if gz else "c.log"), corpus), corpus)
+
+
+def test_fixed_corpus(tmp_path: Path, aws_samples: list[str]) -> None:
+    corpus = [*aws_samples, *tricky_lines()]
+    check(write_log(tmp_path / "c.log.gz", corpus), corpus)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_shape(tmp_path: Path, shape: str) -> None:
+    line = make_line(shape)
+    rows, _ = native_rows([str(write_log(tmp_path / "a.log", [line]))])
+    assert rows == [typed_row(line)] and rows[0][0] is not None
+
+
+def test_line_ends_and_empty_lines_as_hadoop(tmp_path: Path) -> None:
+    # Hadoop's line reader (Athena, Trino) ends a line at \n, \r\n or a lone \r; an empty line is a row
+    # that does not match (all NULL); there is no row after the last line end.
+    a, b, c = (make_line(s) for s in SHAPES[-3:])
+    path = tmp_path / "ends.log"
+    path.write_bytes(f"{a}\r\n{b}\r\n\n{c}\r{a}".encode())
+    rows, _ = native_rows([str(path)])
+    assert rows == [typed_row(a), typed_row(b), typed_row(""), typed_row(c), typed_row(a)]
+    assert rows[2] == (None,) * len(ALL)
+
+
+def test_only_named_columns_are_written(tmp_path: Path) -> None:
+    line = make_line(SHAPES[-1])
+    rows, _ = native_rows([str(write_log(tmp_path / "a.log", [line]))], ["elb_status_code", "time"])
+    expected = typed_row(line)
+    for name, got, want in zip(ALL, rows[0], expected, strict=True):
+        assert got == (want if name in ("elb_status_code", "time") else None)
+
+
+def test_referenced_columns_are_a_superset() -> None:
+    assert referenced_columns("SELECT time, count(*) FROM t WHERE elb_status_code = 502") == [
+        "time",
+        "elb_status_code",
+    ]
+
+
+def test_several_gzip_members_and_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = [make_line(s) for s in SHAPES] * 50
+    path = tmp_path / "multi.log.gz"
+    half = len(corpus) // 2
+    path.write_bytes(
+        gzip.compress(("\n".join(corpus[:half]) + "\n").encode())
+        + gzip.compress(("\n".join(corpus[half:]) + "\n").encode())
+    )
+    check(path, corpus)
+    # A big file is parsed in pieces cut at line ends: force small pieces and many batches.
+    monkeypatch.setattr(native, "_MAX_PIECE", 5000)
+    monkeypatch.setattr(native, "BATCH_ROWS", 7)
+    check(path, corpus)
+
+
+def test_bad_files_are_named_and_the_rest_read(tmp_path: Path) -> None:
+    good = write_log(tmp_path / "good.log.gz", [make_line(SHAPES[-1])])
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(good.read_bytes()[:25])
+    junk = tmp_path / "junk.log.gz"
+    junk.write_bytes(b"not gzip at all")
+    rows, scan = native_rows([str(cut), str(good), str(junk)])
+    assert len(rows) == 1
+    assert [Path(p).name for p, _ in scan.bad_files] == ["cut.log.gz", "junk.log.gz"]
+    assert all(reason for _, reason in scan.bad_files)
+
+
+def test_native_and_sql_parsers_give_the_same_diagnosis() -> None:
+    window = Window(None, None)
+    files = discover([REPO / "examples" / "logs"], window).files
+    results = {}
+    for parser in ("native", "sql"):
+        engine = LocalEngine(files, window, parser=parser)
+        assert engine.parser == parser
+        d = diagnose(engine, QueryParams(window))
+        results[parser] = (
+            d.totals,
+            [(f.signature.id, f.count, f.top_targets, f.per_minute) for f in d.findings],
+        )
+    assert results["native"] == results["sql"]
+    assert results["native"][0].elb_502 > 0
+
+
+def test_char_class() -> None:
+    table, plus = char_class("[A-Z0-9_-]+")
+    assert plus and table[ord("A")] and table[ord("_")] and table[ord("-")] and not table[ord("a")]
+    negated, plus = char_class('[^ "]*')
+    assert not plus and negated[0xC3] and not negated[ord(" ")] and not negated[ord("\n")]
+
+
+def test_a_format_it_cannot_parse_is_refused() -> None:
+    fmt = log_format()
+    odd = dataclasses.replace(
+        fmt.fields[0], columns=(dataclasses.replace(fmt.fields[0].columns[0], pattern="(a|b)"),)
+    )
+    with pytest.raises(UnsupportedFormat):
+        compile_format(dataclasses.replace(fmt, fields=(odd, *fmt.fields[1:])))
