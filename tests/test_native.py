@@ -21,6 +21,7 @@ from alb502athena.engines import native
 from alb502athena.engines.local import LocalEngine, _native_view_sql
 from alb502athena.engines.native import NativeScan, available, referenced_columns
 from alb502athena.engines.native_program import UnsupportedFormat, char_class, compile_format
+from alb502athena.errors import UsageError
 from alb502athena.logfiles import discover
 from alb502athena.logformat import log_format
 from alb502athena.render import QueryParams
@@ -160,3 +161,9 @@ def test_a_format_it_cannot_parse_is_refused() -> None:
     )
     with pytest.raises(UnsupportedFormat):
         compile_format(dataclasses.replace(fmt, fields=(odd, *fmt.fields[1:])))
+
+
+def test_an_unknown_parser_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALB502_PARSER", "fast")
+    with pytest.raises(UsageError, match="unknown parser 'fast'"):
+        LocalEngine([], Window(None, None))

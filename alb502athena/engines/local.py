@@ -12,8 +12,8 @@ from typing import Any
 
 from alb502athena.engines.compiled import compile_cached
 from alb502athena.engines.inline import inline_table
-from alb502athena.engines.local_view import PIECES_VIEW, TABLE_VIEW, LocalView, local_view
-from alb502athena.errors import InputError, Interrupted, QueryError
+from alb502athena.engines.local_view import PIECES_VIEW, TABLE_VIEW, LocalView, local_view, typed
+from alb502athena.errors import InputError, Interrupted, QueryError, UsageError
 from alb502athena.logfiles import LogFile
 from alb502athena.transpile import to_duckdb
 from alb502athena.window import Window
@@ -87,7 +87,7 @@ class LocalEngine:
         # itself); by default native where it can run. ALB502_PARSER picks one for a whole session.
         choice = parser or os.environ.get("ALB502_PARSER") or "auto"
         if choice not in ("auto", "native", "sql"):
-            raise QueryError(f"unknown parser {choice!r}: use native or sql")
+            raise UsageError(f"unknown parser {choice!r} (ALB502_PARSER): use native or sql")
         if choice == "auto":
             from alb502athena.engines.native import available
 
@@ -136,7 +136,8 @@ class LocalEngine:
 
         sql = compile_cached(athena_sql, "native", to_duckdb)
         columns = referenced_columns(sql)
-        readable = [f for f in self._files if str(f.path) not in {p for p, _ in self.bad_files}]
+        known_bad = {p for p, _ in self.bad_files}
+        readable = [f for f in self._files if str(f.path) not in known_bad]
         scan = NativeScan(_group_by_day(readable, self._window), columns, threads=self._threads)
         scan.start()
         scan.warm()
@@ -149,9 +150,7 @@ class LocalEngine:
                 raise QueryError(f"DuckDB could not run the query: {str(exc).splitlines()[0]}") from None
         finally:
             self._con.unregister("alb_native_batches")
-        for path, reason in scan.bad_files:
-            if path not in {p for p, _ in self.bad_files}:
-                self.bad_files.append((path, reason))
+        self.bad_files += [(p, r) for p, r in scan.bad_files if p not in known_bad]
         if self._files and len(self.bad_files) == len(self._files):
             raise InputError("no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files))
         return QueryResult(columns_out, rows, list(self.bad_files))
@@ -194,19 +193,16 @@ class LocalEngine:
 
 
 def _native_view_sql(columns: Sequence[str], source: str) -> str:
-    """alb_logs over the native reader's batches: the named columns typed as Athena's (TRY_CAST: a
-    value that does not parse is NULL, as in Hive), every other column NULL, since the query does not
-    read it."""
+    """alb_logs over the native reader's batches: the named columns typed as the SQL view types them,
+    every other column NULL, since the query does not read it."""
     from alb502athena.logformat import log_format
 
-    select = []
-    for col in log_format().columns:
-        if col.name not in columns:
-            select.append(f"NULL::{col.duckdb_type} AS {col.name}")
-        elif col.type == "string":
-            select.append(col.name)
-        else:
-            select.append(f"TRY_CAST({col.name} AS {col.duckdb_type}) AS {col.name}")
+    select = [
+        f"{typed(col.name, col)} AS {col.name}"
+        if col.name in columns
+        else f"NULL::{col.duckdb_type} AS {col.name}"
+        for col in log_format().columns
+    ]
     select.append("day")
     return f"CREATE OR REPLACE TEMP VIEW {TABLE_VIEW} AS SELECT {', '.join(select)} FROM {source}"
 

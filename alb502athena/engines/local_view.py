@@ -130,7 +130,7 @@ def _shape_predicates(shapes: Sequence[Shape]) -> tuple[list[str], list[list[str
     return common, rest
 
 
-def _typed(expr: str, column: Column) -> str:
+def typed(expr: str, column: Column) -> str:
     # TRY_CAST: a value that does not parse is NULL, as in Hive's RegexSerDe and Trino's REGEX format.
     return expr if column.type == "string" else f"TRY_CAST({expr} AS {column.duckdb_type})"
 
@@ -227,7 +227,7 @@ def local_view(
                 f"CASE WHEN shape IS NOT NULL THEN CASE WHEN {present_fast} THEN {fast} END"
                 f" WHEN slow_level IS NOT NULL THEN CASE WHEN {present_slow} THEN slow.{col.name} END END"
             )
-            columns[col.name] = _typed(value, col)
+            columns[col.name] = typed(value, col)
             if src.first_shape == 0 and col.type == "string":
                 is_null[col.name] = "(shape IS NULL AND slow_level IS NULL)"
     columns["day"] = "day"

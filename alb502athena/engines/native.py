@@ -31,7 +31,7 @@ from alb502athena.engines.compiled import cache_dir
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
-READ_AHEAD_BYTES = 16 << 20  # of gzip: about 160 MB of text
+READ_AHEAD_BYTES = 16 << 20  # of files as stored: with gzip, about 160 MB of text
 # Offsets in a string view are 32-bit: a larger plain file is parsed in pieces cut at line ends.
 _MAX_PIECE = 1 << 30
 
@@ -160,22 +160,28 @@ class NativeScan:
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     _started: bool = False
 
-    def schema(self) -> Any:
-        import pyarrow as pa
-
-        return pa.schema([(c, pa.string_view()) for c in [*self.columns, "day"]])
-
     def reader(self) -> Any:
         import pyarrow as pa
 
-        return pa.RecordBatchReader.from_batches(self.schema(), self._batches())
+        self.start()
+        return pa.RecordBatchReader.from_batches(self._schema, self._batches())
 
     def start(self) -> None:
         """Start decompressing the first files on worker threads (libdeflate holds no GIL), so that it
         overlaps with loading the compiled parser, which the caller does next with warm()."""
         if self._started:
             return
+        import numpy as np
+        import pyarrow as pa
+
         self._started = True
+        self._schema = pa.schema([(c, pa.string_view()) for c in [*self.columns, "day"]])
+        # Where each column of the format goes in the batches (-1: not written).
+        names = log_format().column_names
+        self._slots = np.full(len(names), -1, dtype=np.int64)
+        for i, c in enumerate(self.columns):
+            self._slots[names.index(c)] = i
+        self._sizes: dict[str, int] = {}
         self._loader = ThreadPoolExecutor(max(1, self.threads))
         self._parsers = ThreadPoolExecutor(max(1, self.threads))
         self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
@@ -190,25 +196,20 @@ class NativeScan:
             if job is None:
                 return
             day, path = job
-            size = _size(path)
-            self._ahead += size
+            self._sizes[path] = _size(path)
+            self._ahead += self._sizes[path]
             self._loads.append((day, path, self._loader.submit(_decompress, path)))
 
     def warm(self) -> None:
         """Import numba and load the compiled parser (from numba's disk cache after the first run)."""
         import numpy as np
 
+        self.start()
         module, program = _parser(log_format())
-        width = 1
-        module.parse(
-            np.zeros(0, dtype=np.uint8),
-            0,
-            0,
-            program.classes,
-            np.full(len(log_format().column_names), -1),
-            np.empty((width, 1, 16), dtype=np.uint8),
-            np.zeros((width, 1), dtype=np.uint8),
-        )
+        # An empty call with the real argument types: numba loads the machine code for those types.
+        empty = np.zeros(0, dtype=np.uint8)
+        views = np.empty((1, 1, 16), dtype=np.uint8)
+        module.parse(empty, 0, 0, program.classes, self._slots, views, np.zeros((1, 1), dtype=np.uint8))
 
     def _batches(self) -> Iterator[Any]:
         self.start()
@@ -219,7 +220,7 @@ class NativeScan:
                     day, path, loaded = self._loads.popleft()
                     parses.append(self._parsers.submit(self._parse_file, day, path, loaded))
                 path, batches, error = parses.popleft().result()
-                self._ahead -= _size(path)
+                self._ahead -= self._sizes[path]
                 self._top_up()
                 if error is not None:
                     self.bad_files.append((path, error))
@@ -246,10 +247,6 @@ class NativeScan:
         import pyarrow as pa
 
         module, program = _parser(log_format())
-        names = log_format().column_names
-        slots = np.full(len(names), -1, dtype=np.int64)
-        for i, c in enumerate(self.columns):
-            slots[names.index(c)] = i
         data = pa.py_buffer(buf)
         width = len(self.columns)
         pos = 0
@@ -257,7 +254,7 @@ class NativeScan:
         while pos < n:
             views = np.empty((width, BATCH_ROWS, 16), dtype=np.uint8)
             valid = np.zeros((width, (BATCH_ROWS + 7) // 8), dtype=np.uint8)
-            rows, pos = module.parse(buf, pos, n, program.classes, slots, views, valid)
+            rows, pos = module.parse(buf, pos, n, program.classes, self._slots, views, valid)
             arrays = [
                 pa.Array.from_buffers(
                     pa.string_view(), rows, [pa.py_buffer(valid[i]), pa.py_buffer(views[i]), data]
@@ -265,7 +262,7 @@ class NativeScan:
                 for i in range(width)
             ]
             arrays.append(_constant(day, rows))
-            yield pa.RecordBatch.from_arrays(arrays, schema=self.schema())
+            yield pa.RecordBatch.from_arrays(arrays, schema=self._schema)
 
 
 def _constant(value: str | None, rows: int) -> Any:

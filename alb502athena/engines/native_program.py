@@ -12,6 +12,7 @@ view, which runs the regex itself).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -100,7 +101,9 @@ def _excludes(table: npt.NDArray[np.bool_], chars: str) -> bool:
     return not any(table[ord(c)] for c in chars)
 
 
+@cache
 def compile_format(fmt: LogFormat) -> Program:
+    # Cached: the engine asks for it when choosing its parser and again when loading the parser.
     if fmt.tail != _TAIL:
         raise UnsupportedFormat(f"tail {fmt.tail!r}")
     classes: list[npt.NDArray[np.bool_]] = []
