@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alb502athena.diagnosis import diagnose
-from alb502athena.engines import native
+from alb502athena.engines import native, native_kernel
 from alb502athena.engines.local import LocalEngine, _native_view_sql
 from alb502athena.engines.native import NativeScan, available, referenced_columns
 from alb502athena.engines.native_program import UnsupportedFormat, char_class, compile_format
@@ -167,3 +171,40 @@ def test_an_unknown_parser_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("ALB502_PARSER", "fast")
     with pytest.raises(UsageError, match="unknown parser 'fast'"):
         LocalEngine([], Window(None, None))
+
+
+_RUN = """
+import json, sys
+from alb502athena.cli.app import main
+try:
+    main()
+finally:
+    print(json.dumps({"numba": "numba" in sys.modules}), file=sys.stderr)
+"""
+
+
+def _diagnose_in_a_new_process(cache: Path) -> tuple[str, bool]:
+    """A whole `alb502 diagnose` run on the examples: its JSON, and whether it imported numba."""
+    env = {**os.environ, "ALB502_CACHE": str(cache), "ALB502_PARSER": "native"}
+    args = [sys.executable, "-c", _RUN, "diagnose", str(REPO / "examples" / "logs"), "--output", "json"]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, json.loads(done.stderr.strip().splitlines()[-1])["numba"]
+
+
+def test_the_compiled_parser_is_cached_and_loaded_without_numba(tmp_path: Path) -> None:
+    first, compiled = _diagnose_in_a_new_process(tmp_path)
+    assert compiled  # nothing cached yet: numba compiles the parser
+    [cached] = (tmp_path / "native").glob("alb_parser_*.o")
+    second, compiled = _diagnose_in_a_new_process(tmp_path)
+    assert not compiled  # loaded from the cache by llvmlite alone
+    assert second == first and json.loads(first)["totals"]["elb_502"] > 0
+
+    # A damaged cache file is never linked: its digest fails, and the parser is compiled again.
+    code = bytearray(cached.read_bytes())
+    code[-100] ^= 0xFF
+    cached.write_bytes(bytes(code))
+    third, compiled = _diagnose_in_a_new_process(tmp_path)
+    assert compiled and third == first
+    name, _ = native_kernel._read(cached)
+    assert name.startswith("cfunc.")

@@ -2,7 +2,8 @@
 
 DuckDB reads gzip about three times slower than libdeflate, and matching the format in SQL costs as
 much again; this reader decompresses with libdeflate and parses with code generated from
-sql/log_format.yaml (native_program.py, native_codegen.py), on worker threads that hold no GIL, and hands
+sql/log_format.yaml (native_program.py, native_codegen.py; compiled once per machine by numba and
+loaded by native_kernel.py), on worker threads that hold no GIL, and hands
 DuckDB Arrow string views that point into the decompressed bytes. Only the columns a query names are
 written. Semantics are Hive's: a line that does not match the canonical regex is a row of NULLs, lines
 end at \\n, \\r\\n or \\r, and an empty line is a row. The tests hold it to Python's `re` line by line.
@@ -11,11 +12,9 @@ end at \\n, \\r\\n or \\r, and an empty line is a row. The tests hold it to Pyth
 from __future__ import annotations
 
 import gzip
-import hashlib
 import importlib.util
 import os
 import re
-import sys
 import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -23,11 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from alb502athena import __version__
-from alb502athena.engines.compiled import cache_dir
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
@@ -41,7 +37,7 @@ def available() -> bool:
     format is one it can parse. Nothing heavy is imported: that waits for warm()."""
     from alb502athena.engines.native_program import UnsupportedFormat, compile_format
 
-    if any(importlib.util.find_spec(m) is None for m in ("numba", "deflate", "pyarrow", "numpy")):
+    if any(importlib.util.find_spec(m) is None for m in ("numba", "llvmlite", "deflate", "pyarrow", "numpy")):
         return False
     try:
         compile_format(log_format())
@@ -58,30 +54,17 @@ def _size(path: str) -> int:
 
 
 @cache
-def _parser(fmt: LogFormat) -> tuple[ModuleType, Any]:
-    """The generated parser module for the format, and the program's class tables. The source is written
-    to the cache folder so that numba can cache its machine code beside it."""
-    import numba  # noqa: F401  (fail here, not in the worker threads, when it is missing)
+def _parser(fmt: LogFormat) -> tuple[Any, Any, Any]:
+    """The compiled parser for the format, the program's class tables and its column levels."""
+    import numpy as np
 
     from alb502athena.engines.native_codegen import parser_source
+    from alb502athena.engines.native_kernel import kernel
     from alb502athena.engines.native_program import compile_format
 
     program = compile_format(fmt)
-    source = parser_source(program)
-    digest = hashlib.sha256(f"{__version__}\n{source}".encode()).hexdigest()[:16]
-    folder = cache_dir().parent / "native"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"alb_parser_{digest}.py"
-    if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(source, encoding="utf-8")
-        tmp.replace(path)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module  # numba's cache finds a function's module by name
-    spec.loader.exec_module(module)
-    return module, program
+    classes = np.ascontiguousarray(program.classes, dtype=np.uint8)
+    return kernel(parser_source(program)), classes, program.column_levels()
 
 
 def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
@@ -201,15 +184,9 @@ class NativeScan:
             self._loads.append((day, path, self._loader.submit(_decompress, path)))
 
     def warm(self) -> None:
-        """Import numba and load the compiled parser (from numba's disk cache after the first run)."""
-        import numpy as np
-
+        """Load the compiled parser (compiled with numba on the first run on a machine)."""
         self.start()
-        module, program = _parser(log_format())
-        # An empty call with the real argument types: numba loads the machine code for those types.
-        empty = np.zeros(0, dtype=np.uint8)
-        views = np.empty((1, 1, 16), dtype=np.uint8)
-        module.parse(empty, 0, 0, program.classes, self._slots, views, np.zeros((1, 1), dtype=np.uint8))
+        _parser(log_format())
 
     def _batches(self) -> Iterator[Any]:
         self.start()
@@ -246,15 +223,23 @@ class NativeScan:
         import numpy as np
         import pyarrow as pa
 
-        module, program = _parser(log_format())
+        parse, classes, levels = _parser(log_format())
         data = pa.py_buffer(buf)
         width = len(self.columns)
+        spans = np.empty(2 * len(levels), dtype=np.int64)
+        out = np.zeros(1, dtype=np.int64)
+        address = buf.ctypes.data
         pos = 0
         n = len(buf)
         while pos < n:
             views = np.empty((width, BATCH_ROWS, 16), dtype=np.uint8)
             valid = np.zeros((width, (BATCH_ROWS + 7) // 8), dtype=np.uint8)
-            rows, pos = module.parse(buf, pos, n, program.classes, self._slots, views, valid)
+            rows = parse(
+                address, pos, n, classes.ctypes.data, self._slots.ctypes.data, levels.ctypes.data,
+                views.ctypes.data, views.ctypes.data, valid.ctypes.data, width, BATCH_ROWS,
+                spans.ctypes.data, out.ctypes.data,
+            )  # fmt: skip
+            pos = int(out[0])
             arrays = [
                 pa.Array.from_buffers(
                     pa.string_view(), rows, [pa.py_buffer(valid[i]), pa.py_buffer(views[i]), data]

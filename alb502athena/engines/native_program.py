@@ -88,6 +88,11 @@ class Program:
     columns: int
     levels: int  # how many optional levels there are
 
+    def column_levels(self) -> npt.NDArray[np.int64]:
+        """The optional level of each column (0: always present)."""
+        widths = np.diff(np.append(self.first_column, self.columns))
+        return np.repeat(self.level, widths).astype(np.int64)
+
 
 def _class_index(classes: list[npt.NDArray[np.bool_]], table: npt.NDArray[np.bool_]) -> int:
     for i, known in enumerate(classes):

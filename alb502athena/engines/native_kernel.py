@@ -1,0 +1,131 @@
+"""The native parser's machine code: compiled by numba once per machine, kept in the cache folder, and
+loaded on later runs with llvmlite alone.
+
+Importing numba and loading a function from its cache costs about 0.3 s per run, a fifth of a
+diagnosis of a million lines. The generated parser is a C function on raw pointers
+(native_codegen.py) that allocates nothing and raises nothing, so its object code is all there is to
+it: llvmlite (numba's own backend, about 35 ms to import) links it into the process in a few
+milliseconds, and ctypes calls it, releasing the GIL for the call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from alb502athena import __version__
+from alb502athena.engines.compiled import cache_dir
+
+_ARGS = (
+    ctypes.c_void_p,  # buf
+    ctypes.c_int64,  # start
+    ctypes.c_int64,  # n
+    ctypes.c_void_p,  # class tables
+    ctypes.c_void_p,  # slots
+    ctypes.c_void_p,  # column levels
+    ctypes.c_void_p,  # views (bytes)
+    ctypes.c_void_p,  # the same views (32-bit words)
+    ctypes.c_void_p,  # validity bitmaps
+    ctypes.c_int64,  # width
+    ctypes.c_int64,  # capacity in rows
+    ctypes.c_void_p,  # scratch: field spans
+    ctypes.c_void_p,  # out: where the next line starts
+)
+# Numba's C wrapper calls these only on its error path, after the function raised, which the parser
+# never does. Bound to abort() so that a broken promise stops the process rather than jump to 0.
+_ERROR_PATH = ("numba_gil_ensure", "numba_gil_release", "NRT_MemInfo_call_dtor")
+
+
+class KernelError(RuntimeError):
+    """The parser's machine code could neither be loaded nor compiled."""
+
+
+@dataclass(frozen=True)
+class Kernel:
+    function: Any  # the ctypes function
+    engine: Any  # llvmlite's execution engine, which owns the code's memory
+
+    def __call__(self, *args: int) -> int:
+        return int(self.function(*args))
+
+
+def _cache_path(source: str) -> Path:
+    import llvmlite
+    import llvmlite.binding as llvm
+
+    # Numba compiles for this CPU's features: a cache folder shared with another machine must not
+    # hand it code for a different one.
+    host = f"{llvm.get_host_cpu_name()} {llvm.get_host_cpu_features().flatten()}"
+    key = f"{__version__}\n{llvmlite.__version__}\n{host}\n{source}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_dir().parent / "native" / f"alb_parser_{digest}.o"
+
+
+def _compile(source: str) -> tuple[str, bytes]:
+    """Compile the generated source with numba: the wrapper's symbol name and the object code."""
+    import numba  # noqa: F401  (a missing numba fails here, with its own message)
+
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<alb502athena native parser>", "exec"), namespace)
+    function = namespace["parse"]
+    # The same call numba's own cache makes to store a function's machine code.
+    _, kind, payload = function._library.serialize_using_object_code()
+    if kind != "object":
+        raise KernelError(f"numba returned {kind!r} code, not an object file")
+    return str(function.native_name), bytes(payload[0])
+
+
+def _load(name: str, code: bytes) -> Kernel:
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    abort = ctypes.cast(ctypes.CDLL(None).abort, ctypes.c_void_p).value
+    for symbol in _ERROR_PATH:
+        if not llvm.address_of_symbol(symbol):
+            llvm.add_symbol(symbol, abort)
+    machine = llvm.Target.from_default_triple().create_target_machine()
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
+    engine.add_object_file(llvm.ObjectFileRef.from_data(code))
+    engine.finalize_object()
+    address = engine.get_function_address(name)
+    if not address:
+        raise KernelError(f"the parser's code has no symbol {name}")
+    return Kernel(ctypes.CFUNCTYPE(ctypes.c_int64, *_ARGS)(address), engine)
+
+
+def _read(path: Path) -> tuple[str, bytes]:
+    # The first line names the symbol and the code's digest: a damaged file is compiled again
+    # rather than handed to the linker.
+    header, _, code = path.read_bytes().partition(b"\n")
+    name, _, digest = header.decode(errors="replace").partition(" ")
+    if not name or hashlib.sha256(code).hexdigest() != digest:
+        raise ValueError(f"{path}: not a cached parser")
+    return name, code
+
+
+def _write(path: Path, name: str, code: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(f"{name} {hashlib.sha256(code).hexdigest()}\n".encode() + code)
+    tmp.replace(path)  # atomic: a concurrent run reads the old state or the whole file
+
+
+@cache
+def kernel(source: str) -> Kernel:
+    """The parser compiled from `source`, from the cache when it was compiled here before."""
+    path = _cache_path(source)
+    try:
+        name, code = _read(path)
+    except (OSError, ValueError):
+        name, code = _compile(source)
+        # A read-only cache costs a compile per run, not the run.
+        with contextlib.suppress(OSError):
+            _write(path, name, code)
+    return _load(name, code)
