@@ -42,11 +42,9 @@ def native_rows(
     files: list[str], columns: list[str] | None = None
 ) -> tuple[list[tuple[Any, ...]], NativeScan]:
     cols = ALL if columns is None else columns
-    scan = NativeScan([(None, files)], cols)
-    scan.start()
-    scan.warm()
+    scan = NativeScan([(None, files)])
     con = duckdb.connect()
-    con.register("batches", scan.reader())
+    con.register("batches", scan.reader(cols))
     con.execute(_native_view_sql(cols, "batches"))
     return con.execute(f"SELECT {', '.join(ALL)} FROM alb_logs").fetchall(), scan
 

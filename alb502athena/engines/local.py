@@ -8,7 +8,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alb502athena.engines.compiled import compile_cached
 from alb502athena.engines.inline import inline_table
@@ -17,6 +17,9 @@ from alb502athena.errors import InputError, Interrupted, QueryError, UsageError
 from alb502athena.logfiles import LogFile
 from alb502athena.transpile import to_duckdb
 from alb502athena.window import Window
+
+if TYPE_CHECKING:
+    from alb502athena.engines.native import NativeScan
 
 
 @dataclass
@@ -70,29 +73,44 @@ class LocalEngine:
         progress: Callable[[str], None] | None = None,
         parser: str | None = None,
     ) -> None:
+        self._files = list(files)
+        self._window = window
+        self._progress = progress
+        self._threads = threads or os.cpu_count() or 2
+        self.bad_files: list[tuple[str, str]] = []
+        self.parser = self._choose_parser(parser)
         import duckdb  # imported here: `alb502 --help` must not pay for it
 
         self._duckdb = duckdb
-        self._files = list(files)
-        self._window = window
         config: dict[str, Any] = {"threads": threads} if threads else {}
         self._con = duckdb.connect(config=config)
         # DuckDB's own bar would print to stdout, which is for results only; progress is read instead.
         self._con.execute("SET enable_progress_bar = true")
         self._con.execute("SET enable_progress_bar_print = false")
-        self._progress = progress
-        self._threads = threads or os.cpu_count() or 2
-        self.bad_files: list[tuple[str, str]] = []
-        # "native" (numba and libdeflate, the fast path) or "sql" (the format's regex run by DuckDB
-        # itself); by default native where it can run. ALB502_PARSER picks one for a whole session.
+
+    def _choose_parser(self, parser: str | None) -> str:
+        """ "native" (libdeflate and the compiled parser, the fast path) or "sql" (the format's regex run
+        by DuckDB itself); by default native where it can run. ALB502_PARSER picks one for a session.
+
+        For the native parser the first scan starts here, before DuckDB is even imported: the files
+        decompress on worker threads while this thread imports and prepares the query."""
         choice = parser or os.environ.get("ALB502_PARSER") or "auto"
         if choice not in ("auto", "native", "sql"):
             raise UsageError(f"unknown parser {choice!r} (ALB502_PARSER): use native or sql")
-        if choice == "auto":
-            from alb502athena.engines.native import available
+        self._next_scan: NativeScan | None = None
+        if choice == "sql":
+            return choice
+        from alb502athena.engines.native import NativeScan, available, installed
 
-            choice = "native" if available() else "sql"
-        self.parser = choice
+        if choice == "auto" and not installed():
+            return "sql"
+        self._next_scan = NativeScan(_group_by_day(self._files, self._window), threads=self._threads)
+        self._next_scan.start()
+        if choice == "auto" and not available():
+            self._next_scan.close()
+            self._next_scan = None
+            return "sql"
+        return "native"
 
     def add_view(self, create_view_sql: str) -> None:
         """Another table for queries to join (the CloudTrail view, say)."""
@@ -137,11 +155,11 @@ class LocalEngine:
         sql = compile_cached(athena_sql, "native", to_duckdb)
         columns = referenced_columns(sql)
         known_bad = {p for p, _ in self.bad_files}
-        readable = [f for f in self._files if str(f.path) not in known_bad]
-        scan = NativeScan(_group_by_day(readable, self._window), columns, threads=self._threads)
-        scan.start()
-        scan.warm()
-        self._con.register("alb_native_batches", scan.reader())
+        scan, self._next_scan = self._next_scan, None
+        if scan is None:
+            readable = [f for f in self._files if str(f.path) not in known_bad]
+            scan = NativeScan(_group_by_day(readable, self._window), threads=self._threads)
+        self._con.register("alb_native_batches", scan.reader(columns))
         try:
             self._con.execute(_native_view_sql(columns, "alb_native_batches"))
             try:
@@ -150,6 +168,7 @@ class LocalEngine:
                 raise QueryError(f"DuckDB could not run the query: {str(exc).splitlines()[0]}") from None
         finally:
             self._con.unregister("alb_native_batches")
+            scan.close()
         self.bad_files += [(p, r) for p, r in scan.bad_files if p not in known_bad]
         if self._files and len(self.bad_files) == len(self._files):
             raise InputError("no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files))

@@ -11,7 +11,6 @@ end at \\n, \\r\\n or \\r, and an empty line is a row. The tests hold it to Pyth
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import os
 import re
@@ -24,6 +23,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from alb502athena.engines.native_gzip import gunzip, libdeflate
+from alb502athena.engines.native_pool import Lease, Pool
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
@@ -32,12 +33,25 @@ READ_AHEAD_BYTES = 16 << 20  # of files as stored: with gzip, about 160 MB of te
 _MAX_PIECE = 1 << 30
 
 
+def installed() -> bool:
+    """Whether the native reader's libraries are installed, libdeflate's C API included. Nothing heavy
+    is imported."""
+    modules = ("numba", "llvmlite", "deflate", "pyarrow", "numpy")
+    if any(importlib.util.find_spec(m) is None for m in modules):
+        return False
+    try:
+        libdeflate()
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
 def available() -> bool:
-    """Whether the native reader can run here: numba, libdeflate and pyarrow are installed and the
-    format is one it can parse. Nothing heavy is imported: that waits for warm()."""
+    """Whether the native reader can run here: its libraries are installed and the format is one it
+    can parse. The compiled parser is loaded later, by warm()."""
     from alb502athena.engines.native_program import UnsupportedFormat, compile_format
 
-    if any(importlib.util.find_spec(m) is None for m in ("numba", "llvmlite", "deflate", "pyarrow", "numpy")):
+    if not installed():
         return False
     try:
         compile_format(log_format())
@@ -74,52 +88,28 @@ def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
     return [c for c in fmt.column_names if c in words]
 
 
-def _gunzip(data: bytes) -> bytes | bytearray:
-    """Every gzip member of `data`, decompressed with libdeflate. libdeflate reads one member and says
-    nothing of bytes after it, so the members are found first: each later member starts with the bytes
-    1f 8b 08, and a cut there is a member's end exactly when libdeflate accepts the part before it
-    (its CRC and length check the trailer). A cut inside a member is refused and the search goes on."""
-    import deflate
-
-    out: list[bytes | bytearray] = []
-    start = 0
-    at = data.find(b"\x1f\x8b\x08", 1)
-    while at >= 0:
-        try:
-            part = deflate.gzip_decompress(data[start:at])
-        except deflate.DeflateError:
-            at = data.find(b"\x1f\x8b\x08", at + 1)
-            continue
-        out.append(part)
-        start = at
-        at = data.find(b"\x1f\x8b\x08", at + 1)
-    out.append(deflate.gzip_decompress(data[start:]))
-    return out[0] if len(out) == 1 else b"".join(out)
-
-
-def _decompress(path: str) -> Any:
+def _decompress(path: str, pool: Pool) -> tuple[Any, Lease | None]:
+    """The file's bytes as a uint8 array, and the lease that owns them (None for a memory-mapped
+    plain file, which the array itself keeps mapped)."""
     import numpy as np
 
     if path.endswith(".gz"):
-        data = Path(path).read_bytes()
-        try:
-            raw = _gunzip(data)
-        except Exception:
-            # A damaged file: the standard library says what is wrong with it.
-            raw = gzip.decompress(data)
-        return np.frombuffer(raw, dtype=np.uint8)
+        lease, size = gunzip(Path(path).read_bytes(), pool)
+        return lease.array[:size], lease
     if os.path.getsize(path) == 0:
-        return np.zeros(0, dtype=np.uint8)
-    return np.memmap(path, dtype=np.uint8, mode="r")
+        return np.zeros(0, dtype=np.uint8), None
+    return np.memmap(path, dtype=np.uint8, mode="r"), None
 
 
-def _pieces(buf: Any) -> list[Any]:
+def _pieces(buf: Any) -> list[tuple[int, Any]]:
+    """The buffer cut at line ends into pieces a string view can address, with their offsets."""
     out = []
-    while len(buf) > _MAX_PIECE:
-        cut = _last_line_end(buf, _MAX_PIECE)
-        out.append(buf[:cut])
-        buf = buf[cut:]
-    out.append(buf)
+    offset = 0
+    while len(buf) - offset > _MAX_PIECE:
+        cut = offset + _last_line_end(buf[offset:], _MAX_PIECE)
+        out.append((offset, buf[offset:cut]))
+        offset = cut
+    out.append((offset, buf[offset:]))
     return out
 
 
@@ -135,35 +125,38 @@ def _last_line_end(buf: Any, limit: int) -> int:
 @dataclass
 class NativeScan:
     """Parses the given files (grouped by `day` partition value) into Arrow batches of the named columns
-    and `day`. Files that cannot be read are skipped and listed in bad_files."""
+    and `day`. Files that cannot be read are skipped and listed in bad_files.
+
+    start() begins decompressing on worker threads, before the columns are known: the engine calls it
+    as soon as it has the file list, so that the files are being read while the process imports and
+    sets up the rest (work that holds one core)."""
 
     files_by_day: Sequence[tuple[str | None, Sequence[str]]]
-    columns: Sequence[str]
     threads: int = 2
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     _started: bool = False
 
-    def reader(self) -> Any:
-        import pyarrow as pa
-
-        self.start()
-        return pa.RecordBatchReader.from_batches(self._schema, self._batches())
-
-    def start(self) -> None:
-        """Start decompressing the first files on worker threads (libdeflate holds no GIL), so that it
-        overlaps with loading the compiled parser, which the caller does next with warm()."""
-        if self._started:
-            return
+    def reader(self, columns: Sequence[str]) -> Any:
         import numpy as np
         import pyarrow as pa
 
-        self._started = True
-        self._schema = pa.schema([(c, pa.string_view()) for c in [*self.columns, "day"]])
+        self.start()
+        self.warm()
+        self._columns = list(columns)
+        self._schema = pa.schema([(c, pa.string_view()) for c in [*self._columns, "day"]])
         # Where each column of the format goes in the batches (-1: not written).
         names = log_format().column_names
         self._slots = np.full(len(names), -1, dtype=np.int64)
-        for i, c in enumerate(self.columns):
+        for i, c in enumerate(self._columns):
             self._slots[names.index(c)] = i
+        return pa.RecordBatchReader.from_batches(self._schema, self._batches())
+
+    def start(self) -> None:
+        """Start decompressing the first files on worker threads (libdeflate holds no GIL)."""
+        if self._started:
+            return
+        self._started = True
+        self._pool = Pool()
         self._sizes: dict[str, int] = {}
         self._loader = ThreadPoolExecutor(max(1, self.threads))
         self._parsers = ThreadPoolExecutor(max(1, self.threads))
@@ -171,6 +164,12 @@ class NativeScan:
         self._loads: deque[tuple[str | None, str, Future[Any]]] = deque()
         self._ahead = 0
         self._top_up()
+
+    def close(self) -> None:
+        """Stop the workers of a scan that will not be read (reader() closes its own at the end)."""
+        if self._started:
+            self._loader.shutdown(cancel_futures=True)
+            self._parsers.shutdown(cancel_futures=True)
 
     def _top_up(self) -> None:
         # Read ahead about 256 MB of log text (gzip is about a tenth of it), and at least one file.
@@ -181,11 +180,10 @@ class NativeScan:
             day, path = job
             self._sizes[path] = _size(path)
             self._ahead += self._sizes[path]
-            self._loads.append((day, path, self._loader.submit(_decompress, path)))
+            self._loads.append((day, path, self._loader.submit(_decompress, path, self._pool)))
 
     def warm(self) -> None:
         """Load the compiled parser (compiled with numba on the first run on a machine)."""
-        self.start()
         _parser(log_format())
 
     def _batches(self) -> Iterator[Any]:
@@ -204,45 +202,52 @@ class NativeScan:
                     continue
                 yield from batches
         finally:
-            self._loader.shutdown(cancel_futures=True)
-            self._parsers.shutdown(cancel_futures=True)
+            self.close()
 
     def _parse_file(
-        self, day: str | None, path: str, loaded: Future[Any]
+        self, day: str | None, path: str, loaded: Future[tuple[Any, Lease | None]]
     ) -> tuple[str, list[Any], str | None]:
         try:
-            buf = loaded.result()
+            buf, lease = loaded.result()
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             return path, [], str(exc) or type(exc).__name__
         try:
-            return path, [b for piece in _pieces(buf) for b in self._parse_buffer(piece, day)], None
+            batches = [
+                b for offset, piece in _pieces(buf) for b in self._parse_buffer(piece, offset, lease, day)
+            ]
         except ValueError as exc:
             return path, [], str(exc)
+        return path, batches, None
 
-    def _parse_buffer(self, buf: Any, day: str | None) -> Iterator[Any]:
+    def _parse_buffer(self, buf: Any, offset: int, lease: Lease | None, day: str | None) -> Iterator[Any]:
+        """Batches of the lines in `buf`, which starts at `offset` in the lease's array (or is a
+        memory-mapped file when there is no lease). String views point into it."""
         import numpy as np
         import pyarrow as pa
 
         parse, classes, levels = _parser(log_format())
-        data = pa.py_buffer(buf)
-        width = len(self.columns)
+        data = lease.buffer(offset, len(buf)) if lease is not None else pa.py_buffer(buf)
+        width = len(self._columns)
+        stride = BATCH_ROWS * 16
         spans = np.empty(2 * len(levels), dtype=np.int64)
         out = np.zeros(1, dtype=np.int64)
         address = buf.ctypes.data
         pos = 0
         n = len(buf)
         while pos < n:
-            views = np.empty((width, BATCH_ROWS, 16), dtype=np.uint8)
+            views = self._pool.lease(width * stride)
             valid = np.zeros((width, (BATCH_ROWS + 7) // 8), dtype=np.uint8)
             rows = parse(
                 address, pos, n, classes.ctypes.data, self._slots.ctypes.data, levels.ctypes.data,
-                views.ctypes.data, views.ctypes.data, valid.ctypes.data, width, BATCH_ROWS,
+                views.address, views.address, valid.ctypes.data, width, BATCH_ROWS,
                 spans.ctypes.data, out.ctypes.data,
             )  # fmt: skip
             pos = int(out[0])
             arrays = [
                 pa.Array.from_buffers(
-                    pa.string_view(), rows, [pa.py_buffer(valid[i]), pa.py_buffer(views[i]), data]
+                    pa.string_view(),
+                    rows,
+                    [pa.py_buffer(valid[i]), views.buffer(i * stride, rows * 16), data],
                 )
                 for i in range(width)
             ]
