@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import os
+
 import typer
 
 from alb502athena import __version__
@@ -44,4 +47,11 @@ app.command("metrics")(aws_cmds.metrics)
 
 
 def main() -> None:
+    # A command is one short process. The cyclic collector finds nothing to free in it, but runs
+    # dozens of times while the imports create their objects; without it a diagnosis of a million
+    # lines is about 0.04 s faster. Memory is still freed by reference counting.
+    gc.disable()
+    # numpy's OpenBLAS starts a thread per core that spins for a while after the import, taking CPU
+    # from the reader's workers; nothing here does linear algebra.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     app()
