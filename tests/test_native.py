@@ -25,7 +25,7 @@ from alb502athena.engines import native, native_kernel
 from alb502athena.engines.local import LocalEngine, _native_view_sql
 from alb502athena.engines.native import NativeScan, available, referenced_columns
 from alb502athena.engines.native_program import UnsupportedFormat, char_class, compile_format
-from alb502athena.errors import UsageError
+from alb502athena.errors import QueryError, UsageError
 from alb502athena.logfiles import discover
 from alb502athena.logformat import log_format
 from alb502athena.render import QueryParams
@@ -89,6 +89,41 @@ def test_line_ends_and_empty_lines_as_hadoop(tmp_path: Path) -> None:
     rows, _ = native_rows([str(path)])
     assert rows == [typed_row(a), typed_row(b), typed_row(""), typed_row(c), typed_row(a)]
     assert rows[2] == (None,) * len(ALL)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_invalid_utf8_is_read_as_hadoop_decodes_it(tmp_path: Path, gz: bool) -> None:
+    # Hadoop decodes each line as UTF-8 with U+FFFD for what is not; DuckDB would refuse the bytes.
+    line = make_line(SHAPES[-1])
+    raw = [
+        line.replace("Firefox", "Fire\udcfffox").encode("utf-8", "surrogateescape"),
+        line.replace("app/", "app/\udcc3x", 1).encode("utf-8", "surrogateescape"),
+        line.replace("cart", "caf\u00e9").encode(),  # valid UTF-8 is kept as it is
+        b"\xe2\x82 truncated",
+    ]
+    path = tmp_path / ("bytes.log.gz" if gz else "bytes.log")
+    data = b"\n".join(raw) + b"\n"
+    path.write_bytes(gzip.compress(data) if gz else data)
+    rows, scan = native_rows([str(path)])
+    assert not scan.bad_files
+    assert rows == [typed_row(r.decode("utf-8", "replace")) for r in raw]
+    assert "\ufffd" in rows[1][ALL.index("elb")] and "caf\u00e9" in rows[2][ALL.index("request_url")]
+
+
+def test_a_query_that_fails_while_fetching_leaves_the_engine_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB fails while handing Python a string that is not UTF-8, and then keeps the unfinished
+    # result. The reader no longer produces such strings: its decoding is switched off here to reach
+    # that failure, which must be one QueryError, with the engine still usable after it.
+    log = tmp_path / "a.log"
+    log.write_bytes(make_line(SHAPES[-1]).replace("app/", "app/\udcff", 1).encode("utf-8", "surrogateescape"))
+    monkeypatch.setattr(native, "_as_athena_reads", lambda buf, lease: (buf, lease))
+    window = Window(None, None)
+    engine = LocalEngine(discover([log], window).files, window, parser="native")
+    with pytest.raises(QueryError, match="Invalid unicode"):
+        engine.run("SELECT elb FROM alb_logs")
+    assert engine.run("SELECT count(*) FROM alb_logs").rows == [(1,)]
 
 
 def test_only_named_columns_are_written(tmp_path: Path) -> None:

@@ -116,11 +116,23 @@ class LocalEngine:
         """Another table for queries to join (the CloudTrail view, say)."""
         self._con.execute(create_view_sql)
 
+    def _abandon(self) -> None:
+        """Drop the result of a query that failed while fetching: DuckDB 2 keeps it, and refuses any
+        other work on the connection (even unregistering a table) until it is aborted."""
+        abort = getattr(self._con, "abort", None)  # DuckDB 2; older versions keep no such result
+        if abort is not None:
+            with contextlib.suppress(self._duckdb.Error):
+                abort()
+
     def _execute(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one query; on a terminal, report DuckDB's progress while it runs; Ctrl-C interrupts it."""
         if self._progress is None:
-            cursor = self._con.execute(sql)
-            return [d[0] for d in cursor.description], cursor.fetchall()
+            try:
+                cursor = self._con.execute(sql)
+                return [d[0] for d in cursor.description], cursor.fetchall()
+            except self._duckdb.Error:
+                self._abandon()
+                raise
         outcome: dict[str, Any] = {}
 
         def work() -> None:
@@ -128,6 +140,7 @@ class LocalEngine:
                 cursor = self._con.execute(sql)
                 outcome["result"] = ([d[0] for d in cursor.description], cursor.fetchall())
             except BaseException as exc:  # handed to the caller's thread below
+                self._abandon()
                 outcome["error"] = exc
 
         worker = threading.Thread(target=work, daemon=True)

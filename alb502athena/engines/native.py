@@ -101,6 +101,21 @@ def _decompress(path: str, pool: Pool) -> tuple[Any, Lease | None]:
     return np.memmap(path, dtype=np.uint8, mode="r"), None
 
 
+def _as_athena_reads(buf: Any, lease: Lease | None) -> tuple[Any, Lease | None]:
+    """The text as Athena sees it: Hadoop decodes each line as UTF-8 and puts U+FFFD for each byte
+    sequence that is not (DuckDB would refuse such strings). A newline is never inside a sequence,
+    so decoding the whole buffer is decoding line by line. Pure ASCII, the usual log, costs one
+    pass over the bytes."""
+    import numpy as np
+
+    if len(buf) == 0 or int(buf.max()) < 0x80:
+        return buf, lease
+    text = str(memoryview(buf), "utf-8", "replace")
+    if "\ufffd" in text and text.encode("utf-8") != memoryview(buf):
+        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8), None
+    return buf, lease
+
+
 def _pieces(buf: Any) -> list[tuple[int, Any]]:
     """The buffer cut at line ends into pieces a string view can address, with their offsets."""
     out = []
@@ -211,6 +226,7 @@ class NativeScan:
             buf, lease = loaded.result()
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             return path, [], str(exc) or type(exc).__name__
+        buf, lease = _as_athena_reads(buf, lease)
         try:
             batches = [
                 b for offset, piece in _pieces(buf) for b in self._parse_buffer(piece, offset, lease, day)

@@ -310,3 +310,38 @@ def test_cloudtrail_table_join_agrees(
     assert all(
         c["who"] == "ecs.amazonaws.com" and c["deregistration_delay_seconds"] == 300 for c in correlations
     )
+
+
+def test_line_ends_and_bytes_as_trino_reads_them(trino: TrinoTier, tmp_path: Path) -> None:
+    """Bytes that DuckDB's CSV reader treats otherwise: invalid UTF-8, empty lines, CRLF and a lone CR.
+    Trino's text reader is Hadoop's; the native reader must give the same rows, in the same order."""
+    good = make_line(SHAPES[-1]).encode()
+    p502 = signature_line("connect-failed", SHAPES[-1]).encode()
+    content = b"".join(
+        [
+            good + b"\r\n",  # CRLF
+            good.replace(b"Firefox", b"Fire\xfffox") + b"\n",  # invalid UTF-8 in a quoted field
+            p502.replace(b"app/", b"app/\xc3x", 1) + b"\n",  # invalid UTF-8 in a value the query reads
+            b"\n",  # an empty line
+            good + b"\r",  # a lone CR ends a line
+            p502 + b"\n",
+            b"caf\xc3\xa9 \xe2\x82 junk\n",  # valid and truncated sequences in a junk line
+            good,  # no line end at the end of the file
+        ]
+    )
+    root = tmp_path / "bytes"
+    for name, data in (("plain.log", content), ("packed.log.gz", gzip.compress(content))):
+        (root / "2026/11/20").mkdir(parents=True, exist_ok=True)
+        (root / "2026/11/20" / name).write_bytes(data)
+    schema = trino.dataset("bytes", root)
+    names = ", ".join(log_format().column_names)
+    sql = f"SELECT {names} FROM alb_logs"
+    _, t_rows = trino.execute(sql, schema=schema)
+    _, local = local_rows(root, sql, Window())
+    assert len(t_rows) == 2 * 8
+    assert normalise(local) == normalise(t_rows)
+    assert any(r[2] is not None and "\ufffd" in r[2] for r in t_rows)  # the replacement reached a value
+    sql = render("diagnosis", Window())
+    _, t_diag = trino.execute(sql, schema=schema)
+    _, l_diag = local_rows(root, sql, Window())
+    assert normalise(l_diag) == normalise(t_diag)
