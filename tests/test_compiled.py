@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from alb502athena.engines import compiled
 from alb502athena.engines.compiled import compile_cached
 from alb502athena.render import QueryParams, render_diagnosis, render_signature
 from alb502athena.window import Window
@@ -45,3 +47,26 @@ def test_unwritable_cache_still_compiles(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("ALB502_CACHE", str(blocker))  # a file where the folder should be
     sql = render_diagnosis(QueryParams(Window()))
     assert compile_cached(sql, "k", str.upper) == sql.upper()  # no values in an unwindowed query
+
+
+def test_the_cache_keeps_the_most_recent_shapes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALB502_CACHE", str(tmp_path))
+    monkeypatch.setattr(compiled, "KEEP_QUERIES", 2)
+    params = QueryParams(Window())
+    for query in ["connect-failed", "response-failed", "target-502"]:
+        compile_cached(render_signature(query, params), "k", str.upper)
+        for entry in (tmp_path / "compiled").glob("*.sql"):
+            os.utime(entry, (1_000_000, 1_000_000))  # older than the next one written
+    kept = {p.read_text() for p in (tmp_path / "compiled").glob("*.sql")}
+    assert len(kept) == 2
+    assert render_signature("target-502", params).upper() in kept  # the newest stays
+
+
+def test_prune_keeps_the_newest_files(tmp_path: Path) -> None:
+    for i in range(5):
+        f = tmp_path / f"alb_parser_{i}.o"
+        f.write_text(str(i))
+        os.utime(f, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "other.txt").write_text("not a parser")
+    compiled.prune(tmp_path, "alb_parser_*", 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alb_parser_3.o", "alb_parser_4.o", "other.txt"]

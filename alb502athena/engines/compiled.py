@@ -8,6 +8,7 @@ what the run would compute anyway is stored; a cache that cannot be written is j
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -20,6 +21,8 @@ from alb502athena import __version__
 # which the translation may rewrite.
 _VALUE = re.compile(r"'(?:\d{4}-\d{2}-\d{2}T[0-9:.]+Z|\d{4}/\d{2}/\d{2}|app/[A-Za-z0-9-]+/[0-9a-f]+)'")
 _SLOT = "'__alb502_value_{}__'"
+# Each query shape is one small file; the correlation query embeds its events, so shapes accumulate.
+KEEP_QUERIES = 500
 
 
 def cache_dir() -> Path:
@@ -42,6 +45,7 @@ def compile_cached(athena_sql: str, key_extra: str, compile_: Callable[[str], st
     except OSError:
         compiled = compile_(shape)
         _store(path, compiled)
+        prune(path.parent, "*.sql", KEEP_QUERIES)
     for i, value in enumerate(values):
         compiled = compiled.replace(_SLOT.format(i), value)
     return compiled
@@ -64,3 +68,16 @@ def _store(path: Path, text: str) -> None:
         tmp.replace(path)
     except OSError:
         pass  # a read-only home: compile every time
+
+
+def prune(folder: Path, pattern: str, keep: int) -> None:
+    """Delete all but the `keep` most recently written files of `folder` matching `pattern`. Called
+    after a cache miss only, so a warm run lists nothing. Best effort: a concurrent run may have
+    deleted a file already, and a file in use stays readable to whoever has it open."""
+    try:
+        entries = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in entries[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from alb502athena import __version__
-from alb502athena.engines.compiled import cache_dir
+from alb502athena.engines.compiled import cache_dir, prune
 
 _ARGS = (
     ctypes.c_void_p,  # buf
@@ -37,6 +37,7 @@ _ARGS = (
     ctypes.c_void_p,  # scratch: field spans
     ctypes.c_void_p,  # out: where the next line starts
 )
+KEEP_PARSERS = 8
 # Numba's C wrapper calls these only on its error path, after the function raised, which the parser
 # never does. Bound to abort() so that a broken promise stops the process rather than jump to 0.
 _ERROR_PATH = ("numba_gil_ensure", "numba_gil_release", "NRT_MemInfo_call_dtor")
@@ -128,4 +129,6 @@ def kernel(source: str) -> Kernel:
         # A read-only cache costs a compile per run, not the run.
         with contextlib.suppress(OSError):
             _write(path, name, code)
+        # One file per version, format and CPU: keep the few a machine may still use.
+        prune(path.parent, "alb_parser_*", KEEP_PARSERS)
     return _load(name, code)
