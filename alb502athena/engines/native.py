@@ -1,12 +1,15 @@
 """The native reader: log files to Arrow record batches, parsed by a numba-compiled matcher of the format.
 
 DuckDB reads gzip about three times slower than libdeflate, and matching the format in SQL costs as
-much again; this reader decompresses with libdeflate and parses with code generated from
-sql/log_format.yaml (native_program.py, native_codegen.py; compiled once per machine by numba and
-loaded by native_kernel.py), on worker threads that hold no GIL, and hands
-DuckDB Arrow string views that point into the decompressed bytes. Only the columns a query names are
-written. Semantics are Hive's: a line that does not match the canonical regex is a row of NULLs, lines
-end at \\n, \\r\\n or \\r, and an empty line is a row. The tests hold it to Python's `re` line by line.
+much again. This reader decompresses with libdeflate into pooled buffers (native_gzip.py,
+native_pool.py) and parses with code generated from sql/log_format.yaml (native_program.py,
+native_codegen.py; compiled once per machine by numba, loaded by native_kernel.py), on worker threads
+that hold no GIL, and hands DuckDB Arrow string views that point into the decompressed bytes. Only
+the columns a query names are written.
+
+Semantics are Hive's: a line that does not match the canonical regex is a row of NULLs, lines end at
+\\n, \\r\\n or \\r, an empty line is a row, and bytes that are not UTF-8 read as U+FFFD. The tests hold
+it to Python's `re` line by line, and to a real Trino.
 """
 
 from __future__ import annotations
@@ -111,9 +114,12 @@ def _as_athena_reads(buf: Any, lease: Lease | None) -> tuple[Any, Lease | None]:
     if len(buf) == 0 or int(buf.max()) < 0x80:
         return buf, lease
     text = str(memoryview(buf), "utf-8", "replace")
-    if "\ufffd" in text and text.encode("utf-8") != memoryview(buf):
-        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8), None
-    return buf, lease
+    if "\ufffd" not in text:
+        return buf, lease  # valid UTF-8
+    fixed = text.encode("utf-8")
+    if fixed == memoryview(buf):
+        return buf, lease  # valid, U+FFFD included
+    return np.frombuffer(fixed, dtype=np.uint8), None
 
 
 def _pieces(buf: Any) -> list[tuple[int, Any]]:
