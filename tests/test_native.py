@@ -241,3 +241,33 @@ def test_the_compiled_parser_is_cached_and_loaded_without_numba(tmp_path: Path) 
     assert compiled and third == first
     name, _ = native_kernel._read(cached)
     assert name.startswith("cfunc.")
+
+
+def test_a_parser_that_cannot_be_built_falls_back_to_the_sql_view(tmp_path: Path) -> None:
+    # A broken numba install, stood in for by a package of that name that fails to import (no real
+    # broken install can be made here). With nothing cached, the parser cannot be compiled: the run
+    # must say so in one note and give the SQL view's answer, not a traceback.
+    fake = tmp_path / "site" / "numba"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('numba is broken here')\n")
+    args = [
+        sys.executable,
+        "-m",
+        "alb502athena",
+        "diagnose",
+        str(REPO / "examples" / "logs"),
+        "--output",
+        "json",
+    ]
+    env = {**os.environ, "ALB502_CACHE": str(tmp_path / "cache")}
+    env.pop("ALB502_PARSER", None)
+    broken = subprocess.run(
+        args, capture_output=True, text=True, cwd=REPO, env={**env, "PYTHONPATH": str(tmp_path / "site")}
+    )
+    assert broken.returncode == 0, broken.stderr
+    assert (
+        "Note: the native parser could not be compiled: numba is broken here; "
+        "the slower SQL view read the logs instead" in broken.stderr
+    )
+    sql = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env={**env, "ALB502_PARSER": "sql"})
+    assert json.loads(broken.stdout) == json.loads(sql.stdout)

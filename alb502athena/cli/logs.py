@@ -47,7 +47,9 @@ from alb502athena.output import render_diagnosis, render_rows
 from alb502athena.render import QueryParams
 
 
-def _notes(found: Discovery | None, bad_files: list[tuple[str, str]]) -> None:
+def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: Any) -> None:
+    for note in getattr(engine, "notes", []):
+        typer.echo(f"Note: {note}", err=True)
     if found is not None:
         for ignored, why in found.ignored:
             typer.echo(f"Note: ignored {ignored}: {why}", err=True)
@@ -198,7 +200,7 @@ def diagnose(
         from alb502athena.evidence.cloudtrail import add_correlations
 
         add_correlations(result, engine_, aws, cloudtrail or [], cloudtrail_table)
-    _notes(found, result.bad_files)
+    _notes(found, result.bad_files, engine_)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
     if report is not None:
@@ -258,7 +260,7 @@ def run(
     engine_, found, params = _open(dict(locals()))
     result = signature_rows(engine_, signature, params)
     _engine_stats(engine_)
-    _notes(found, result.bad_files)
+    _notes(found, result.bad_files, engine_)
     rows = result.rows if limit == 0 else result.rows[:limit]
     if len(rows) < len(result.rows):
         typer.echo(f"Note: showing {len(rows)} of {len(result.rows)} rows (--limit 0 shows all)", err=True)

@@ -78,6 +78,7 @@ class LocalEngine:
         self._progress = progress
         self._threads = threads or os.cpu_count() or 2
         self.bad_files: list[tuple[str, str]] = []
+        self.notes: list[str] = []  # for the user: what changed how the logs were read
         self.parser = self._choose_parser(parser)
         import duckdb  # imported here: `alb502 --help` must not pay for it
 
@@ -164,6 +165,7 @@ class LocalEngine:
 
     def _run_native(self, athena_sql: str) -> QueryResult:
         from alb502athena.engines.native import NativeScan, referenced_columns
+        from alb502athena.engines.native_kernel import KernelError
 
         sql = compile_cached(athena_sql, "native", to_duckdb)
         columns = referenced_columns(sql)
@@ -172,7 +174,15 @@ class LocalEngine:
         if scan is None:
             readable = [f for f in self._files if str(f.path) not in known_bad]
             scan = NativeScan(_group_by_day(readable, self._window), threads=self._threads)
-        self._con.register("alb_native_batches", scan.reader(columns))
+        try:
+            batches = scan.reader(columns)
+        except KernelError as exc:
+            # The results do not depend on the reader, only the time does: say so, and go on.
+            scan.close()
+            self.parser = "sql"
+            self.notes.append(f"{exc}; the slower SQL view read the logs instead")
+            return self.run(athena_sql)
+        self._con.register("alb_native_batches", batches)
         try:
             self._con.execute(_native_view_sql(columns, "alb_native_batches"))
             try:

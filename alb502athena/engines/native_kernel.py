@@ -120,15 +120,25 @@ def _write(path: Path, name: str, code: bytes) -> None:
 
 @cache
 def kernel(source: str) -> Kernel:
-    """The parser compiled from `source`, from the cache when it was compiled here before."""
-    path = _cache_path(source)
+    """The parser compiled from `source`, from the cache when it was compiled here before. KernelError
+    says why it could be neither loaded nor compiled (numba or llvmlite missing or changed)."""
+    try:
+        path = _cache_path(source)
+    except ImportError as exc:
+        raise KernelError(f"the native parser could not be loaded: {exc}") from exc
     try:
         name, code = _read(path)
     except (OSError, ValueError):
-        name, code = _compile(source)
+        try:
+            name, code = _compile(source)
+        except Exception as exc:  # numba's own errors have no common base class
+            raise KernelError(f"the native parser could not be compiled: {exc}") from exc
         # A read-only cache costs a compile per run, not the run.
         with contextlib.suppress(OSError):
             _write(path, name, code)
         # One file per version, format and CPU: keep the few a machine may still use.
         prune(path.parent, "alb_parser_*", KEEP_PARSERS)
-    return _load(name, code)
+    try:
+        return _load(name, code)
+    except (KernelError, RuntimeError, OSError) as exc:
+        raise KernelError(f"the native parser could not be loaded: {exc}") from exc
