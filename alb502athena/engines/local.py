@@ -90,8 +90,8 @@ class LocalEngine:
         self._con.execute("SET enable_progress_bar_print = false")
 
     def _choose_parser(self, parser: str | None) -> str:
-        """ "native" (libdeflate and the compiled parser, the fast path) or "sql" (the format's regex run
-        by DuckDB itself); by default native where it can run. ALB502_PARSER picks one for a session.
+        """The reader: native (libdeflate and the compiled parser, the fast path) or sql (the format's
+        regex run by DuckDB itself); by default native where it can run. ALB502_PARSER picks one.
 
         For the native parser the first scan starts here, before DuckDB is even imported: the files
         decompress on worker threads while this thread imports and prepares the query."""
