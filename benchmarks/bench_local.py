@@ -1,6 +1,6 @@
 """Benchmark: `alb502 diagnose` against the bare DuckDB CSV scan of the same files, in one run.
 
-    python benchmarks/bench_local.py [--lines 1000000] [--repeat 3] [--copies 10]
+    python benchmarks/bench_local.py [--lines 1000000] [--repeat 3] [--copies 10] [--one-file]
 
 Generates realistic gzip logs once (cached under benchmarks/data/), then times whole processes
 (interpreter start and imports included), best of --repeat, alternating the two:
@@ -8,7 +8,8 @@ Generates realistic gzip logs once (cached under benchmarks/data/), then times w
   status columns: the physical floor of reading these files with DuckDB;
 - alb502: `alb502 diagnose DIR --output json`, the product.
 It checks that the diagnosis equals the canonical regex's answer (Python `re`, line by line), prints the
-ratio, and with --copies N measures peak memory on N times the data (10 x 1 M = 10 M lines).
+ratio, with --copies N measures peak memory on N times the data (10 x 1 M = 10 M lines), and with
+--one-file reads the same data as one file (as a busy node's five-minute file), streamed in chunks.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ def main() -> None:
         "--copies", type=int, default=0, help="also measure peak memory on N copies of the data"
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the Python regex referee (slow)")
+    parser.add_argument(
+        "--one-file", action="store_true", help="also read the data as one file (streamed in chunks)"
+    )
     args = parser.parse_args()
 
     data = dataset(args.lines)
@@ -143,6 +147,15 @@ def main() -> None:
         if got != expected:
             raise SystemExit(1)
 
+    if args.one_file:
+        one_file(
+            data,
+            {
+                "lines": totals["lines"],
+                "signatures": {s["id"]: s["count"] for s in result["signatures"]},  # type: ignore[attr-defined]
+            },
+        )
+
     if args.copies:
         big = ROOT / "data" / f"alb-{args.lines}-x{args.copies}"
         if not big.exists():
@@ -155,6 +168,28 @@ def main() -> None:
             f"{args.copies} x the data: alb502 diagnose peak RSS {peak / 1024:.0f} MiB, "
             f"{time.perf_counter() - started:.1f} s"
         )
+
+
+def one_file(data: Path, expected: dict[str, object]) -> None:
+    """All the files as one (their gzip members concatenated), as a busy node's five-minute file
+    would be: streamed in chunks rather than read whole. Same answer, bounded memory."""
+    one = ROOT / "data" / f"{data.name}-one-file" / "2026" / "11" / "20" / "all.log.gz"
+    if not one.exists():
+        one.parent.mkdir(parents=True, exist_ok=True)
+        one.write_bytes(b"".join(f.read_bytes() for f in sorted(data.rglob("*.log.gz"))))
+    cmd = [sys.executable, "-m", "alb502athena", "diagnose", str(one.parent), "--output", "json"]
+    elapsed, _, out = timed(cmd)
+    result = json.loads(out)
+    same = {
+        "lines": result["totals"]["lines"],
+        "signatures": {s["id"]: s["count"] for s in result["signatures"]},
+    } == expected
+    print(
+        f"one file of {one.stat().st_size / 2**20:.0f} MiB gzip: alb502 diagnose {elapsed:.2f} s, "
+        f"peak RSS {peak_rss(cmd) / 1024:.0f} MiB, results {'identical' if same else 'DIFFERENT'}"
+    )
+    if not same:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

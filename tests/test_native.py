@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alb502athena.diagnosis import diagnose
-from alb502athena.engines import native, native_kernel
+from alb502athena.engines import native, native_kernel, native_source
 from alb502athena.engines.local import LocalEngine, _native_view_sql
 from alb502athena.engines.native import NativeScan, available, referenced_columns
 from alb502athena.engines.native_program import UnsupportedFormat, char_class, compile_format
@@ -118,7 +118,7 @@ def test_a_query_that_fails_while_fetching_leaves_the_engine_usable(
     # that failure, which must be one QueryError, with the engine still usable after it.
     log = tmp_path / "a.log"
     log.write_bytes(make_line(SHAPES[-1]).replace("app/", "app/\udcff", 1).encode("utf-8", "surrogateescape"))
-    monkeypatch.setattr(native, "_as_athena_reads", lambda buf, lease: (buf, lease))
+    monkeypatch.setattr(native_source, "as_athena_reads", lambda buf, lease: (buf, lease))
     window = Window(None, None)
     engine = LocalEngine(discover([log], window).files, window, parser="native")
     with pytest.raises(QueryError, match="Invalid unicode"):
@@ -271,3 +271,49 @@ def test_a_parser_that_cannot_be_built_falls_back_to_the_sql_view(tmp_path: Path
     )
     sql = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env={**env, "ALB502_PARSER": "sql"})
     assert json.loads(broken.stdout) == json.loads(sql.stdout)
+
+
+def _stream_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sizes in bytes rather than megabytes: every file here is "big" and read in many chunks.
+    monkeypatch.setattr(native_source, "WHOLE", 1000)
+    monkeypatch.setattr(native_source, "WHOLE_GZIP", 100)
+    monkeypatch.setattr(native_source, "CHUNK", 700)
+
+
+@pytest.mark.parametrize("name", ["big.log", "big.log.gz", "members.log.gz"])
+def test_big_files_are_streamed_in_chunks_of_whole_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    _stream_small(monkeypatch)
+    corpus = [make_line(s) for s in SHAPES] * 4 + ["x" * 3000]  # one line longer than a chunk
+    ends = ["\n", "\r\n", "\r"]
+    text = "".join(line + ends[i % 3] for i, line in enumerate(corpus)) + make_line(SHAPES[0])
+    corpus.append(make_line(SHAPES[0]))  # the last line has no line end
+    data = text.encode()
+    path = tmp_path / name
+    if name == "members.log.gz":
+        half = len(data) // 2
+        path.write_bytes(gzip.compress(data[:half]) + gzip.compress(data[half:]))
+    else:
+        path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    pieces = list(native_source.chunks(str(path), native_source.Pool()))
+    assert len(pieces) > 5
+    assert all(bytes(buf[-1:]) == b"\n" for buf, _ in pieces[:-1])  # each cut is after a \n
+    assert b"".join(bytes(buf) for buf, _ in pieces) == data
+    check(path, corpus)
+
+
+def test_a_big_file_damaged_midway_names_it_and_keeps_what_came_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stream_small(monkeypatch)
+    corpus = [make_line(s) for s in SHAPES] * 20
+    whole = gzip.compress(("\n".join(corpus) + "\n").encode())
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    rows, scan = native_rows([str(cut)])
+    assert 0 < len(rows) < len(corpus)
+    assert rows == [typed_row(line) for line in corpus[: len(rows)]]
+    [(path, reason)] = scan.bad_files
+    assert Path(path).name == "cut.log.gz"
+    assert "end-of-stream" in reason and reason.endswith("(its lines before that were read)")

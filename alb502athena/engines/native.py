@@ -16,23 +16,25 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import queue
 import re
+import threading
 import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from alb502athena.engines.native_gzip import gunzip, libdeflate
+from alb502athena.engines.native_gzip import libdeflate
 from alb502athena.engines.native_pool import Lease, Pool
+from alb502athena.engines.native_source import Chunk, chunks, pieces
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
 READ_AHEAD_BYTES = 16 << 20  # of files as stored: with gzip, about 160 MB of text
-# Offsets in a string view are 32-bit: a larger plain file is parsed in pieces cut at line ends.
+# Offsets in a string view are 32-bit: a bigger chunk is parsed in pieces cut after line ends.
 _MAX_PIECE = 1 << 30
 
 
@@ -91,56 +93,29 @@ def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
     return [c for c in fmt.column_names if c in words]
 
 
-def _decompress(path: str, pool: Pool) -> tuple[Any, Lease | None]:
-    """The file's bytes as a uint8 array, and the lease that owns them (None for a memory-mapped
-    plain file, which the array itself keeps mapped)."""
-    import numpy as np
-
-    if path.endswith(".gz"):
-        lease, size = gunzip(Path(path).read_bytes(), pool)
-        return lease.array[:size], lease
-    if os.path.getsize(path) == 0:
-        return np.zeros(0, dtype=np.uint8), None
-    return np.memmap(path, dtype=np.uint8, mode="r"), None
+_END = object()  # a load's last item
 
 
-def _as_athena_reads(buf: Any, lease: Lease | None) -> tuple[Any, Lease | None]:
-    """The text as Athena sees it: Hadoop decodes each line as UTF-8 and puts U+FFFD for each byte
-    sequence that is not (DuckDB would refuse such strings). A newline is never inside a sequence,
-    so decoding the whole buffer is decoding line by line. Pure ASCII, the usual log, costs one
-    pass over the bytes."""
-    import numpy as np
-
-    if len(buf) == 0 or int(buf.max()) < 0x80:
-        return buf, lease
-    text = str(memoryview(buf), "utf-8", "replace")
-    if "\ufffd" not in text:
-        return buf, lease  # valid UTF-8
-    fixed = text.encode("utf-8")
-    if fixed == memoryview(buf):
-        return buf, lease  # valid, U+FFFD included
-    return np.frombuffer(fixed, dtype=np.uint8), None
+@dataclass
+class _Failed:
+    reason: str
 
 
-def _pieces(buf: Any) -> list[tuple[int, Any]]:
-    """The buffer cut at line ends into pieces a string view can address, with their offsets."""
-    out = []
-    offset = 0
-    while len(buf) - offset > _MAX_PIECE:
-        cut = offset + _last_line_end(buf[offset:], _MAX_PIECE)
-        out.append((offset, buf[offset:cut]))
-        offset = cut
-    out.append((offset, buf[offset:]))
-    return out
+@dataclass
+class _Crashed:
+    error: BaseException
 
 
-def _last_line_end(buf: Any, limit: int) -> int:
-    import numpy as np
+@dataclass
+class _Load:
+    """A file being read: its chunks arrive in a short queue, so that a big file never waits
+    whole in memory."""
 
-    ends = np.flatnonzero(buf[:limit] == 10)
-    if len(ends) == 0:
-        raise ValueError("a line longer than 1 GiB")
-    return int(ends[-1]) + 1
+    day: str | None
+    path: str
+    size: int
+    chunks: queue.Queue[Any] = field(default_factory=lambda: queue.Queue(maxsize=2))
+    dispatched: int = 0  # chunks handed to the parsers so far
 
 
 @dataclass
@@ -173,73 +148,112 @@ class NativeScan:
         return pa.RecordBatchReader.from_batches(self._schema, self._batches())
 
     def start(self) -> None:
-        """Start decompressing the first files on worker threads (libdeflate holds no GIL)."""
+        """Start reading the first files on worker threads (libdeflate and zlib hold no GIL)."""
         if self._started:
             return
         self._started = True
         self._pool = Pool()
-        self._sizes: dict[str, int] = {}
+        self._closing = threading.Event()
         self._loader = ThreadPoolExecutor(max(1, self.threads))
         self._parsers = ThreadPoolExecutor(max(1, self.threads))
         self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
-        self._loads: deque[tuple[str | None, str, Future[Any]]] = deque()
+        self._loads: deque[_Load] = deque()
         self._ahead = 0
         self._top_up()
 
     def close(self) -> None:
         """Stop the workers of a scan that will not be read (reader() closes its own at the end)."""
         if self._started:
+            self._closing.set()  # a loader waiting to hand over a chunk gives up
             self._loader.shutdown(cancel_futures=True)
             self._parsers.shutdown(cancel_futures=True)
-
-    def _top_up(self) -> None:
-        # Read ahead about 256 MB of log text (gzip is about a tenth of it), and at least one file.
-        while not self._loads or self._ahead < READ_AHEAD_BYTES:
-            job = next(self._jobs, None)
-            if job is None:
-                return
-            day, path = job
-            self._sizes[path] = _size(path)
-            self._ahead += self._sizes[path]
-            self._loads.append((day, path, self._loader.submit(_decompress, path, self._pool)))
 
     def warm(self) -> None:
         """Load the compiled parser (compiled with numba on the first run on a machine)."""
         _parser(log_format())
 
+    def _top_up(self) -> None:
+        # Read ahead READ_AHEAD_BYTES of files as stored, and at least one file.
+        while not self._loads or self._ahead < READ_AHEAD_BYTES:
+            job = next(self._jobs, None)
+            if job is None:
+                return
+            load = _Load(job[0], job[1], _size(job[1]))
+            self._ahead += load.size
+            self._loads.append(load)
+            self._loader.submit(self._load, load)
+
+    def _load(self, load: _Load) -> None:
+        try:
+            for chunk in chunks(load.path, self._pool):
+                if not self._hand_over(load.chunks, chunk):
+                    return
+            self._hand_over(load.chunks, _END)
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            self._hand_over(load.chunks, _Failed(str(exc) or type(exc).__name__))
+        except BaseException as exc:  # a bug: the reader raises it rather than wait forever
+            self._hand_over(load.chunks, _Crashed(exc))
+            raise
+
+    def _hand_over(self, chunks: queue.Queue[Any], item: Any) -> bool:
+        while not self._closing.is_set():
+            try:
+                chunks.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _next_chunk(self) -> tuple[_Load, Chunk] | None:
+        """The next chunk in file order, once a loader has it; None when every file is read."""
+        while self._loads:
+            load = self._loads[0]
+            item = load.chunks.get()
+            if isinstance(item, _Crashed):
+                raise item.error
+            if item is _END or isinstance(item, _Failed):
+                self._loads.popleft()
+                self._ahead -= load.size
+                self._top_up()
+                if isinstance(item, _Failed):
+                    read = " (its lines before that were read)" if load.dispatched else ""
+                    self.bad_files.append((load.path, item.reason + read))
+                continue
+            load.dispatched += 1
+            return load, item
+        return None
+
     def _batches(self) -> Iterator[Any]:
         self.start()
-        parses: deque[Future[tuple[str, list[Any], str | None]]] = deque()
+        parses: deque[tuple[_Load, Future[tuple[list[Any], str | None]]]] = deque()
         try:
-            while self._loads or parses:
-                while self._loads and len(parses) < self.threads:
-                    day, path, loaded = self._loads.popleft()
-                    parses.append(self._parsers.submit(self._parse_file, day, path, loaded))
-                path, batches, error = parses.popleft().result()
-                self._ahead -= self._sizes[path]
-                self._top_up()
+            while True:
+                while len(parses) < self.threads:
+                    nxt = self._next_chunk()
+                    if nxt is None:
+                        break
+                    parses.append((nxt[0], self._parsers.submit(self._parse_chunk, *nxt)))
+                if not parses:
+                    return
+                load, parsed = parses.popleft()
+                batches, error = parsed.result()
                 if error is not None:
-                    self.bad_files.append((path, error))
+                    self.bad_files.append((load.path, error))
                     continue
                 yield from batches
         finally:
             self.close()
 
-    def _parse_file(
-        self, day: str | None, path: str, loaded: Future[tuple[Any, Lease | None]]
-    ) -> tuple[str, list[Any], str | None]:
+    def _parse_chunk(self, load: _Load, chunk: Chunk) -> tuple[list[Any], str | None]:
+        buf, lease = chunk
         try:
-            buf, lease = loaded.result()
-        except (OSError, EOFError, ValueError, zlib.error) as exc:
-            return path, [], str(exc) or type(exc).__name__
-        buf, lease = _as_athena_reads(buf, lease)
-        try:
-            batches = [
-                b for offset, piece in _pieces(buf) for b in self._parse_buffer(piece, offset, lease, day)
-            ]
+            return [
+                b
+                for offset, piece in pieces(buf, _MAX_PIECE)
+                for b in self._parse_buffer(piece, offset, lease, load.day)
+            ], None
         except ValueError as exc:
-            return path, [], str(exc)
-        return path, batches, None
+            return [], str(exc)
 
     def _parse_buffer(self, buf: Any, offset: int, lease: Lease | None, day: str | None) -> Iterator[Any]:
         """Batches of the lines in `buf`, which starts at `offset` in the lease's array (or is a

@@ -1,0 +1,133 @@
+"""Log files as chunks of whole lines, as Athena reads them, in buffers from the pool.
+
+A file of up to WHOLE bytes of text is one chunk: a gzip file decompressed at once by libdeflate, a
+plain one memory-mapped. A bigger file is streamed in chunks of about CHUNK bytes cut after a line
+end, so that memory stays bounded whatever a file's size (ALB writes a file per node every five
+minutes, and a busy node's file holds millions of lines) and its chunks are parsed in parallel.
+libdeflate cannot stream, so big gzip files go through the standard library's reader (zlib, about
+half libdeflate's speed).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alb502athena.engines.native_gzip import gunzip
+from alb502athena.engines.native_pool import Lease, Pool
+
+WHOLE = 256 << 20  # bytes of text read as one chunk
+CHUNK = 32 << 20  # bytes of text per chunk of a bigger file
+WHOLE_GZIP = 32 << 20  # bytes of gzip: a bigger file is streamed, whatever its trailer says
+MAX_LINE = 1 << 30  # a longer line is refused (string view offsets are 32-bit)
+
+Chunk = tuple[Any, Lease | None]  # a uint8 array of whole lines, and the lease that owns it
+
+
+def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
+    """The file's text in chunks of whole lines (the last may lack its line end). Damage raises the
+    standard library's own errors (EOFError, gzip.BadGzipFile, zlib.error), which name it."""
+    size = os.path.getsize(path)
+    stream: io.BufferedIOBase
+    if path.endswith(".gz"):
+        if size <= WHOLE_GZIP:
+            data = Path(path).read_bytes()
+            # The trailer holds the last member's size (mod 4 GiB): the whole text for one member.
+            if len(data) < 18 or int.from_bytes(data[-4:], "little") <= WHOLE:
+                lease, n = gunzip(data, pool)
+                yield as_athena_reads(lease.array[:n], lease)
+                return
+            stream = gzip.GzipFile(fileobj=io.BytesIO(data))
+        else:
+            stream = gzip.open(path, "rb")  # noqa: SIM115  (closed below)
+    elif size == 0:
+        return
+    elif size <= WHOLE:
+        import numpy as np
+
+        yield as_athena_reads(np.memmap(path, dtype=np.uint8, mode="r"), None)
+        return
+    else:
+        stream = open(path, "rb")  # noqa: SIM115  (closed below)
+    with stream:
+        for chunk in _streamed(stream, pool):
+            yield as_athena_reads(*chunk)
+
+
+def _streamed(stream: io.BufferedIOBase, pool: Pool) -> Iterator[tuple[Any, Lease]]:
+    import numpy as np
+
+    carry = np.zeros(0, dtype=np.uint8)  # the start of a line the last chunk cut off
+    while True:
+        lease = pool.lease(len(carry) + CHUNK)
+        lease.array[: len(carry)] = carry
+        read = stream.readinto(memoryview(lease.array)[len(carry) : len(carry) + CHUNK])
+        total = len(carry) + read
+        if read == 0:
+            if total:
+                yield lease.array[:total], lease
+            return
+        # Cut after a \n only: a \r at the end may be the first half of \r\n.
+        cut = after_last_newline(lease.array[:total])
+        if cut == 0:
+            if total > MAX_LINE:
+                raise ValueError("a line longer than 1 GiB")
+            carry = lease.array[:total].copy()
+            continue
+        carry = lease.array[cut:total].copy()
+        yield lease.array[:cut], lease
+
+
+def after_last_newline(buf: Any) -> int:
+    """The offset just after the last \\n in buf, 0 when there is none. Searches back from the end
+    in growing windows: lines are short, so the first window nearly always holds one."""
+    import numpy as np
+
+    end = len(buf)
+    window = 1 << 16
+    while end > 0:
+        start = max(0, end - window)
+        hits = np.flatnonzero(buf[start:end] == 10)
+        if len(hits):
+            return start + int(hits[-1]) + 1
+        end = start
+        window *= 4
+    return 0
+
+
+def as_athena_reads(buf: Any, lease: Lease | None) -> Chunk:
+    """The text as Athena sees it: Hadoop decodes each line as UTF-8 and puts U+FFFD for each byte
+    sequence that is not (DuckDB would refuse such strings). A newline is never inside a sequence,
+    so decoding the whole buffer is decoding line by line. Pure ASCII, the usual log, costs one
+    pass over the bytes."""
+    import numpy as np
+
+    if len(buf) == 0 or int(buf.max()) < 0x80:
+        return buf, lease
+    text = str(memoryview(buf), "utf-8", "replace")
+    if "\ufffd" not in text:
+        return buf, lease  # valid UTF-8
+    fixed = text.encode("utf-8")
+    if fixed == memoryview(buf):
+        return buf, lease  # valid, U+FFFD included
+    return np.frombuffer(fixed, dtype=np.uint8), None
+
+
+def pieces(buf: Any, limit: int) -> list[tuple[int, Any]]:
+    """The buffer cut after line ends into pieces of at most `limit` bytes (what a string view can
+    address), with their offsets. Only a whole-read file of several gzip members can need more
+    than one."""
+    out = []
+    offset = 0
+    while len(buf) - offset > limit:
+        cut = after_last_newline(buf[offset : offset + limit])
+        if cut == 0:
+            raise ValueError("a line longer than 1 GiB")
+        out.append((offset, buf[offset : offset + cut]))
+        offset += cut
+    out.append((offset, buf[offset:]))
+    return out
