@@ -41,7 +41,7 @@ _MAX_PIECE = 1 << 30
 def installed() -> bool:
     """Whether the native reader's libraries are installed, libdeflate's C API included. Nothing heavy
     is imported."""
-    modules = ("numba", "llvmlite", "deflate", "pyarrow", "numpy")
+    modules = ("numba", "llvmlite", "deflate", "isal", "pyarrow", "numpy")
     if any(importlib.util.find_spec(m) is None for m in modules):
         return False
     try:
@@ -216,8 +216,10 @@ class NativeScan:
                 self._ahead -= load.size
                 self._top_up()
                 if isinstance(item, _Failed):
-                    read = " (its lines before that were read)" if load.dispatched else ""
-                    self.bad_files.append((load.path, item.reason + read))
+                    # A streamed file has had chunks counted already: deflate finds some damage
+                    # only after decoding bytes from it, so the last of them may be garbled.
+                    counted = " (the lines read before the damage was found are counted)"
+                    self.bad_files.append((load.path, item.reason + (counted if load.dispatched else "")))
                 continue
             load.dispatched += 1
             return load, item

@@ -4,13 +4,12 @@ A file of up to WHOLE bytes of text is one chunk: a gzip file decompressed at on
 plain one memory-mapped. A bigger file is streamed in chunks of about CHUNK bytes cut after a line
 end, so that memory stays bounded whatever a file's size (ALB writes a file per node every five
 minutes, and a busy node's file holds millions of lines) and its chunks are parsed in parallel.
-libdeflate cannot stream, so big gzip files go through the standard library's reader (zlib, about
-half libdeflate's speed).
+libdeflate cannot stream, so big gzip files go through ISA-L's reader (python-isal: 850 MB/s here,
+twice zlib's speed, and it holds the GIL less).
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 from collections.abc import Iterator
@@ -41,9 +40,9 @@ def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
                 lease, n = gunzip(data, pool)
                 yield as_athena_reads(lease.array[:n], lease)
                 return
-            stream = gzip.GzipFile(fileobj=io.BytesIO(data))
+            stream = _gzip_stream(io.BytesIO(data))
         else:
-            stream = gzip.open(path, "rb")  # noqa: SIM115  (closed below)
+            stream = _gzip_stream(path)
     elif size == 0:
         return
     elif size <= WHOLE:
@@ -54,8 +53,28 @@ def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
     else:
         stream = open(path, "rb")  # noqa: SIM115  (closed below)
     with stream:
-        for chunk in _streamed(stream, pool):
-            yield as_athena_reads(*chunk)
+        try:
+            for chunk in _streamed(stream, pool):
+                yield as_athena_reads(*chunk)
+        except _isal_error() as exc:
+            raise ValueError(str(exc)) from exc  # damage, named as zlib would
+
+
+def _gzip_stream(source: str | io.BytesIO) -> io.BufferedIOBase:
+    from isal import igzip
+
+    # isal has no annotations for these.
+    if isinstance(source, str):
+        return igzip.open(source, "rb")  # type: ignore[no-any-return,no-untyped-call]
+    return igzip.IGzipFile(fileobj=source)  # type: ignore[no-untyped-call]
+
+
+def _isal_error() -> type[Exception]:
+    from isal import igzip_lib
+
+    # Its stub declares an instance; it is the exception class that ISA-L's reader raises.
+    error: type[Exception] = igzip_lib.IsalError  # type: ignore[assignment]
+    return error
 
 
 def _streamed(stream: io.BufferedIOBase, pool: Pool) -> Iterator[tuple[Any, Lease]]:
