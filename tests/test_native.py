@@ -326,3 +326,25 @@ def test_a_big_file_damaged_midway_names_it_and_keeps_what_came_before(
         # deflate finds some damage only after decoding bytes from it: the last lines may be garbled
         # (they count as unparsed), which is why the note says what was counted.
         assert rows[:10] == [typed_row(line) for line in corpus[:10]]
+
+
+def test_the_first_compile_is_announced_on_the_progress_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new machine, as far as the parser's cache goes: an empty cache folder, nothing loaded yet.
+    monkeypatch.setenv("ALB502_CACHE", str(tmp_path))
+    native._parser.cache_clear()
+    native_kernel.kernel.cache_clear()
+    assert native.needs_compiling()
+    shown: list[str] = []
+    window = Window(None, None)
+    log = write_log(tmp_path / "a.log", [make_line(SHAPES[-1])])
+    engine = LocalEngine(discover([log], window).files, window, progress=shown.append, parser="native")
+    assert engine.run("SELECT count(*) FROM alb_logs").rows == [(1,)]
+    assert shown[0] == "Compiling the log parser for this machine (once, a few seconds)"
+    assert not native.needs_compiling()  # loaded now, and cached on disk
+    native._parser.cache_clear()
+    assert not native.needs_compiling()
+    shown.clear()
+    engine.run("SELECT count(*) FROM alb_logs")
+    assert not any("Compiling" in m for m in shown)

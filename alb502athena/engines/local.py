@@ -164,7 +164,7 @@ class LocalEngine:
         return result
 
     def _run_native(self, athena_sql: str) -> QueryResult:
-        from alb502athena.engines.native import NativeScan, referenced_columns
+        from alb502athena.engines.native import NativeScan, needs_compiling, referenced_columns
         from alb502athena.engines.native_kernel import KernelError
 
         sql = compile_cached(athena_sql, "native", to_duckdb)
@@ -174,6 +174,8 @@ class LocalEngine:
         if scan is None:
             readable = [f for f in self._files if str(f.path) not in known_bad]
             scan = NativeScan(_group_by_day(readable, self._window), threads=self._threads)
+        if self._progress is not None and needs_compiling():
+            self._progress("Compiling the log parser for this machine (once, a few seconds)")
         try:
             batches = scan.reader(columns)
         except KernelError as exc:

@@ -86,6 +86,18 @@ def _parser(fmt: LogFormat) -> tuple[Any, Any, Any]:
     return kernel(parser_source(program)), classes, program.column_levels()
 
 
+def needs_compiling() -> bool:
+    """Whether loading the parser means compiling it first (seconds): it is neither loaded in this
+    process nor compiled on this machine before."""
+    from alb502athena.engines.native_codegen import parser_source
+    from alb502athena.engines.native_kernel import is_compiled
+    from alb502athena.engines.native_program import compile_format
+
+    if _parser.cache_info().currsize:
+        return False
+    return not is_compiled(parser_source(compile_format(log_format())))
+
+
 def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
     """The table's columns whose names occur in the query text: a superset of what it reads."""
     fmt = fmt or log_format()

@@ -118,6 +118,14 @@ def _write(path: Path, name: str, code: bytes) -> None:
     tmp.replace(path)  # atomic: a concurrent run reads the old state or the whole file
 
 
+def is_compiled(source: str) -> bool:
+    """Whether the parser for `source` is in the cache (loading it then takes milliseconds)."""
+    try:
+        return _cache_path(source).exists()
+    except ImportError:
+        return False
+
+
 @cache
 def kernel(source: str) -> Kernel:
     """The parser compiled from `source`, from the cache when it was compiled here before. KernelError
