@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import itertools
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -280,14 +283,21 @@ def _stream_small(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(native_source, "CHUNK", 700)
 
 
-@pytest.mark.parametrize("name", ["big.log", "big.log.gz", "members.log.gz"])
+@pytest.mark.parametrize(
+    ("name", "ends"),
+    [
+        ("big.log", ["\n", "\r\n", "\r"]),
+        ("big.log.gz", ["\n", "\r\n", "\r"]),
+        ("members.log.gz", ["\n", "\r\n", "\r"]),
+        ("cr.log", ["\r"]),  # old Mac line ends only: cuts must fall after a \r
+    ],
+)
 def test_big_files_are_streamed_in_chunks_of_whole_lines(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, ends: list[str]
 ) -> None:
     _stream_small(monkeypatch)
     corpus = [make_line(s) for s in SHAPES] * 4 + ["x" * 3000]  # one line longer than a chunk
-    ends = ["\n", "\r\n", "\r"]
-    text = "".join(line + ends[i % 3] for i, line in enumerate(corpus)) + make_line(SHAPES[0])
+    text = "".join(line + ends[i % len(ends)] for i, line in enumerate(corpus)) + make_line(SHAPES[0])
     corpus.append(make_line(SHAPES[0]))  # the last line has no line end
     data = text.encode()
     path = tmp_path / name
@@ -298,7 +308,9 @@ def test_big_files_are_streamed_in_chunks_of_whole_lines(
         path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
     pieces = list(native_source.chunks(str(path), native_source.Pool()))
     assert len(pieces) > 5
-    assert all(bytes(buf[-1:]) == b"\n" for buf, _ in pieces[:-1])  # each cut is after a \n
+    # Each cut is after a line end, and never between the halves of a \r\n.
+    for (buf, _), (following, _) in itertools.pairwise(pieces):
+        assert bytes(buf[-1:]) == b"\n" or (bytes(buf[-1:]) == b"\r" and bytes(following[:1]) != b"\n")
     assert b"".join(bytes(buf) for buf, _ in pieces) == data
     check(path, corpus)
 
@@ -348,3 +360,67 @@ def test_the_first_compile_is_announced_on_the_progress_line(
     shown.clear()
     engine.run("SELECT count(*) FROM alb_logs")
     assert not any("Compiling" in m for m in shown)
+
+
+def test_a_damaged_big_file_gives_every_query_the_same_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stream_small(monkeypatch)
+    corpus = [make_line(s) for s in SHAPES] * 20
+    whole = gzip.compress(("\n".join(corpus) + "\n").encode())
+    (tmp_path / "cut.log.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    good = write_log(tmp_path / "good.log", corpus[:5])
+    window = Window(None, None)
+    for files in ([tmp_path / "cut.log.gz"], [tmp_path / "cut.log.gz", good]):
+        engine = LocalEngine(discover(files, window).files, window, parser="native")
+        first = engine.run("SELECT count(*) FROM alb_logs")  # the only file, yet not "no readable files"
+        second = engine.run("SELECT count(*) FROM alb_logs")
+        assert first.rows == second.rows and 5 * (len(files) - 1) < first.rows[0][0] < len(corpus)
+        [(path, reason)] = second.bad_files
+        assert Path(path).name == "cut.log.gz" and reason.endswith("are counted)")
+
+
+_ABANDON = """
+import sys
+from pathlib import Path
+from alb502athena.engines import native_source
+from alb502athena.engines.local import LocalEngine
+from alb502athena.logfiles import discover
+from alb502athena.window import Window
+
+native_source.WHOLE, native_source.WHOLE_GZIP, native_source.CHUNK = 1000, 100, 700
+window = Window(None, None)
+engine = LocalEngine(discover([Path(sys.argv[1])], window).files, window, parser="native")
+print("engine built; its first query never runs")
+"""
+
+
+def test_a_scan_that_is_never_read_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    # The engine starts reading when it is built. A streamed file's loader then waits for its chunks
+    # to be taken, which never happens here; the process must still exit (the timeout catches a hang).
+    big = write_log(tmp_path / "big.log.gz", [make_line(s) for s in SHAPES] * 50)
+    done = subprocess.run(
+        [sys.executable, "-c", _ABANDON, str(big)], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert done.returncode == 0 and "engine built" in done.stdout, done.stderr
+
+
+def test_an_engine_dropped_before_its_first_query_stops_its_loaders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stream_small(monkeypatch)
+    big = write_log(tmp_path / "big.log.gz", [make_line(s) for s in SHAPES] * 50)
+    window = Window(None, None)
+
+    def loaders() -> int:
+        return sum(t.name == "alb502-loader" and t.is_alive() for t in threading.enumerate())
+
+    before = loaders()
+    engine = LocalEngine(discover([big], window).files, window, parser="native")
+    assert loaders() > before
+    del engine
+    for _ in range(100):  # they notice within one wait of 50 ms
+        if loaders() == before:
+            break
+        time.sleep(0.05)
+    assert loaders() == before

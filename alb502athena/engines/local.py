@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class LocalEngine:
         self._progress = progress
         self._threads = threads or os.cpu_count() or 2
         self.bad_files: list[tuple[str, str]] = []
+        self._partial_files: set[str] = set()  # of bad_files, those read up to their damage
         self.notes: list[str] = []  # for the user: what changed how the logs were read
         self.parser = self._choose_parser(parser)
         import duckdb  # imported here: `alb502 --help` must not pay for it
@@ -107,6 +109,8 @@ class LocalEngine:
             return "sql"
         self._next_scan = NativeScan(_group_by_day(self._files, self._window), threads=self._threads)
         self._next_scan.start()
+        # An engine dropped before its first query must not leave loaders waiting for a reader.
+        weakref.finalize(self, self._next_scan.close)
         if choice == "auto" and not available():
             self._next_scan.close()
             self._next_scan = None
@@ -169,7 +173,10 @@ class LocalEngine:
 
         sql = compile_cached(athena_sql, "native", to_duckdb)
         columns = referenced_columns(sql)
-        known_bad = {p for p, _ in self.bad_files}
+        reported = {p for p, _ in self.bad_files}
+        # A file damaged midway is read again up to its damage, so that every query sees the same
+        # lines; a file that could not be read at all is left out.
+        known_bad = reported - self._partial_files
         scan, self._next_scan = self._next_scan, None
         if scan is None:
             readable = [f for f in self._files if str(f.path) not in known_bad]
@@ -181,6 +188,7 @@ class LocalEngine:
         except KernelError as exc:
             # The results do not depend on the reader, only the time does: say so, and go on.
             scan.close()
+            del scan  # what it read ahead is not held while the SQL view reads everything again
             self.parser = "sql"
             self.notes.append(f"{exc}; the slower SQL view read the logs instead")
             return self.run(athena_sql)
@@ -194,8 +202,10 @@ class LocalEngine:
         finally:
             self._con.unregister("alb_native_batches")
             scan.close()
-        self.bad_files += [(p, r) for p, r in scan.bad_files if p not in known_bad]
-        if self._files and len(self.bad_files) == len(self._files):
+        self.bad_files += [(p, r) for p, r in scan.bad_files if p not in reported]
+        self._partial_files |= scan.partial_files
+        unreadable = [p for p, _ in self.bad_files if p not in self._partial_files]
+        if self._files and len(unreadable) == len(self._files):
             raise InputError("no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files))
         return QueryResult(columns_out, rows, list(self.bad_files))
 

@@ -142,6 +142,8 @@ class NativeScan:
     files_by_day: Sequence[tuple[str | None, Sequence[str]]]
     threads: int = 2
     bad_files: list[tuple[str, str]] = field(default_factory=list)
+    # Of bad_files, those damaged midway after some of their lines were read and counted.
+    partial_files: set[str] = field(default_factory=set)
     _started: bool = False
 
     def reader(self, columns: Sequence[str]) -> Any:
@@ -160,13 +162,18 @@ class NativeScan:
         return pa.RecordBatchReader.from_batches(self._schema, self._batches())
 
     def start(self) -> None:
-        """Start reading the first files on worker threads (libdeflate and zlib hold no GIL)."""
+        """Start reading the first files on worker threads (libdeflate and ISA-L hold no GIL)."""
         if self._started:
             return
         self._started = True
         self._pool = Pool()
         self._closing = threading.Event()
-        self._loader = ThreadPoolExecutor(max(1, self.threads))
+        # Loaders are daemon threads, not an executor's: a loader waits for its file's chunks to be
+        # taken, and a scan that is never read (the engine's first query never ran) must not keep
+        # the process from exiting, which joins an executor's threads.
+        self._load_queue: queue.Queue[_Load | None] = queue.Queue()
+        for _ in range(max(1, self.threads)):
+            threading.Thread(target=self._loader, daemon=True, name="alb502-loader").start()
         self._parsers = ThreadPoolExecutor(max(1, self.threads))
         self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
         self._loads: deque[_Load] = deque()
@@ -174,11 +181,18 @@ class NativeScan:
         self._top_up()
 
     def close(self) -> None:
-        """Stop the workers of a scan that will not be read (reader() closes its own at the end)."""
-        if self._started:
-            self._closing.set()  # a loader waiting to hand over a chunk gives up
-            self._loader.shutdown(cancel_futures=True)
-            self._parsers.shutdown(cancel_futures=True)
+        """Stop the workers and let go of what they read (reader() closes its own scan at the end)."""
+        if not self._started:
+            return
+        self._closing.set()  # a loader waiting to hand over a chunk gives up
+        for _ in range(max(1, self.threads)):
+            self._load_queue.put(None)
+        self._parsers.shutdown(cancel_futures=True)
+        self._loads.clear()
+
+    def _loader(self) -> None:
+        while (load := self._load_queue.get()) is not None and not self._closing.is_set():
+            self._load(load)
 
     def warm(self) -> None:
         """Load the compiled parser (compiled with numba on the first run on a machine)."""
@@ -193,7 +207,7 @@ class NativeScan:
             load = _Load(job[0], job[1], _size(job[1]))
             self._ahead += load.size
             self._loads.append(load)
-            self._loader.submit(self._load, load)
+            self._load_queue.put(load)
 
     def _load(self, load: _Load) -> None:
         try:
@@ -203,9 +217,8 @@ class NativeScan:
             self._hand_over(load.chunks, _END)
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             self._hand_over(load.chunks, _Failed(str(exc) or type(exc).__name__))
-        except BaseException as exc:  # a bug: the reader raises it rather than wait forever
+        except BaseException as exc:  # a bug: the reader raises it, rather than wait forever
             self._hand_over(load.chunks, _Crashed(exc))
-            raise
 
     def _hand_over(self, chunks: queue.Queue[Any], item: Any) -> bool:
         while not self._closing.is_set():
@@ -227,11 +240,14 @@ class NativeScan:
                 self._loads.popleft()
                 self._ahead -= load.size
                 self._top_up()
-                if isinstance(item, _Failed):
+                if isinstance(item, _Failed) and load.dispatched:
                     # A streamed file has had chunks counted already: deflate finds some damage
                     # only after decoding bytes from it, so the last of them may be garbled.
                     counted = " (the lines read before the damage was found are counted)"
-                    self.bad_files.append((load.path, item.reason + (counted if load.dispatched else "")))
+                    self.bad_files.append((load.path, item.reason + counted))
+                    self.partial_files.add(load.path)
+                elif isinstance(item, _Failed):
+                    self.bad_files.append((load.path, item.reason))
                 continue
             load.dispatched += 1
             return load, item

@@ -20,7 +20,9 @@ class Pool:
         self._free: list[Any] = []
         self._free_bytes = 0
         self._keep = keep_bytes
-        self._lock = threading.Lock()
+        # Reentrant: the cyclic collector may free a Lease (whose __del__ gives its array back)
+        # while this thread holds the lock inside lease().
+        self._lock = threading.RLock()
 
     def lease(self, size: int) -> Lease:
         """An array of at least `size` bytes (contents undefined), held by the returned lease."""

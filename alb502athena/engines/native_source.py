@@ -90,8 +90,7 @@ def _streamed(stream: io.BufferedIOBase, pool: Pool) -> Iterator[tuple[Any, Leas
             if total:
                 yield lease.array[:total], lease
             return
-        # Cut after a \n only: a \r at the end may be the first half of \r\n.
-        cut = after_last_newline(lease.array[:total])
+        cut = after_last_line_end(lease.array[:total])
         if cut == 0:
             if total > MAX_LINE:
                 raise ValueError("a line longer than 1 GiB")
@@ -101,16 +100,25 @@ def _streamed(stream: io.BufferedIOBase, pool: Pool) -> Iterator[tuple[Any, Leas
         yield lease.array[:cut], lease
 
 
-def after_last_newline(buf: Any) -> int:
-    """The offset just after the last \\n in buf, 0 when there is none. Searches back from the end
-    in growing windows: lines are short, so the first window nearly always holds one."""
+def after_last_line_end(buf: Any) -> int:
+    """Where to cut buf so that the first part ends with a whole line (0: nowhere): after its last
+    line end, \n or \r. A \r as the final byte does not count: it may be the first half of a \r\n,
+    and a \r followed by \n is never the last line end."""
+    newline = _after_last(buf, 10)
+    # Only a \r after the last \n can be a later line end; searching just there keeps it cheap.
+    return newline + _after_last(buf[newline:-1], 13)
+
+
+def _after_last(buf: Any, byte: int) -> int:
+    # Searches back from the end in growing windows: lines are short, so the first window nearly
+    # always holds one.
     import numpy as np
 
     end = len(buf)
     window = 1 << 16
     while end > 0:
         start = max(0, end - window)
-        hits = np.flatnonzero(buf[start:end] == 10)
+        hits = np.flatnonzero(buf[start:end] == byte)
         if len(hits):
             return start + int(hits[-1]) + 1
         end = start
@@ -143,7 +151,7 @@ def pieces(buf: Any, limit: int) -> list[tuple[int, Any]]:
     out = []
     offset = 0
     while len(buf) - offset > limit:
-        cut = after_last_newline(buf[offset : offset + limit])
+        cut = after_last_line_end(buf[offset : offset + limit])
         if cut == 0:
             raise ValueError("a line longer than 1 GiB")
         out.append((offset, buf[offset : offset + cut]))
