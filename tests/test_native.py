@@ -7,6 +7,7 @@ Hadoop's line ends and empty lines, gzip members, files cut into pieces, and bad
 from __future__ import annotations
 
 import dataclasses
+import gc
 import gzip
 import itertools
 import json
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -405,22 +407,70 @@ def test_a_scan_that_is_never_read_does_not_keep_the_process_alive(tmp_path: Pat
     assert done.returncode == 0 and "engine built" in done.stdout, done.stderr
 
 
+def _loaders() -> int:
+    return sum(t.name == "alb502-loader" and t.is_alive() for t in threading.enumerate())
+
+
+def _until_loaders(count: int) -> int:
+    for _ in range(100):  # they notice within one wait of 50 ms
+        if _loaders() == count:
+            break
+        time.sleep(0.05)
+    return _loaders()
+
+
 def test_an_engine_dropped_before_its_first_query_stops_its_loaders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _stream_small(monkeypatch)
     big = write_log(tmp_path / "big.log.gz", [make_line(s) for s in SHAPES] * 50)
     window = Window(None, None)
-
-    def loaders() -> int:
-        return sum(t.name == "alb502-loader" and t.is_alive() for t in threading.enumerate())
-
-    before = loaders()
+    before = _loaders()
     engine = LocalEngine(discover([big], window).files, window, parser="native")
-    assert loaders() > before
+    assert _loaders() > before
     del engine
-    for _ in range(100):  # they notice within one wait of 50 ms
-        if loaders() == before:
-            break
-        time.sleep(0.05)
-    assert loaders() == before
+    assert _until_loaders(before) == before
+
+
+def test_the_first_scan_is_let_go_once_its_query_is_done(tmp_path: Path) -> None:
+    window = Window(None, None)
+    log = write_log(tmp_path / "a.log.gz", [make_line(SHAPES[-1])] * 10)
+    engine = LocalEngine(discover([log], window).files, window, parser="native")
+    first = weakref.ref(engine._next_scan)  # started when the engine was built
+    assert engine.run("SELECT count(*) FROM alb_logs").rows == [(10,)]
+    gc.collect()
+    assert first() is None  # with its buffers, though the engine lives on
+
+
+def test_a_failing_progress_line_stops_the_query_and_its_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stream_small(monkeypatch)
+    big = write_log(tmp_path / "big.log.gz", [make_line(s) for s in SHAPES] * 50)
+    failures = [BrokenPipeError("stderr is closed")]
+
+    def show(message: str) -> None:
+        if failures:
+            raise failures.pop()
+
+    window = Window(None, None)
+    before = _loaders()
+    engine = LocalEngine(discover([big], window).files, window, progress=show, parser="native")
+    engine.poll_seconds = 0.01
+    slow = "SELECT count(*) FROM alb_logs, range(3000000) r WHERE r.range % 7 = 0"
+    with pytest.raises(BrokenPipeError):  # its own error, not DuckDB's "connection is busy"
+        engine.run(slow)
+    assert _until_loaders(before) == before
+    assert engine.run("SELECT count(*) FROM alb_logs").rows == [(50 * len(SHAPES),)]
+
+
+def test_a_closed_scan_does_not_end_short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _stream_small(monkeypatch)
+    big = write_log(tmp_path / "big.log.gz", [make_line(s) for s in SHAPES] * 50)
+    scan = NativeScan([(None, [str(big)])])
+    batches = iter(scan.reader(["time"]))
+    next(batches)
+    scan.close()
+    with pytest.raises(native.ScanClosed):
+        for _ in batches:
+            pass

@@ -110,9 +110,9 @@ class LocalEngine:
         self._next_scan = NativeScan(_group_by_day(self._files, self._window), threads=self._threads)
         self._next_scan.start()
         # An engine dropped before its first query must not leave loaders waiting for a reader.
-        weakref.finalize(self, self._next_scan.close)
+        self._scan_finalizer = weakref.finalize(self, self._next_scan.close)
         if choice == "auto" and not available():
-            self._next_scan.close()
+            self._scan_finalizer()  # closes it, once
             self._next_scan = None
             return "sql"
         return "native"
@@ -158,10 +158,14 @@ class LocalEngine:
                 if done >= 0:
                     filled = int(done / 100 * 30)
                     self._progress(f"{label} [{'#' * filled}{'-' * (30 - filled)}] {done:.0f}%")
-        except KeyboardInterrupt:
+        except BaseException as exc:
+            # Ctrl-C, or the progress line failing (a closed stderr): the query must not outlive
+            # this call, still reading and holding the connection.
             self._con.interrupt()
             worker.join()
-            raise Interrupted("interrupted") from None
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted("interrupted") from None
+            raise
         if "error" in outcome:
             raise outcome["error"]
         result: tuple[list[str], list[tuple[Any, ...]]] = outcome["result"]
@@ -181,27 +185,36 @@ class LocalEngine:
         if scan is None:
             readable = [f for f in self._files if str(f.path) not in known_bad]
             scan = NativeScan(_group_by_day(readable, self._window), threads=self._threads)
+        else:
+            self._scan_finalizer.detach()  # this query closes it now
         if self._progress is not None and needs_compiling():
             self._progress("Compiling the log parser for this machine (once, a few seconds)")
+        fallback = None
         try:
-            batches = scan.reader(columns)
-        except KernelError as exc:
-            # The results do not depend on the reader, only the time does: say so, and go on.
-            scan.close()
-            del scan  # what it read ahead is not held while the SQL view reads everything again
-            self.parser = "sql"
-            self.notes.append(f"{exc}; the slower SQL view read the logs instead")
-            return self.run(athena_sql)
-        self._con.register("alb_native_batches", batches)
-        try:
-            self._con.execute(_native_view_sql(columns, "alb_native_batches"))
             try:
-                columns_out, rows = self._execute(sql)
-            except self._duckdb.Error as exc:
-                raise QueryError(f"DuckDB could not run the query: {str(exc).splitlines()[0]}") from None
+                batches = scan.reader(columns)
+            except KernelError as exc:
+                # The results do not depend on the reader, only the time does: say so, and go on.
+                fallback = f"{exc}; the slower SQL view read the logs instead"
+            else:
+                self._con.register("alb_native_batches", batches)
+                try:
+                    self._con.execute(_native_view_sql(columns, "alb_native_batches"))
+                    try:
+                        columns_out, rows = self._execute(sql)
+                    except self._duckdb.Error as exc:
+                        first_line = str(exc).splitlines()[0]
+                        raise QueryError(f"DuckDB could not run the query: {first_line}") from None
+                finally:
+                    # Cleanup must not hide the error that got here, nor keep the scan open.
+                    with contextlib.suppress(self._duckdb.Error):
+                        self._con.unregister("alb_native_batches")
         finally:
-            self._con.unregister("alb_native_batches")
             scan.close()
+        if fallback is not None:
+            self.parser = "sql"
+            self.notes.append(fallback)
+            return self.run(athena_sql)
         self.bad_files += [(p, r) for p, r in scan.bad_files if p not in reported]
         self._partial_files |= scan.partial_files
         unreadable = [p for p, _ in self.bad_files if p not in self._partial_files]

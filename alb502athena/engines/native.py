@@ -108,6 +108,10 @@ def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
 _END = object()  # a load's last item
 
 
+class ScanClosed(RuntimeError):
+    """Batches were asked of a scan after close()."""
+
+
 @dataclass
 class _Failed:
     reason: str
@@ -189,6 +193,7 @@ class NativeScan:
             self._load_queue.put(None)
         self._parsers.shutdown(cancel_futures=True)
         self._loads.clear()
+        self._pool.close()
 
     def _loader(self) -> None:
         while (load := self._load_queue.get()) is not None and not self._closing.is_set():
@@ -200,7 +205,7 @@ class NativeScan:
 
     def _top_up(self) -> None:
         # Read ahead READ_AHEAD_BYTES of files as stored, and at least one file.
-        while not self._loads or self._ahead < READ_AHEAD_BYTES:
+        while not self._closing.is_set() and (not self._loads or self._ahead < READ_AHEAD_BYTES):
             job = next(self._jobs, None)
             if job is None:
                 return
@@ -231,27 +236,46 @@ class NativeScan:
 
     def _next_chunk(self) -> tuple[_Load, Chunk] | None:
         """The next chunk in file order, once a loader has it; None when every file is read."""
+        if self._closing.is_set():
+            raise ScanClosed("the scan was closed while it was being read")
         while self._loads:
             load = self._loads[0]
-            item = load.chunks.get()
+            item = self._take(load.chunks)
             if isinstance(item, _Crashed):
                 raise item.error
             if item is _END or isinstance(item, _Failed):
                 self._loads.popleft()
                 self._ahead -= load.size
                 self._top_up()
-                if isinstance(item, _Failed) and load.dispatched:
-                    # A streamed file has had chunks counted already: deflate finds some damage
-                    # only after decoding bytes from it, so the last of them may be garbled.
-                    counted = " (the lines read before the damage was found are counted)"
-                    self.bad_files.append((load.path, item.reason + counted))
-                    self.partial_files.add(load.path)
-                elif isinstance(item, _Failed):
-                    self.bad_files.append((load.path, item.reason))
+                if isinstance(item, _Failed):
+                    self._failed(load, item.reason)
                 continue
             load.dispatched += 1
             return load, item
         return None
+
+    def _take(self, chunks: queue.Queue[Any]) -> Any:
+        # A closed scan has no loaders left to answer: stop rather than wait, or end short.
+        while True:
+            if self._closing.is_set():
+                raise ScanClosed("the scan was closed while it was being read")
+            try:
+                return chunks.get(timeout=0.05)
+            except queue.Empty:
+                continue
+
+    def _failed(self, load: _Load, reason: str) -> None:
+        if any(path == load.path for path, _ in self.bad_files):
+            return
+        if load.dispatched:
+            # Chunks of it were counted already: deflate finds some damage only after decoding
+            # bytes from it, so the last of them may be garbled.
+            self.bad_files.append(
+                (load.path, f"{reason} (the lines read before the damage was found are counted)")
+            )
+            self.partial_files.add(load.path)
+        else:
+            self.bad_files.append((load.path, reason))
 
     def _batches(self) -> Iterator[Any]:
         self.start()
@@ -268,7 +292,8 @@ class NativeScan:
                 load, parsed = parses.popleft()
                 batches, error = parsed.result()
                 if error is not None:
-                    self.bad_files.append((load.path, error))
+                    load.dispatched -= 1  # this chunk was not counted
+                    self._failed(load, error)
                     continue
                 yield from batches
         finally:

@@ -36,6 +36,13 @@ class Pool:
                 return Lease(self, best)
         return Lease(self, np.empty(-(-max(size, 1) // _CLASS) * _CLASS, dtype=np.uint8))
 
+    def close(self) -> None:
+        """Keep nothing from now on: arrays still leased are freed when their leases go."""
+        with self._lock:
+            self._keep = 0
+            self._free.clear()
+            self._free_bytes = 0
+
     def _give(self, array: Any) -> None:
         with self._lock:
             if self._free_bytes + len(array) <= self._keep:
