@@ -25,6 +25,23 @@ WITH classified AS (
     CASE WHEN {{ is_502 }} THEN substr(time, 1, 16) END AS minute
   FROM {{ table }}
   WHERE {{ partition_filter(window) }}
+),
+-- Lines that are not 502s collapse here into a few rows. The grouping sets below then copy a few
+-- thousand rows once per set (Trino's GroupId copies its input that way) rather than every line.
+grouped AS (
+  SELECT
+    signature,
+    target,
+    load_balancer,
+    target_group,
+    minute,
+    count(*) AS lines,
+    count_if(unparsed) AS unparsed_lines,
+    count_if(in_window) AS requests,
+    min(time_502) AS first_seen,
+    max(time_502) AS last_seen
+  FROM classified
+  GROUP BY signature, target, load_balancer, target_group, minute
 )
 SELECT
   CASE grouping(signature, target, load_balancer, target_group, minute)
@@ -35,13 +52,14 @@ SELECT
   load_balancer,
   target_group,
   minute,
-  count(*) AS lines,
-  count_if(unparsed) AS unparsed_lines,
-  count_if(in_window) AS requests,
-  count_if(signature IS NOT NULL) AS elb_502,
-  min(time_502) AS first_seen,
-  max(time_502) AS last_seen
-FROM classified
+  -- coalesce: over no rows at all, sum() is NULL where count() was 0.
+  coalesce(sum(lines), 0) AS lines,
+  coalesce(sum(unparsed_lines), 0) AS unparsed_lines,
+  coalesce(sum(requests), 0) AS requests,
+  coalesce(sum(CASE WHEN signature IS NOT NULL THEN lines END), 0) AS elb_502,
+  min(first_seen) AS first_seen,
+  max(last_seen) AS last_seen
+FROM grouped
 GROUP BY GROUPING SETS (
   (), (signature), (signature, target), (signature, load_balancer, target_group), (signature, minute)
 )
