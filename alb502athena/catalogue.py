@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
 from alb502athena.errors import UsageError
 from alb502athena.resources import sql_dir
 
@@ -44,6 +42,8 @@ def read_metadata(text: str) -> dict[str, object]:
     m = _META.match(text)
     if m is None:
         raise ValueError("template has no leading {# ... #} metadata block")
+    import yaml  # here, not at the top: `alb502 --help` reads no YAML
+
     data = yaml.safe_load(m.group(1))
     if not isinstance(data, dict):
         raise ValueError("metadata block is not a YAML mapping")

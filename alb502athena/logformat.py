@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
 from alb502athena.resources import sql_dir
 
 # Hive/Athena column types -> DuckDB and Trino types (the Trino twin uses the same names as Athena
@@ -135,6 +133,8 @@ class Shape:
 
 
 def _load() -> LogFormat:
+    import yaml  # here, not at the top: `alb502 --help` reads no YAML
+
     raw = yaml.safe_load((sql_dir() / "log_format.yaml").read_text(encoding="utf-8"))
     fields = []
     for f in raw["log_fields"]:

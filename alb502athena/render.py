@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from alb502athena.catalogue import get_signature
 from alb502athena.errors import UsageError
@@ -19,6 +18,9 @@ from alb502athena.resources import sql_dir
 from alb502athena.sqltext import sql_string
 from alb502athena.window import Window
 
+if TYPE_CHECKING:
+    import jinja2
+
 # app/<name>/<id>: the `elb` field and the CloudWatch LoadBalancer dimension.
 _LOAD_BALANCER = re.compile(r"app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}")
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
@@ -26,6 +28,8 @@ _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 
 @cache
 def environment() -> jinja2.Environment:
+    import jinja2  # here, not at the top: `alb502 --help` needs no template
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(sql_dir())),
         undefined=jinja2.StrictUndefined,

@@ -237,3 +237,29 @@ def test_ddl_trino_twin() -> None:
     )
     code, _, err = invoke("ddl", "--location", "local:///x", "--bucket", "b")
     assert code == 2 and err.startswith("Error: --location goes with --engine trino")
+
+
+_HELP_IMPORTS = """
+import sys
+from alb502athena.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+heavy = ["duckdb", "numpy", "pyarrow", "numba", "llvmlite", "isal", "deflate", "sqlglot", "jinja2", "yaml",
+         "boto3", "trino"]
+print("loaded:", ",".join(m for m in heavy if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["diagnose", "--help"], ["run", "--help"]])
+def test_help_imports_no_engine_and_no_template(args: list[str]) -> None:
+    # Help must come at once: the engines, the parser's libraries and the templates load on use.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _HELP_IMPORTS, *args], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert "Usage" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "loaded:"
