@@ -120,10 +120,14 @@ def s3_log_root(bucket: str, prefix: str, account: str, region: str) -> str:
 _TRINO_LOCATION = re.compile(r"(s3a?|local|gs|abfss?)://[A-Za-z0-9!_.*()/:-]*")
 
 
+def _check_projection_start(value: str) -> None:
+    if not re.fullmatch(r"\d{4}/\d{2}/\d{2}", value):
+        raise UsageError(f"invalid --since {value!r}: use yyyy/MM/dd")
+
+
 def render_trino_ddl(*, location: str, table: str, projection_start: str) -> str:
     """The Trino twin of the Athena table, over `location` (the folder that holds yyyy/mm/dd)."""
-    if not re.fullmatch(r"\d{4}/\d{2}/\d{2}", projection_start):
-        raise UsageError(f"invalid --since {projection_start!r}: use yyyy/MM/dd")
+    _check_projection_start(projection_start)
     root = location.rstrip("/")
     if not _TRINO_LOCATION.fullmatch(root):
         raise UsageError(f"invalid --location {location!r}: e.g. s3://my-alb-logs/AWSLogs/.../eu-west-1")
@@ -147,8 +151,7 @@ def render_trino_ddl(*, location: str, table: str, projection_start: str) -> str
 def render_athena_ddl(
     *, bucket: str, prefix: str, account: str, region: str, table: str, projection_start: str
 ) -> str:
-    if not re.fullmatch(r"\d{4}/\d{2}/\d{2}", projection_start):
-        raise UsageError(f"invalid --since {projection_start!r}: use yyyy/MM/dd")
+    _check_projection_start(projection_start)
     root = s3_log_root(bucket, prefix, account, region)
     fmt = log_format()
     columns = [{"name": c.name, "type": c.type} for c in fmt.columns]

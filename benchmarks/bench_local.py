@@ -25,6 +25,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 BARE = """
@@ -93,6 +94,15 @@ def canonical_answer(path: Path) -> dict[str, object]:
     return {"lines": lines, "unparsed_lines": unparsed, "signatures": dict(signatures)}
 
 
+def summary(result: dict[str, Any]) -> dict[str, object]:
+    """What a diagnosis must agree on, in canonical_answer's shape."""
+    return {
+        "lines": result["totals"]["lines"],
+        "unparsed_lines": result["totals"]["unparsed_lines"],
+        "signatures": {s["id"]: s["count"] for s in result["signatures"]},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -113,7 +123,7 @@ def main() -> None:
     bare_cmd = [sys.executable, "-c", BARE, str(data)]
     ours_cmd = [sys.executable, "-m", "alb502athena", "diagnose", str(data), "--output", "json"]
     bare_times, ours_times = [], []
-    result: dict[str, object] = {}
+    result: dict[str, Any] = {}
     bare_out = ""
     for _ in range(args.repeat):
         elapsed, _, bare_out = timed(bare_cmd)
@@ -137,24 +147,14 @@ def main() -> None:
     if not args.no_verify:
         started = time.perf_counter()
         expected = canonical_answer(data)
-        got = {
-            "lines": totals["lines"],
-            "unparsed_lines": totals["unparsed_lines"],
-            "signatures": {s["id"]: s["count"] for s in result["signatures"]},  # type: ignore[attr-defined]
-        }
+        got = summary(result)
         verdict = "identical" if got == expected else f"DIFFERENT: {got} vs {expected}"
         print(f"canonical regex (Python re): {time.perf_counter() - started:.1f} s, results {verdict}")
         if got != expected:
             raise SystemExit(1)
 
     if args.one_file:
-        one_file(
-            data,
-            {
-                "lines": totals["lines"],
-                "signatures": {s["id"]: s["count"] for s in result["signatures"]},  # type: ignore[attr-defined]
-            },
-        )
+        one_file(data, summary(result))
 
     if args.copies:
         big = ROOT / "data" / f"alb-{args.lines}-x{args.copies}"
@@ -179,11 +179,7 @@ def one_file(data: Path, expected: dict[str, object]) -> None:
         one.write_bytes(b"".join(f.read_bytes() for f in sorted(data.rglob("*.log.gz"))))
     cmd = [sys.executable, "-m", "alb502athena", "diagnose", str(one.parent), "--output", "json"]
     elapsed, _, out = timed(cmd)
-    result = json.loads(out)
-    same = {
-        "lines": result["totals"]["lines"],
-        "signatures": {s["id"]: s["count"] for s in result["signatures"]},
-    } == expected
+    same = summary(json.loads(out)) == expected
     print(
         f"one file of {one.stat().st_size / 2**20:.0f} MiB gzip: alb502 diagnose {elapsed:.2f} s, "
         f"peak RSS {peak_rss(cmd) / 1024:.0f} MiB, results {'identical' if same else 'DIFFERENT'}"

@@ -15,16 +15,25 @@ from alb502athena.render import QueryParams
 from alb502athena.window import Window
 
 
-def _check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}")
-    return value
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """An option callback that accepts only `choices`, and names them when it refuses."""
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"choose one of {', '.join(choices)}")
+        return value
+
+    return check
 
 
 OutputOpt = Annotated[
     str,
     typer.Option(
-        "--output", "-o", help="table, json, csv or markdown.", callback=_check_format, envvar="ALB502_OUTPUT"
+        "--output",
+        "-o",
+        help=f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}.",
+        callback=_one_of(FORMATS),
+        envvar="ALB502_OUTPUT",
     ),
 ]
 LastOpt = Annotated[str | None, typer.Option("--last", help="Window ending now (or at --end): 30m, 2h, 1d.")]
@@ -65,20 +74,12 @@ def domain_errors(func: F) -> F:
 
 
 ENGINES = ("local", "athena", "trino")
-
-
-def _check_engine(value: str) -> str:
-    if value not in ENGINES:
-        raise typer.BadParameter(f"choose one of {', '.join(ENGINES)}")
-    return value
-
-
 EngineOpt = Annotated[
     str,
     typer.Option(
         "--engine",
         help="local: the log files given (DuckDB); athena: an Athena table; trino: a Trino cluster's table.",
-        callback=_check_engine,
+        callback=_one_of(ENGINES),
         envvar="ALB502_ENGINE",
     ),
 ]

@@ -103,7 +103,7 @@ class LocalEngine:
         self._next_scan: NativeScan | None = None
         if choice == "sql":
             return choice
-        from alb502athena.engines.native import NativeScan, available, installed
+        from alb502athena.engines.native import NativeScan, installed, supports_format
 
         if choice == "auto" and not installed():
             return "sql"
@@ -111,7 +111,7 @@ class LocalEngine:
         self._next_scan.start()
         # An engine dropped before its first query must not leave loaders waiting for a reader.
         self._scan_finalizer = weakref.finalize(self, self._next_scan.close)
-        if choice == "auto" and not available():
+        if choice == "auto" and not supports_format():
             self._scan_finalizer()  # closes it, once
             self._next_scan = None
             return "sql"

@@ -51,18 +51,20 @@ def installed() -> bool:
     return True
 
 
-def available() -> bool:
-    """Whether the native reader can run here: its libraries are installed and the format is one it
-    can parse. The compiled parser is loaded later, by warm()."""
+def supports_format() -> bool:
+    """Whether the native parser can match the log format exactly (else the SQL view reads it)."""
     from alb502athena.engines.native_program import UnsupportedFormat, compile_format
 
-    if not installed():
-        return False
     try:
         compile_format(log_format())
     except UnsupportedFormat:
         return False
     return True
+
+
+def available() -> bool:
+    """Whether the native reader can run here. The compiled parser is loaded later, by warm()."""
+    return installed() and supports_format()
 
 
 def _size(path: str) -> int:

@@ -11,37 +11,35 @@
 date_format((current_timestamp - interval '{{ w.relative_minutes }}' minute) AT TIME ZONE 'UTC', '{{ format }}')
 {%- endmacro %}
 
-{% macro window_filter(w, t='') -%}
+{#- The partition predicate alone: the diagnosis counts every line it reads, parsed or not. -#}
+{% macro partition_filter(w, t='') -%}
 {%- if w.relative_minutes is not none -%}
 {{ t }}day >= {{ since(w, '%Y/%m/%d') }}
-  AND {{ t }}time >= {{ since(w, '%Y-%m-%dT%H:%i:%s') }}
 {%- elif w.start is not none -%}
 {{ t }}day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
-  AND {{ t }}time >= {{ w.start }} AND {{ t }}time < {{ w.end }}
-{%- else -%}
-TRUE
-{%- endif -%}
-{%- endmacro %}
-
-{#- The partition predicate alone: the diagnosis counts every line it reads, parsed or not. -#}
-{% macro partition_filter(w) -%}
-{%- if w.relative_minutes is not none -%}
-day >= {{ since(w, '%Y/%m/%d') }}
-{%- elif w.start is not none -%}
-day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
 {%- else -%}
 TRUE
 {%- endif -%}
 {%- endmacro %}
 
 {#- The time filter alone, for rows already limited to the partitions. -#}
-{% macro in_window(w) -%}
+{% macro in_window(w, t='') -%}
 {%- if w.relative_minutes is not none -%}
-time >= {{ since(w, '%Y-%m-%dT%H:%i:%s') }}
+{{ t }}time >= {{ since(w, '%Y-%m-%dT%H:%i:%s') }}
 {%- elif w.start is not none -%}
-time >= {{ w.start }} AND time < {{ w.end }}
+{{ t }}time >= {{ w.start }} AND {{ t }}time < {{ w.end }}
 {%- else -%}
-time IS NOT NULL
+{{ t }}time IS NOT NULL
+{%- endif -%}
+{%- endmacro %}
+
+{#- Both, for queries that read parsed rows only: the partitions, then the exact times. -#}
+{% macro window_filter(w, t='') -%}
+{%- if w.relative_minutes is none and w.start is none -%}
+TRUE
+{%- else -%}
+{{ partition_filter(w, t) }}
+  AND {{ in_window(w, t) }}
 {%- endif -%}
 {%- endmacro %}
 
@@ -78,6 +76,17 @@ CASE
 {#- The target as ip:port, as AWS prints it. -#}
 {% macro target_label() -%}
 CASE WHEN {{ target_known() }} THEN concat(target_ip, ':', coalesce(CAST(target_port AS varchar), '')) END
+{%- endmacro %}
+
+{#- The 502s a deregistered target (e) got in the logs (l) from its deregistration on: what both
+    correlation queries join on. Where the deregistration delay ends is each query's own bound. -#}
+{% macro deregistered_502s(w) -%}
+l.target_group_arn = e.target_group
+  AND l.target_ip = e.target_ip
+  AND (e.target_port IS NULL OR l.target_port = e.target_port)
+  AND l.time >= e.event_time
+  AND l.elb_status_code = 502
+  AND {{ window_filter(w, 'l.') }}
 {%- endmacro %}
 
 {#- The WHERE clause of every per-signature query: the window, then the 502s this signature owns. -#}

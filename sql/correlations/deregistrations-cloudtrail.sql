@@ -8,7 +8,7 @@ description: >
   groups where allowed, arrive as a CASE; unknown ones are 300 s.
 parameters: [window, cloudtrail, delays]
 -#}
-{%- from "_macros/alb.sql" import window_filter -%}
+{%- from "_macros/alb.sql" import deregistered_502s -%}
 WITH events AS (
   SELECT
     ct.eventid AS event_id,
@@ -51,11 +51,6 @@ SELECT
   max(l.time) AS last_seen
 FROM bounded e
 LEFT JOIN {{ table }} l
-  ON l.target_group_arn = e.target_group
-  AND l.target_ip = e.target_ip
-  AND (e.target_port IS NULL OR l.target_port = e.target_port)
-  AND l.time >= e.event_time
-  AND l.elb_status_code = 502
-  AND {{ window_filter(window, 'l.') }}
+  ON {{ deregistered_502s(window) }}
   AND to_unixtime(from_iso8601_timestamp(l.time)) <= e.until_seconds
 GROUP BY e.event_id, e.event_time, e.who, e.target_group, e.target_ip, e.target_port

@@ -8,7 +8,7 @@ description: >
   off; 502s there point at a delay shorter than the target's longest requests (inferred).
 parameters: [window, events]
 -#}
-{%- from "_macros/alb.sql" import window_filter -%}
+{%- from "_macros/alb.sql" import deregistered_502s -%}
 WITH events (event_id, event_time, until_time, target_group, target_ip, target_port) AS (
   VALUES
 {%- for e in events %}
@@ -22,11 +22,6 @@ SELECT
   max(l.time) AS last_seen
 FROM events e
 LEFT JOIN {{ table }} l
-  ON l.target_group_arn = e.target_group
-  AND l.target_ip = e.target_ip
-  AND (e.target_port IS NULL OR l.target_port = e.target_port)
-  AND l.time >= e.event_time
+  ON {{ deregistered_502s(window) }}
   AND l.time <= e.until_time
-  AND l.elb_status_code = 502
-  AND {{ window_filter(window, 'l.') }}
 GROUP BY e.event_id

@@ -77,6 +77,15 @@ def local_rows(
     return result.columns, result.rows
 
 
+def target_group_of(source: Path, window: Window, target_ip: str) -> str:
+    """The one target group the examples log for this target."""
+    _, groups = local_rows(
+        source, f"SELECT DISTINCT target_group_arn FROM alb_logs WHERE target_ip = '{target_ip}'", window
+    )
+    [(tg,)] = groups
+    return str(tg)
+
+
 def render(query: str, window: Window) -> str:
     params = QueryParams(window)
     return render_diagnosis(params) if query == "diagnosis" else render_signature(query, params)
@@ -202,10 +211,7 @@ def test_deregistration_join_agrees(trino: TrinoTier, datasets: dict[str, tuple[
 
     schema, source = datasets["examples"]
     window = WINDOWS["hour"]
-    _, groups = local_rows(
-        source, "SELECT DISTINCT target_group_arn FROM alb_logs WHERE target_ip = '10.0.12.14'", window
-    )
-    (tg,) = groups[0]
+    tg = target_group_of(source, window, "10.0.12.14")
     events = [
         Deregistration(
             "e1", datetime(2026, 11, 20, 9, 24, tzinfo=UTC), tg, "10.0.12.14", 8080, "ecs.amazonaws.com"
@@ -233,10 +239,7 @@ def test_cloudtrail_table_join_agrees(
 
     schema, source = datasets["examples"]
     window = WINDOWS["hour"]
-    _, groups = local_rows(
-        source, "SELECT DISTINCT target_group_arn FROM alb_logs WHERE target_ip = '10.0.12.14'", window
-    )
-    (tg,) = groups[0]
+    tg = target_group_of(source, window, "10.0.12.14")
     records = [
         {
             "eventID": f"e{i}",
