@@ -14,6 +14,8 @@ from alb502athena.errors import UsageError
 from alb502athena.resources import sql_dir
 
 _META = re.compile(r"\A\{#-?(.*?)-?#\}", re.S)
+# A signature query shows its columns as `SELECT a, b, ...` right before `FROM {{ table }}`.
+_COLUMNS = re.compile(r"^SELECT (.*?)\s+FROM \{\{ table \}\}", re.S | re.M)
 SOURCES = ("load-balancer", "target", "lambda")
 
 
@@ -25,6 +27,7 @@ class Signature:
     evidence: str
     metric: str
     remediation: str
+    columns: tuple[str, ...]  # what its query shows of each request, in order
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -54,6 +57,14 @@ def _clean(value: object) -> str:
     return " ".join(str(value).split())
 
 
+def _columns(text: str, name: str) -> tuple[str, ...]:
+    m = _COLUMNS.search(text)
+    names = tuple(c.strip() for c in m.group(1).split(",")) if m else ()
+    if not names or not all(re.fullmatch(r"[a-z_]+", c) for c in names):
+        raise ValueError(f"{name}: expected `SELECT <columns> FROM {{{{ table }}}}` with plain column names")
+    return names
+
+
 @cache
 def rule_order() -> tuple[str, ...]:
     """Signature ids in the order the classification CASE tries them."""
@@ -66,7 +77,8 @@ def rule_order() -> tuple[str, ...]:
 def catalogue() -> tuple[Signature, ...]:
     found = {}
     for path in sorted((sql_dir() / "signatures").glob("*.sql")):
-        meta = read_metadata(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        meta = read_metadata(text)
         sig = Signature(
             id=str(meta["id"]),
             title=_clean(meta["title"]),
@@ -74,6 +86,7 @@ def catalogue() -> tuple[Signature, ...]:
             evidence=_clean(meta["evidence"]),
             metric=_clean(meta["metric"]),
             remediation=_clean(meta["remediation"]),
+            columns=_columns(text, path.name),
         )
         found[sig.id] = sig
     return tuple(found[i] for i in rule_order() if i in found)

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from alb502athena.catalogue import Signature, catalogue
+from alb502athena.catalogue import Signature, catalogue, get_signature
 from alb502athena.errors import QueryError
-from alb502athena.render import QueryParams, render_diagnosis, render_signature
+from alb502athena.logformat import log_format
+from alb502athena.render import QueryParams, render_diagnosis, render_samples, render_signature
 
 TOP_TARGETS = 5
 
@@ -177,3 +178,27 @@ def diagnose(engine: Engine, params: QueryParams) -> Diagnosis:
 
 def signature_rows(engine: Engine, signature_id: str, params: QueryParams) -> Any:
     return engine.run(render_signature(signature_id, params))
+
+
+Samples = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
+
+
+def signature_samples(
+    engine: Engine, params: QueryParams, signature_ids: Sequence[str], per_signature: int = 5
+) -> Samples:
+    """The first rows behind each of these signatures, with each one's own columns: the rows its
+    query would list first, from one scan of the logs rather than one per signature."""
+    wanted = [get_signature(i) for i in signature_ids]
+    if not wanted:
+        return {}
+    shown = {c for s in wanted for c in s.columns}
+    union = [c for c in log_format().column_names if c in shown]
+    result = engine.run(render_samples(params, union, per_signature))
+    at = {c: i for i, c in enumerate(result.columns)}
+    return {
+        s.id: (
+            list(s.columns),
+            [tuple(r[at[c]] for c in s.columns) for r in result.rows if r[at["signature"]] == s.id],
+        )
+        for s in wanted
+    }

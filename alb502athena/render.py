@@ -7,6 +7,7 @@ validated and rendered as a literal by alb502athena.sqltext.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -65,7 +66,7 @@ class QueryParams:
     table: str = "alb_logs"
 
 
-def _render(template: str, params: QueryParams) -> str:
+def _render(template: str, params: QueryParams, **extra: object) -> str:
     text = (
         environment()
         .get_template(template)
@@ -73,6 +74,7 @@ def _render(template: str, params: QueryParams) -> str:
             window=params.window.sql(),
             elb=load_balancer_literal(params.load_balancer),
             table=table_name(params.table),
+            **extra,
         )
     )
     return text.strip() + "\n"
@@ -85,6 +87,15 @@ def render_diagnosis(params: QueryParams) -> str:
 def render_signature(signature_id: str, params: QueryParams) -> str:
     get_signature(signature_id)  # an unknown id is a usage error with the list of known ones
     return _render(f"signatures/{signature_id}.sql", params)
+
+
+def render_samples(params: QueryParams, columns: Sequence[str], per_signature: int) -> str:
+    """The first `per_signature` rows of every signature, with these columns, in one query."""
+    known = set(log_format().column_names)
+    unknown = [c for c in columns if c not in known]
+    if unknown:  # identifiers reach the SQL as they are: only the format's own columns may
+        raise UsageError(f"not columns of the log format: {', '.join(unknown)}")
+    return _render("samples.sql", params, columns=list(columns), per_signature=int(per_signature))
 
 
 def render_macro(name: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from alb502athena import __version__
-from alb502athena.diagnosis import Diagnosis
+from alb502athena.diagnosis import Diagnosis, Samples
 from alb502athena.output import headline
 from alb502athena.render import render_signature
 
@@ -137,9 +137,7 @@ def chart(d: Diagnosis) -> dict[str, Any]:
     }
 
 
-def write_report(
-    d: Diagnosis, path: Path, samples: dict[str, tuple[list[str], list[tuple[Any, ...]]]]
-) -> None:
+def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent)),
         autoescape=True,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alb502athena.catalogue import catalogue, rule_order
-from alb502athena.diagnosis import diagnose, signature_rows
+from alb502athena.diagnosis import diagnose, signature_rows, signature_samples
 from alb502athena.engines.local import LocalEngine
 from alb502athena.logfiles import discover
 from alb502athena.render import QueryParams
 from alb502athena.window import Window
-from tests.conftest import write_log
+from tests.conftest import REPO, write_log
 from tests.lines import SHAPES, SIGNATURE_FIELDS, make_line, signature_line
 
 SIGNATURE_IDS = [s.id for s in catalogue()]
@@ -137,3 +138,27 @@ def test_progress_and_interrupt(tmp_path: Path) -> None:
     engine.poll_seconds = 0.0
     with pytest.raises(Interrupted):
         diagnose(engine, QueryParams(window))
+
+
+def test_samples_are_the_first_rows_of_each_signature_query_from_one_scan() -> None:
+    window = Window(None, None)
+    files = discover([REPO / "examples" / "logs"], window).files
+    params = QueryParams(window)
+    scans: list[str] = []
+
+    class Counting(LocalEngine):
+        def run(self, athena_sql: str) -> Any:
+            scans.append(athena_sql)
+            return super().run(athena_sql)
+
+    engine = Counting(files, window)
+    found = [f.signature.id for f in diagnose(engine, params).findings]
+    assert len(found) > 3
+    scans.clear()
+    samples = signature_samples(engine, params, found, per_signature=5)
+    assert len(scans) == 1  # one scan for every signature
+    for signature_id in found:
+        own = signature_rows(engine, signature_id, params)
+        columns, rows = samples[signature_id]
+        assert columns == own.columns  # the signature's own columns, in its order
+        assert rows == own.rows[:5]

@@ -8,17 +8,26 @@ import pytest
 import sqlglot
 
 from alb502athena.catalogue import SOURCES, catalogue, read_metadata
-from alb502athena.render import QueryParams, render_athena_ddl, render_diagnosis, render_signature
+from alb502athena.errors import UsageError
+from alb502athena.render import (
+    QueryParams,
+    render_athena_ddl,
+    render_diagnosis,
+    render_samples,
+    render_signature,
+)
 from alb502athena.resources import sql_dir
 from alb502athena.window import Window
 
 WINDOW = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T12:00Z")
+SAMPLE_COLUMNS = sorted({c for s in catalogue() for c in s.columns})
 PARAMS = QueryParams(WINDOW, load_balancer="app/shop/50dc6c495c0c9188", table="alb.alb_logs")
 
 
 def all_queries() -> list[tuple[str, str]]:
     out = [("diagnosis", render_diagnosis(PARAMS))]
     out += [(s.id, render_signature(s.id, PARAMS)) for s in catalogue()]
+    out.append(("samples", render_samples(PARAMS, SAMPLE_COLUMNS, 5)))
     return out
 
 
@@ -72,3 +81,8 @@ def test_athena_ddl() -> None:
         re.compile(regex.group(1)).groups
         == ddl.count(" string,") + ddl.count(" int,") + ddl.count(" bigint,") + ddl.count(" double,") + 1
     )
+
+
+def test_samples_take_only_the_formats_columns() -> None:
+    with pytest.raises(UsageError, match="not columns of the log format: time; DROP TABLE x"):
+        render_samples(PARAMS, ["elb", "time; DROP TABLE x"], 5)

@@ -38,7 +38,7 @@ from alb502athena.cli.options import (
     query_params,
 )
 from alb502athena.diagnosis import diagnose as run_diagnosis
-from alb502athena.diagnosis import signature_rows
+from alb502athena.diagnosis import signature_rows, signature_samples
 from alb502athena.engines.athena import AthenaSettings, human_bytes
 from alb502athena.engines.select import EngineRequest, open_engine
 from alb502athena.errors import UsageError
@@ -207,10 +207,8 @@ def diagnose(
         from alb502athena.report import write_report
 
         samples = {}
-        if engine != "athena":  # each sample query is another scan: free locally, billed on Athena
-            for f in result.findings:
-                rows = signature_rows(engine_, f.signature.id, params)
-                samples[f.signature.id] = (rows.columns, rows.rows[:5])
+        if engine != "athena":  # the samples query is one more scan: free locally, billed on Athena
+            samples = signature_samples(engine_, params, [f.signature.id for f in result.findings])
         write_report(result, report, samples)
         typer.echo(f"Report: {report}", err=True)
     if result.totals.unparsed_lines:

@@ -89,10 +89,15 @@ l.target_group_arn = e.target_group
   AND {{ window_filter(w, 'l.') }}
 {%- endmacro %}
 
-{#- The WHERE clause of every per-signature query: the window, then the 502s this signature owns. -#}
-{% macro signature_rows(id, w, elb) -%}
+{#- The 502s of the window (and load balancer): the rows every per-signature query starts from. -#}
+{% macro window_502s(w, elb) -%}
 WHERE {{ window_filter(w) }}{{ elb_filter(elb) }}
   AND elb_status_code = 502
+{%- endmacro %}
+
+{#- The WHERE clause of every per-signature query: the window, then the 502s this signature owns. -#}
+{% macro signature_rows(id, w, elb) -%}
+{{ window_502s(w, elb) }}
   AND {{ signature_of() }} = '{{ id }}'
 ORDER BY time
 {%- endmacro %}

@@ -15,7 +15,7 @@ from alb502athena.diagnosis import build
 from alb502athena.engines.local import LocalEngine
 from alb502athena.logfiles import discover
 from alb502athena.logformat import log_format, parse_line
-from alb502athena.render import QueryParams, render_diagnosis, render_signature
+from alb502athena.render import QueryParams, render_diagnosis, render_samples, render_signature
 from alb502athena.window import Window
 from tests.conftest import REPO, write_log
 from tests.lines import BASE, SHAPES, make_line, signature_line, tricky_lines
@@ -29,7 +29,8 @@ WINDOWS = {
     "narrow": Window.from_options(None, "2026-11-20T09:20Z", "2026-11-20T09:35Z"),
     "midnight": Window.from_options(None, "2026-11-20T23:00Z", "2026-11-21T01:00Z"),
 }
-QUERIES = ["diagnosis", *(s.id for s in catalogue())]
+QUERIES = ["diagnosis", *(s.id for s in catalogue()), "samples"]
+SHOWN = {c for s in catalogue() for c in s.columns}  # every column a signature query shows
 
 
 def crafted_logs(root: Path) -> Path:
@@ -88,6 +89,8 @@ def target_group_of(source: Path, window: Window, target_ip: str) -> str:
 
 def render(query: str, window: Window) -> str:
     params = QueryParams(window)
+    if query == "samples":
+        return render_samples(params, [c for c in log_format().column_names if c in SHOWN], 3)
     return render_diagnosis(params) if query == "diagnosis" else render_signature(query, params)
 
 
