@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from alb502athena.diagnosis import diagnose
 from alb502athena.engines import native, native_kernel, native_source
 from alb502athena.engines.local import LocalEngine, _native_view_sql
-from alb502athena.engines.native import NativeScan, available, referenced_columns
+from alb502athena.engines.native import NativeScan, installed, referenced_columns, supports_format
 from alb502athena.engines.native_program import UnsupportedFormat, char_class, compile_format
 from alb502athena.errors import QueryError, UsageError
 from alb502athena.logfiles import discover
@@ -63,8 +63,10 @@ def check(path: Path, corpus: list[str]) -> None:
 
 
 def test_runs_here() -> None:
-    # The README's install brings numba, deflate and pyarrow: the fast path must be the one in use.
-    assert available()
+    # The README's install brings the native reader's libraries: the fast path must be the one in use.
+    assert installed() and supports_format()
+    window = Window(None, None)
+    assert LocalEngine(discover([REPO / "examples" / "logs"], window).files, window).parser == "native"
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -62,11 +62,6 @@ def supports_format() -> bool:
     return True
 
 
-def available() -> bool:
-    """Whether the native reader can run here. The compiled parser is loaded later, by warm()."""
-    return installed() and supports_format()
-
-
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
@@ -157,7 +152,7 @@ class NativeScan:
         import pyarrow as pa
 
         self.start()
-        self.warm()
+        _parser(log_format())  # the compiled parser: loaded from the cache, or compiled once
         self._columns = list(columns)
         self._schema = pa.schema([(c, pa.string_view()) for c in [*self._columns, "day"]])
         # Where each column of the format goes in the batches (-1: not written).
@@ -200,10 +195,6 @@ class NativeScan:
     def _loader(self) -> None:
         while (load := self._load_queue.get()) is not None and not self._closing.is_set():
             self._load(load)
-
-    def warm(self) -> None:
-        """Load the compiled parser (compiled with numba on the first run on a machine)."""
-        _parser(log_format())
 
     def _top_up(self) -> None:
         # Read ahead READ_AHEAD_BYTES of files as stored, and at least one file.
