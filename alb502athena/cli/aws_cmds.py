@@ -21,6 +21,7 @@ from alb502athena.cli.options import (
 )
 from alb502athena.errors import UsageError
 from alb502athena.output import rows_csv, rows_markdown
+from alb502athena.render import QueryParams
 
 
 def _lister(aws: object) -> object:
@@ -44,7 +45,9 @@ def check_table(
     database: Annotated[
         str, typer.Option("--database", help="Glue database of the table.", envvar="ALB502_DATABASE")
     ],
-    table: Annotated[str, typer.Option("--table", help="The table.", envvar="ALB502_TABLE")] = "alb_logs",
+    table: Annotated[
+        str, typer.Option("--table", help="The table.", envvar="ALB502_TABLE")
+    ] = QueryParams.table,
     output: OutputOpt = "table",
     workgroup: WorkgroupOpt = None,
     output_location: OutputLocationOpt = None,

@@ -22,6 +22,7 @@ from alb502athena.cli.options import (
 from alb502athena.errors import UsageError
 from alb502athena.output import render_catalogue
 from alb502athena.render import (
+    QueryParams,
     render_athena_ddl,
     render_diagnosis,
     render_signature,
@@ -49,7 +50,7 @@ def sql(
     start: StartOpt = None,
     end: EndOpt = None,
     load_balancer: LoadBalancerOpt = None,
-    table: TableOpt = "alb_logs",
+    table: TableOpt = QueryParams.table,
     all_queries: Annotated[
         bool, typer.Option("--all", help="Every query (with --terraform): the diagnosis and each signature.")
     ] = False,
@@ -105,7 +106,7 @@ def ddl(
     prefix: Annotated[
         str, typer.Option("--prefix", help="Prefix set in the load balancer's log attribute.")
     ] = "",
-    table: TableOpt = "alb_logs",
+    table: TableOpt = QueryParams.table,
     since: Annotated[
         str, typer.Option("--since", help="First day of partition projection, yyyy/MM/dd.")
     ] = "2018/01/01",

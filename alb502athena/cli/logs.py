@@ -77,7 +77,7 @@ def _open(options: dict[str, Any]) -> tuple[Any, Discovery | None, QueryParams]:
         o["engine"], o["paths"] or [], o["trino_url"], o["catalog"], o["schema"], o["user"],
         o["password"], o["ca_bundle"], o["insecure"], athena, _progress(),
     )  # fmt: skip
-    table = "alb_logs" if o["engine"] == "local" else o["table"]
+    table = QueryParams.table if o["engine"] == "local" else o["table"]
     params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
     engine, found = open_engine(request, params.window)
     return engine, found, params
@@ -159,10 +159,10 @@ def diagnose(
         ),
     ] = None,
     engine: EngineOpt = "local",
-    table: TableOpt = "alb_logs",
+    table: TableOpt = QueryParams.table,
     trino_url: TrinoUrlOpt = None,
-    catalog: CatalogOpt = "hive",
-    schema: SchemaOpt = "default",
+    catalog: CatalogOpt = EngineRequest.catalog,
+    schema: SchemaOpt = EngineRequest.schema,
     user: UserOpt = None,
     password: PasswordOpt = None,
     ca_bundle: CaBundleOpt = None,
@@ -173,8 +173,8 @@ def diagnose(
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     reuse_minutes: ReuseOpt = None,
-    timeout: TimeoutOpt = 600.0,
-    price_per_tb: PriceOpt = 5.0,
+    timeout: TimeoutOpt = AthenaSettings.timeout,
+    price_per_tb: PriceOpt = AthenaSettings.price_per_tb,
 ) -> None:
     """Classify every HTTP 502 in the logs and say what to do next.
 
@@ -234,10 +234,10 @@ def run(
     load_balancer: LoadBalancerOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Show at most this many rows (0: all).")] = 100,
     engine: EngineOpt = "local",
-    table: TableOpt = "alb_logs",
+    table: TableOpt = QueryParams.table,
     trino_url: TrinoUrlOpt = None,
-    catalog: CatalogOpt = "hive",
-    schema: SchemaOpt = "default",
+    catalog: CatalogOpt = EngineRequest.catalog,
+    schema: SchemaOpt = EngineRequest.schema,
     user: UserOpt = None,
     password: PasswordOpt = None,
     ca_bundle: CaBundleOpt = None,
@@ -248,8 +248,8 @@ def run(
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     reuse_minutes: ReuseOpt = None,
-    timeout: TimeoutOpt = 600.0,
-    price_per_tb: PriceOpt = 5.0,
+    timeout: TimeoutOpt = AthenaSettings.timeout,
+    price_per_tb: PriceOpt = AthenaSettings.price_per_tb,
 ) -> None:
     """Show the requests behind one signature (its own query, run on the logs).
 

@@ -51,7 +51,11 @@ TableOpt = Annotated[
 
 
 def query_params(
-    last: str | None, start: str | None, end: str | None, load_balancer: str | None, table: str = "alb_logs"
+    last: str | None,
+    start: str | None,
+    end: str | None,
+    load_balancer: str | None,
+    table: str = QueryParams.table,
 ) -> QueryParams:
     return QueryParams(Window.from_options(last, start, end), load_balancer, table)
 
