@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from alb502athena.catalogue import Signature, catalogue, get_signature
+from alb502athena.engines.base import Engine, QueryResult
 from alb502athena.errors import QueryError
 from alb502athena.logformat import log_format
 from alb502athena.render import QueryParams, render_diagnosis, render_samples, render_signature
 
 TOP_TARGETS = 5
-
-
-class Engine(Protocol):
-    name: str
-
-    def run(self, athena_sql: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -169,14 +164,13 @@ def build(
 def diagnose(engine: Engine, params: QueryParams) -> Diagnosis:
     result = engine.run(render_diagnosis(params))
     diagnosis = build(engine.name, params, result.columns, result.rows)
-    diagnosis.bad_files = list(getattr(result, "bad_files", []))
-    stats = getattr(result, "stats", None)
-    if stats is not None:
-        diagnosis.engine_stats = stats.as_json()
+    diagnosis.bad_files = list(result.bad_files)
+    if result.stats is not None:
+        diagnosis.engine_stats = result.stats.as_json()
     return diagnosis
 
 
-def signature_rows(engine: Engine, signature_id: str, params: QueryParams) -> Any:
+def signature_rows(engine: Engine, signature_id: str, params: QueryParams) -> QueryResult:
     return engine.run(render_signature(signature_id, params))
 
 

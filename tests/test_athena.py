@@ -109,7 +109,7 @@ def test_result_reuse_and_polling_through_queued_and_running(aws: MotoServer) ->
     calls: list[tuple[str, dict[str, Any]]] = []
     seen: list[str] = []
     engine = AthenaEngine(
-        AthenaSettings("alb", workgroup="primary", reuse_minutes=30, poll_seconds=0.01),
+        AthenaSettings(database="alb", workgroup="primary", reuse_minutes=30, poll_seconds=0.01),
         progress=seen.append,
         aws_session=recording_session(calls),
     )
@@ -126,7 +126,7 @@ def test_result_reuse_and_polling_through_queued_and_running(aws: MotoServer) ->
 def test_results_are_paged(aws: MotoServer) -> None:
     rows = [[i, f"t{i}"] for i in range(2500)]  # get_query_results pages at 1,000 rows
     aws.queue_results([("n", "integer"), ("t", "varchar")], rows)
-    engine = AthenaEngine(AthenaSettings("alb", poll_seconds=0.01))
+    engine = AthenaEngine(AthenaSettings(database="alb", poll_seconds=0.01))
     result = engine.run("SELECT n, t FROM x")
     assert result.columns == ["n", "t"] and len(result.rows) == 2500 and result.rows[-1] == (2499, "t2499")
 
@@ -138,7 +138,7 @@ def test_ctrl_c_stops_the_running_query(aws: MotoServer) -> None:
         if "RUNNING" in message:
             raise KeyboardInterrupt
 
-    engine = AthenaEngine(AthenaSettings("alb", poll_seconds=0.01), progress=interrupt)
+    engine = AthenaEngine(AthenaSettings(database="alb", poll_seconds=0.01), progress=interrupt)
     with pytest.raises(Interrupted, match="was stopped"):
         engine.run("SELECT 1")
     (execution,) = aws.executions()
@@ -166,7 +166,8 @@ def stubbed(
     """An engine whose Athena client answers from a Stubber: moto cannot produce FAILED queries,
     access-denied or throttling answers, so those paths are stubbed (no real service runs them)."""
     engine = AthenaEngine(
-        AthenaSettings("alb", poll_seconds=0.01, timeout=0.05), aws_session=boto3.Session(region_name=REGION)
+        AthenaSettings(database="alb", poll_seconds=0.01, timeout=0.05),
+        aws_session=boto3.Session(region_name=REGION),
     )
     stub = Stubber(engine._client)
     for method, response in responses:
@@ -280,7 +281,7 @@ def test_throttling_retries_with_backoff(aws: MotoServer) -> None:
         return None
 
     session.events.register("before-send.athena.StartQueryExecution", throttle)
-    engine = AthenaEngine(AthenaSettings("alb", poll_seconds=0.01), aws_session=session)
+    engine = AthenaEngine(AthenaSettings(database="alb", poll_seconds=0.01), aws_session=session)
     assert engine.run("SELECT 7").rows == [(7,)]
     assert attempts["n"] == 2
 

@@ -26,10 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alb502athena.diagnosis import diagnose
-from alb502athena.engines import native, native_kernel, native_source
 from alb502athena.engines.local import LocalEngine, _native_view_sql
-from alb502athena.engines.native import NativeScan, installed, referenced_columns, supports_format
-from alb502athena.engines.native_program import UnsupportedFormat, char_class, compile_format
+from alb502athena.engines.native import kernel as native_kernel
+from alb502athena.engines.native import scan as native
+from alb502athena.engines.native import source as native_source
+from alb502athena.engines.native.program import UnsupportedFormat, char_class, compile_format
+from alb502athena.engines.native.scan import NativeScan, installed, referenced_columns, supports_format
 from alb502athena.errors import QueryError, UsageError
 from alb502athena.logfiles import discover
 from alb502athena.logformat import log_format
@@ -387,7 +389,7 @@ def test_a_damaged_big_file_gives_every_query_the_same_lines(
 _ABANDON = """
 import sys
 from pathlib import Path
-from alb502athena.engines import native_source
+from alb502athena.engines.native import source as native_source
 from alb502athena.engines.local import LocalEngine
 from alb502athena.logfiles import discover
 from alb502athena.window import Window

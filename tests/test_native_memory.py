@@ -8,8 +8,8 @@ import gzip
 
 import pytest
 
-from alb502athena.engines.native_gzip import gunzip
-from alb502athena.engines.native_pool import Pool
+from alb502athena.engines.native.gzip import gunzip
+from alb502athena.engines.native.pool import Pool
 
 
 def test_every_member_is_read_and_the_buffer_grows_to_hold_them() -> None:

@@ -78,7 +78,14 @@ def check_table(
     aws = session(profile, region)
     engine = None
     if query:
-        settings = AthenaSettings(database, workgroup, output_location, profile, region, timeout=timeout)
+        settings = AthenaSettings(
+            database=database,
+            workgroup=workgroup,
+            output_location=output_location,
+            profile=profile,
+            region=region,
+            timeout=timeout,
+        )
         engine = AthenaEngine(settings, aws_session=aws)
     try:
         checks = run_checks(

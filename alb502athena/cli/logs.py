@@ -40,6 +40,7 @@ from alb502athena.cli.options import (
 from alb502athena.diagnosis import diagnose as run_diagnosis
 from alb502athena.diagnosis import signature_rows, signature_samples
 from alb502athena.engines.athena import AthenaSettings, human_bytes
+from alb502athena.engines.base import Engine
 from alb502athena.engines.select import EngineRequest, open_engine
 from alb502athena.errors import UsageError
 from alb502athena.logfiles import Discovery
@@ -47,8 +48,8 @@ from alb502athena.output import render_diagnosis, render_rows
 from alb502athena.render import QueryParams
 
 
-def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: Any) -> None:
-    for note in getattr(engine, "notes", []):
+def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: Engine) -> None:
+    for note in engine.notes:
         typer.echo(f"Note: {note}", err=True)
     if found is not None:
         for ignored, why in found.ignored:
@@ -64,19 +65,34 @@ def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: An
         typer.echo(f"Warning: could not read {path}: {reason}; the other files were analysed", err=True)
 
 
-def _open(options: dict[str, Any]) -> tuple[Any, Discovery | None, QueryParams]:
+def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParams]:
     """The engine and query parameters from a command's options (diagnose and run share them all)."""
     o = options
     athena = None
     if o["database"] is not None:
         athena = AthenaSettings(
-            o["database"], o["workgroup"], o["output_location"], o["profile"], o["region"],
-            o["reuse_minutes"], o["timeout"], o["price_per_tb"],
-        )  # fmt: skip
+            database=o["database"],
+            workgroup=o["workgroup"],
+            output_location=o["output_location"],
+            profile=o["profile"],
+            region=o["region"],
+            reuse_minutes=o["reuse_minutes"],
+            timeout=o["timeout"],
+            price_per_tb=o["price_per_tb"],
+        )
     request = EngineRequest(
-        o["engine"], o["paths"] or [], o["trino_url"], o["catalog"], o["schema"], o["user"],
-        o["password"], o["ca_bundle"], o["insecure"], athena, _progress(),
-    )  # fmt: skip
+        engine=o["engine"],
+        paths=o["paths"] or [],
+        trino_url=o["trino_url"],
+        catalog=o["catalog"],
+        schema=o["schema"],
+        user=o["user"],
+        password=o["password"],
+        ca_bundle=o["ca_bundle"],
+        insecure=o["insecure"],
+        athena=athena,
+        progress=_progress(),
+    )
     table = QueryParams.table if o["engine"] == "local" else o["table"]
     params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
     engine, found = open_engine(request, params.window)
@@ -95,10 +111,10 @@ def _progress() -> Callable[[str], None] | None:
     return show
 
 
-def _engine_stats(engine: object) -> None:
+def _engine_stats(engine: Engine) -> None:
     if sys.stderr.isatty():
         sys.stderr.write("\r" + " " * 80 + "\r")  # clear the progress line
-    stats = getattr(engine, "last_stats", None)
+    stats = engine.last_stats
     if stats is None:
         return
     reused = ", result reused" if stats.reused else ""
@@ -194,7 +210,7 @@ def diagnose(
         from alb502athena.aws import session
         from alb502athena.evidence.gather import gather
 
-        aws = getattr(engine_, "aws_session", None) or session(profile, region)
+        aws = engine_.aws_session or session(profile, region)
         gather(result, aws)
     if aws is not None or cloudtrail or cloudtrail_table:
         from alb502athena.evidence.cloudtrail import add_correlations

@@ -11,11 +11,11 @@ import contextlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from alb502athena.aws import client, session, translate
-from alb502athena.engines.local import QueryResult
+from alb502athena.engines.base import QueryResult
 from alb502athena.errors import AwsError, Interrupted, UsageError
 
 TB = 1024**4
@@ -24,7 +24,7 @@ _WORKGROUP = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AthenaSettings:
     database: str
     workgroup: str | None = None
@@ -64,11 +64,6 @@ class EngineStats:
             "cost_usd": round(self.cost_usd, 6),
             "price_per_tb_usd": self.price_per_tb,
         }
-
-
-@dataclass
-class AthenaResult(QueryResult):
-    stats: EngineStats | None = field(default=None)
 
 
 def _value(cell: dict[str, str], athena_type: str) -> Any:
@@ -113,6 +108,7 @@ class AthenaEngine:
         self.aws_session = aws_session or session(settings.profile, settings.region)
         self._client = client(self.aws_session, "athena")
         self.last_stats: EngineStats | None = None
+        self.notes: list[str] = []
 
     def _start(self, sql: str) -> str:
         s = self.settings
@@ -155,7 +151,7 @@ class AthenaEngine:
             time.sleep(delay)
             delay = min(delay * 2, self.settings.poll_seconds)
 
-    def run(self, athena_sql: str) -> AthenaResult:
+    def run(self, athena_sql: str) -> QueryResult:
         query_id = None
         try:
             query_id = self._start(athena_sql)
@@ -192,7 +188,7 @@ class AthenaEngine:
             if translated is None:
                 raise
             raise translated from None
-        return AthenaResult(columns, rows, stats=self.last_stats)
+        return QueryResult(columns, rows, stats=self.last_stats)
 
     def _results(self, query_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         paginator = self._client.get_paginator("get_query_results")

@@ -8,9 +8,9 @@ import threading
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from alb502athena.engines.base import QueryResult
 from alb502athena.engines.compiled import compile_cached
 from alb502athena.engines.inline import inline_table
 from alb502athena.engines.local_view import PIECES_VIEW, TABLE_VIEW, LocalView, local_view, typed
@@ -20,14 +20,8 @@ from alb502athena.transpile import to_duckdb
 from alb502athena.window import Window
 
 if TYPE_CHECKING:
-    from alb502athena.engines.native import NativeScan
-
-
-@dataclass
-class QueryResult:
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    bad_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    from alb502athena.engines.athena import EngineStats
+    from alb502athena.engines.native.scan import NativeScan
 
 
 def _group_by_day(files: Sequence[LogFile], window: Window) -> list[tuple[str | None, list[str]]]:
@@ -81,6 +75,8 @@ class LocalEngine:
         self.bad_files: list[tuple[str, str]] = []
         self._partial_files: set[str] = set()  # of bad_files, those read up to their damage
         self.notes: list[str] = []  # for the user: what changed how the logs were read
+        self.last_stats: EngineStats | None = None  # the local engine bills nothing
+        self.aws_session: Any = None
         self.parser = self._choose_parser(parser)
         import duckdb  # imported here: `alb502 --help` must not pay for it
 
@@ -103,7 +99,7 @@ class LocalEngine:
         self._next_scan: NativeScan | None = None
         if choice == "sql":
             return choice
-        from alb502athena.engines.native import NativeScan, installed, supports_format
+        from alb502athena.engines.native.scan import NativeScan, installed, supports_format
 
         if choice == "auto" and not installed():
             return "sql"
@@ -172,8 +168,8 @@ class LocalEngine:
         return result
 
     def _run_native(self, athena_sql: str) -> QueryResult:
-        from alb502athena.engines.native import NativeScan, needs_compiling, referenced_columns
-        from alb502athena.engines.native_kernel import KernelError
+        from alb502athena.engines.native.kernel import KernelError
+        from alb502athena.engines.native.scan import NativeScan, needs_compiling, referenced_columns
 
         sql = compile_cached(athena_sql, "native", to_duckdb)
         columns = referenced_columns(sql)

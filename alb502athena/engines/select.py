@@ -6,15 +6,15 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from alb502athena.engines.athena import AthenaSettings
+from alb502athena.engines.base import Engine
 from alb502athena.errors import UsageError
 from alb502athena.logfiles import Discovery, discover
 from alb502athena.window import Window
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EngineRequest:
     engine: str
     paths: list[Path]
@@ -29,7 +29,7 @@ class EngineRequest:
     progress: Callable[[str], None] | None = None
 
 
-def open_engine(request: EngineRequest, window: Window) -> tuple[Any, Discovery | None]:
+def open_engine(request: EngineRequest, window: Window) -> tuple[Engine, Discovery | None]:
     """The engine, and for the local one what was found on disk (for the notes shown to the user)."""
     if request.engine == "local":
         if not request.paths:

@@ -7,14 +7,17 @@ message and query id reach the user; nothing is retried behind their back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from alb502athena.engines.local import QueryResult
+from alb502athena.engines.base import QueryResult
 from alb502athena.errors import QueryError, UsageError
 
+if TYPE_CHECKING:
+    from alb502athena.engines.athena import EngineStats
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class TrinoSettings:
     url: str
     catalog: str
@@ -37,6 +40,9 @@ class TrinoEngine:
         self._host = parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 8080)
         self._scheme = parts.scheme
+        self.notes: list[str] = []
+        self.last_stats: EngineStats | None = None  # Trino bills nothing
+        self.aws_session: Any = None
 
     def _connect(self) -> Any:
         import trino  # imported here: `alb502 --help` must not pay for it

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from alb502athena.engines.native_gzip import gunzip
-from alb502athena.engines.native_pool import Lease, Pool
+from alb502athena.engines.native.gzip import gunzip
+from alb502athena.engines.native.pool import Lease, Pool
 
 WHOLE = 256 << 20  # bytes of text read as one chunk
 CHUNK = 32 << 20  # bytes of text per chunk of a bigger file

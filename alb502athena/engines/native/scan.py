@@ -1,9 +1,9 @@
 """The native reader: log files to Arrow record batches, parsed by a numba-compiled matcher of the format.
 
 DuckDB reads gzip about three times slower than libdeflate, and matching the format in SQL costs as
-much again. This reader decompresses with libdeflate into pooled buffers (native_gzip.py,
-native_pool.py) and parses with code generated from sql/log_format.yaml (native_program.py,
-native_codegen.py; compiled once per machine by numba, loaded by native_kernel.py), on worker threads
+much again. This reader decompresses with libdeflate into pooled buffers (gzip.py,
+pool.py) and parses with code generated from sql/log_format.yaml (program.py,
+codegen.py; compiled once per machine by numba, loaded by kernel.py), on worker threads
 that hold no GIL, and hands DuckDB Arrow string views that point into the decompressed bytes. Only
 the columns a query names are written.
 
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from alb502athena.engines.native_gzip import libdeflate
-from alb502athena.engines.native_pool import Lease, Pool
-from alb502athena.engines.native_source import Chunk, chunks, pieces
+from alb502athena.engines.native.gzip import libdeflate
+from alb502athena.engines.native.pool import Lease, Pool
+from alb502athena.engines.native.source import Chunk, chunks, pieces
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
@@ -53,7 +53,7 @@ def installed() -> bool:
 
 def supports_format() -> bool:
     """Whether the native parser can match the log format exactly (else the SQL view reads it)."""
-    from alb502athena.engines.native_program import UnsupportedFormat, compile_format
+    from alb502athena.engines.native.program import UnsupportedFormat, compile_format
 
     try:
         compile_format(log_format())
@@ -74,9 +74,9 @@ def _parser(fmt: LogFormat) -> tuple[Any, Any, Any]:
     """The compiled parser for the format, the program's class tables and its column levels."""
     import numpy as np
 
-    from alb502athena.engines.native_codegen import parser_source
-    from alb502athena.engines.native_kernel import kernel
-    from alb502athena.engines.native_program import compile_format
+    from alb502athena.engines.native.codegen import parser_source
+    from alb502athena.engines.native.kernel import kernel
+    from alb502athena.engines.native.program import compile_format
 
     program = compile_format(fmt)
     classes = np.ascontiguousarray(program.classes, dtype=np.uint8)
@@ -86,9 +86,9 @@ def _parser(fmt: LogFormat) -> tuple[Any, Any, Any]:
 def needs_compiling() -> bool:
     """Whether loading the parser means compiling it first (seconds): it is neither loaded in this
     process nor compiled on this machine before."""
-    from alb502athena.engines.native_codegen import parser_source
-    from alb502athena.engines.native_kernel import is_compiled
-    from alb502athena.engines.native_program import compile_format
+    from alb502athena.engines.native.codegen import parser_source
+    from alb502athena.engines.native.kernel import is_compiled
+    from alb502athena.engines.native.program import compile_format
 
     if _parser.cache_info().currsize:
         return False

@@ -13,7 +13,7 @@ import gzip
 from functools import cache
 from typing import Any
 
-from alb502athena.engines.native_pool import Lease, Pool
+from alb502athena.engines.native.pool import Lease, Pool
 
 _SUCCESS, _BAD_DATA, _SHORT_OUTPUT, _INSUFFICIENT_SPACE = range(4)
 

@@ -3,7 +3,7 @@ loaded on later runs with llvmlite alone.
 
 Importing numba and loading a function from its cache costs about 0.3 s per run, a fifth of a
 diagnosis of a million lines. The generated parser is a C function on raw pointers
-(native_codegen.py) that allocates nothing and raises nothing, so its object code is all there is to
+(codegen.py) that allocates nothing and raises nothing, so its object code is all there is to
 it: llvmlite (numba's own backend, about 35 ms to import) links it into the process in a few
 milliseconds, and ctypes calls it, releasing the GIL for the call.
 """

@@ -1,0 +1,31 @@
+"""What every engine offers the library and the CLI: one small typed interface.
+
+The CLI never asks an engine whether it has an attribute: every engine carries its notes for the
+user, the statistics of its last query (Athena's bill; None elsewhere) and the AWS session it holds
+(None unless it talks to AWS), so commands treat the three engines alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from alb502athena.engines.athena import EngineStats
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    bad_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    stats: EngineStats | None = None  # what the query cost, where the engine bills by the byte
+
+
+class Engine(Protocol):
+    name: str
+    notes: list[str]  # for the user: what changed how the data was read
+    last_stats: EngineStats | None
+    aws_session: Any  # a boto3 Session when the engine talks to AWS, else None
+
+    def run(self, athena_sql: str) -> QueryResult: ...

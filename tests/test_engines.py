@@ -1,0 +1,36 @@
+"""Every engine offers the same small interface (engines/base.py), so the CLI never probes for attributes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alb502athena.engines.base import Engine
+from alb502athena.engines.local import LocalEngine
+from alb502athena.engines.trino import TrinoEngine, TrinoSettings
+from alb502athena.logfiles import discover
+from alb502athena.window import Window
+from tests.conftest import REPO
+
+
+def _members() -> set[str]:
+    return set(Engine.__annotations__) | {"run"}
+
+
+def test_local_and_trino_engines_carry_every_member_of_the_interface() -> None:
+    window = Window.from_options(None, None, None)
+    local = LocalEngine(discover([REPO / "examples" / "logs"], window).files, window)
+    trino = TrinoEngine(
+        TrinoSettings(url="http://127.0.0.1:1", catalog="hive", schema="alb", user="test")
+    )  # not connected: the interface is there before any query
+    for engine in (local, trino):
+        missing = {m for m in _members() if not hasattr(engine, m)}
+        assert not missing, f"{type(engine).__name__} lacks {missing}"
+        assert engine.notes == []
+        assert engine.last_stats is None
+        assert engine.aws_session is None
+
+
+def test_the_cli_does_not_probe_engines_for_attributes() -> None:
+    cli = Path(REPO / "alb502athena" / "cli").glob("*.py")
+    probes = [p.name for p in cli if "getattr(engine" in p.read_text()]
+    assert probes == []
