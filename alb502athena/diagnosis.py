@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alb502athena.catalogue import Signature, catalogue, get_signature
 from alb502athena.engines.base import Engine, QueryResult
 from alb502athena.errors import QueryError
+from alb502athena.inputs import Inputs
 from alb502athena.logformat import log_format
 from alb502athena.render import QueryParams, render_diagnosis, render_samples, render_signature
+
+if TYPE_CHECKING:
+    from alb502athena.verdict import Verdict
 
 TOP_TARGETS = 5
 
@@ -86,9 +90,17 @@ class Diagnosis:
     evidence: dict[str, dict[str, Any]] | None = None  # by signature id, when AWS evidence was gathered
     correlations: list[dict[str, Any]] | None = None  # DeregisterTargets events that explain 502s
     metric_series: dict[str, list[list[Any]]] | None = None  # CloudWatch per minute, [[minute, value]]
+    inputs: Inputs | None = None  # what the input held besides the counts (alb502athena.inputs.gather)
+
+    def verdict(self) -> Verdict:
+        from alb502athena.verdict import verdict
+
+        return verdict(self)
 
     def as_json(self) -> dict[str, Any]:
+        inputs = self.inputs or Inputs()
         return {
+            "verdict": self.verdict().as_json(),
             "engine": self.engine,
             "window": self.params.window.as_json(),
             "totals": self.totals.__dict__,
@@ -97,6 +109,9 @@ class Diagnosis:
                 for f in self.findings
             ],
             "bad_files": [{"path": p, "reason": r} for p, r in self.bad_files],
+            "set_aside": inputs.set_aside_json(),
+            "unreadable": [{"path": p, "reason": r} for p, r in inputs.unreadable],
+            "inputs": inputs.as_json(),
             "notes": list(self.notes),
             **({"engine_stats": self.engine_stats} if self.engine_stats is not None else {}),
             **({"correlations": self.correlations} if self.correlations is not None else {}),

@@ -3,6 +3,8 @@
 Files arrive as `aws s3 sync` leaves them (AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/
 <account>_elasticloadbalancing_<region>_app.<name>.<id>_<end YYYYMMDDTHHMMZ>_<node ip>_<random>.log.gz)
 or loose. The folder date is the `day` partition; the end time in the name bounds the file's entries.
+Names are read by alb502athena.objectname: connection, health-check, NLB and Classic ELB logs in the
+same folders are set aside by name, and a folder that cannot be listed is reported, never skipped.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from alb502athena.errors import InputError
+from alb502athena.objectname import ObjectName, parse
 from alb502athena.window import Window
 
-_END_TIME = re.compile(r"_(\d{8}T\d{4}Z)_")
 _DAY_DIRS = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})$")
 LOG_SUFFIXES = (".log", ".log.gz")
 # A file holds the entries of the 5 minutes before its end time; the margin covers entries ALB
@@ -31,6 +33,7 @@ class LogFile:
     path: Path
     day: str | None  # yyyy/MM/dd from the folders, else from the end time in the name
     end_time: datetime | None
+    load_balancer: str | None = None  # app/<name>/<id> from an ALB object name
 
 
 @dataclass
@@ -38,27 +41,38 @@ class Discovery:
     files: list[LogFile] = field(default_factory=list)
     ignored: list[tuple[Path, str]] = field(default_factory=list)  # (path, why), shown to the user
     outside_window: int = 0
+    # Other ELB logs found by name, by kind (objectname.ObjectName.set_aside_as): never read as access logs.
+    set_aside: dict[str, list[Path]] = field(default_factory=dict)
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)  # folders that could not be listed
+    # Every access-log file found, in the window or not: what the folder holds, to say when none fits.
+    all_files: list[LogFile] = field(default_factory=list)
+
+    def load_balancers(self, in_window: bool = True) -> list[str]:
+        """The load balancers the access-log files' names carry (in the window, or all)."""
+        return sorted(
+            {f.load_balancer for f in (self.files if in_window else self.all_files) if f.load_balancer}
+        )
+
+    def days(self) -> tuple[str, str] | None:
+        """The first and last `day` of every access-log file found."""
+        days = sorted(f.day for f in self.all_files if f.day)
+        return (days[0], days[-1]) if days else None
 
 
-def _end_time(name: str) -> datetime | None:
-    m = _END_TIME.search(name)
-    if m is None:
-        return None
-    try:
-        return datetime.strptime(m.group(1), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def describe(path: Path) -> LogFile:
-    end = _end_time(path.name)
+def describe(path: Path, name: ObjectName | None = None) -> LogFile:
+    name = name or parse(path.name)
+    end = name.end_time if name else None
     m = _DAY_DIRS.search(path.parent.as_posix())
     day = "/".join(m.groups()) if m else (end.strftime("%Y/%m/%d") if end else None)
-    return LogFile(path, day, end)
+    return LogFile(path, day, end, name.load_balancer if name and name.is_alb_access_log else None)
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
+def _walk(root: Path, unreadable: list[tuple[Path, str]]) -> Iterable[Path]:
+    def failed(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        unreadable.append((where, exc.strerror or str(exc)))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=failed):
         dirnames.sort()
         for name in sorted(filenames):
             yield Path(dirpath) / name
@@ -87,22 +101,26 @@ def discover(paths: Sequence[Path], window: Window, by_name: bool = True) -> Dis
     for root in paths:
         if not root.exists():
             raise InputError(f"no such file or directory: {root}")
-        candidates = [root] if root.is_file() else list(_walk(root))
+        candidates = [root] if root.is_file() else list(_walk(root, found.unreadable))
         for path in candidates:
-            name = path.name
-            if name.startswith("conn_log."):
-                found.ignored.append((path, "connection log, not an access log"))
+            name = parse(path.name)
+            aside = name.set_aside_as if name else None
+            if aside is not None:
+                found.set_aside.setdefault(aside, []).append(path)
                 continue
-            if not name.endswith(LOG_SUFFIXES):
+            if not path.name.endswith(LOG_SUFFIXES):
                 if root.is_file():
                     found.ignored.append((path, "not a .log or .log.gz file"))
                 continue
-            f = describe(path)
+            f = describe(path, name)
+            found.all_files.append(f)
             if _in_window(f, window, days, by_name):
                 found.files.append(f)
             else:
                 found.outside_window += 1
-    if not found.files and not found.outside_window:
+    # A folder holding nothing at all is a wrong path: one error line. Anything else (files outside the
+    # window, other ELB logs, folders that could not be listed) is said by the verdict instead.
+    if not (found.all_files or found.set_aside or found.unreadable):
         where = ", ".join(str(p) for p in paths)
         raise InputError(f"no ALB access-log files (*.log, *.log.gz) found in {where}")
     return found

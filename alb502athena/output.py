@@ -49,15 +49,9 @@ def _trend(d: Diagnosis, f: Finding, width: int = 24) -> str:
 
 
 def headline(d: Diagnosis) -> str:
-    """One sentence: what most of the 502s are."""
-    if not d.findings:
-        return "No HTTP 502 in the window."
-    top = d.findings[0]
-    share = 100 * top.count / d.totals.elb_502
-    lead = "All" if share == 100 else "Mostly" if share >= 50 else "Most often"
-    return (
-        f"{lead} {top.signature.id} ({share:.0f}% of {_n(d.totals.elb_502)} HTTP 502): {top.signature.title}."
-    )
+    """The verdict's sentence (what most of the 502s are, or that there was nothing to read), then a
+    `Warning: ...` line for each share of the input left unread above the threshold (alb502athena.verdict)."""
+    return "\n".join(d.verdict().headline_lines())
 
 
 def _grid(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -85,7 +79,8 @@ def diagnosis_table(d: Diagnosis, width: int = 100, rows_hint: str = "alb502 run
         "",
     ]
     if not d.findings:
-        out.append("No HTTP 502 in the window.")
+        out.append(headline(d))
+        out += [f"  {line}" for line in d.verdict().details]
         return "\n".join(out) + "\n"
     out += [headline(d), ""]
     rows = [
@@ -202,6 +197,9 @@ def diagnosis_markdown(d: Diagnosis) -> str:
             evidence = f" Evidence: {verdict}." if verdict else ""
             out.append(f"{i}. **{f.signature.id}** ({_n(f.count)}): {f.remediation}{evidence}")
         out.append("")
+    if not d.findings:
+        details = d.verdict().details
+        out += [*(f"- {line}" for line in details), *([""] if details else [])]
     if d.correlations:
         out.append("**502s after DeregisterTargets**")
         out.append("")

@@ -43,9 +43,12 @@ from alb502athena.engines.athena import AthenaSettings, human_bytes
 from alb502athena.engines.base import Engine
 from alb502athena.engines.select import EngineRequest, open_engine
 from alb502athena.errors import UsageError
+from alb502athena.inputs import from_discovery
+from alb502athena.inputs import gather as gather_inputs
 from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
 from alb502athena.render import QueryParams
+from alb502athena.verdict import clean
 
 
 def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: Engine) -> None:
@@ -59,6 +62,11 @@ def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: En
                 f"Note: skipped {found.outside_window} files whose names put them outside the window",
                 err=True,
             )
+        aside = from_discovery(found).set_aside_sentence()
+        if aside:
+            typer.echo(f"Note: {aside}", err=True)
+        for folder, why in found.unreadable:
+            typer.echo(f"Warning: could not read folder {clean(str(folder), 300)}: {why}", err=True)
         if not found.files:
             typer.echo("Note: no log file falls in the window", err=True)
     for path, reason in bad_files:
@@ -216,6 +224,7 @@ def diagnose(
         from alb502athena.evidence.cloudtrail import add_correlations
 
         add_correlations(result, engine_, aws, cloudtrail or [], cloudtrail_table)
+    gather_inputs(result, found, engine_)
     _notes(found, result.bad_files, engine_)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
@@ -235,6 +244,10 @@ def diagnose(
         )
     source = [str(p) for p in paths or []] if engine == "local" else ["--engine", engine]
     typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(source, last, start, end)), nl=False)
+    verdict = result.verdict()
+    if verdict.exit_code:  # nothing to diagnose is an input error, whatever the format
+        typer.echo(f"Error: {verdict.headline}", err=True)
+        raise typer.Exit(verdict.exit_code)
     if fail_on_findings and result.totals.elb_502 > 0:
         raise typer.Exit(1)
 

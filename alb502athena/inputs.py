@@ -1,0 +1,140 @@
+"""What the input held besides the counts: files found, set aside or unreadable, the load balancers and
+dates the files name, and what unparsed lines look like. The verdict (alb502athena.verdict) says it.
+
+Gathered after the diagnosis and only as far as it is cheap: file names are free; the sample of
+unparsed lines is a few kilobytes read locally; the query naming the load balancers in the lines runs
+only when no request was found although lines were parsed, and not on Athena (it would be billed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from alb502athena.objectname import KIND_LABELS
+
+if TYPE_CHECKING:
+    from alb502athena.diagnosis import Diagnosis
+    from alb502athena.engines.base import Engine
+    from alb502athena.logfiles import Discovery
+    from alb502athena.render import QueryParams
+
+
+@dataclass(frozen=True)
+class LinesOf:
+    """One load balancer named by the parsed lines of the window's partitions."""
+
+    load_balancer: str | None
+    lines: int
+    in_window: int
+    first_seen: str | None
+    last_seen: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Inputs:
+    files: int | None = None  # access-log files read (local engine), None when a table was read
+    files_found: int | None = None  # access-log files found, in the window or not
+    outside_window: int = 0
+    set_aside: dict[str, list[str]] = field(default_factory=dict)  # by kind: connection, health_check, ...
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # folders that could not be listed
+    days: tuple[str, str] | None = None  # first and last `day` of the files found
+    load_balancers_in_names: list[str] = field(default_factory=list)  # of the files in the window
+    load_balancers_in_all_names: list[str] = field(default_factory=list)  # of every file found
+    formats: list[tuple[str, int]] = field(default_factory=list)  # shapes of sampled unparsed lines
+    sampled_lines: int = 0
+    load_balancers_in_sample: list[str] = field(default_factory=list)
+    lines_by_load_balancer: list[LinesOf] | None = None  # None: not asked
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "files_found": self.files_found,
+            "outside_window": self.outside_window,
+            "days": list(self.days) if self.days else None,
+            "load_balancers_in_file_names": list(self.load_balancers_in_names),
+            "unparsed_lines_look_like": [{"format": f, "sampled_lines": n} for f, n in self.formats],
+            "load_balancers_in_sampled_lines": list(self.load_balancers_in_sample),
+            "lines_by_load_balancer": (
+                [x.as_json() for x in self.lines_by_load_balancer]
+                if self.lines_by_load_balancer is not None
+                else None
+            ),
+        }
+
+    def set_aside_json(self) -> dict[str, Any]:
+        return {k: {"count": len(v), "paths": list(v)} for k, v in sorted(self.set_aside.items())}
+
+    def set_aside_sentence(self) -> str | None:
+        """`set aside 3 connection-log and 2 health-check-log files`, or None."""
+        if not self.set_aside:
+            return None
+        parts = [f"{len(v):,} {KIND_LABELS.get(k, k)}" for k, v in sorted(self.set_aside.items())]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        total = sum(len(v) for v in self.set_aside.values())
+        return f"set aside {listed} file{'s' if total != 1 else ''}, not ALB access logs"
+
+
+def from_discovery(found: Discovery) -> Inputs:
+    return Inputs(
+        files=len(found.files),
+        files_found=len(found.all_files),
+        outside_window=found.outside_window,
+        set_aside={k: [str(p) for p in v] for k, v in found.set_aside.items()},
+        unreadable=[(str(p), why) for p, why in found.unreadable],
+        days=found.days(),
+        load_balancers_in_names=found.load_balancers(),
+        load_balancers_in_all_names=found.load_balancers(in_window=False),
+    )
+
+
+def gather(d: Diagnosis, found: Discovery | None, engine: Engine) -> Inputs:
+    """Everything the verdict says about the input besides the counts; attached to `d` and returned."""
+    inputs = from_discovery(found) if found is not None else Inputs()
+    t = d.totals
+    if found is not None and t.unparsed_lines:
+        from alb502athena.sniff import sniff
+
+        seen = sniff([f.path for f in found.files])
+        inputs.formats, inputs.sampled_lines = seen.formats, seen.lines
+        inputs.load_balancers_in_sample = seen.load_balancers
+    parsed = t.lines - t.unparsed_lines
+    if t.requests == 0 and parsed > 0:
+        if engine.name == "athena":
+            inputs.notes.append(
+                "the load balancers of the lines read were not listed: on Athena that is one more billed "
+                "scan; run again without --load-balancer to see them"
+            )
+        else:
+            inputs.lines_by_load_balancer = _lines_by_load_balancer(engine, d.params)
+    d.inputs = inputs
+    return inputs
+
+
+def _lines_by_load_balancer(engine: Engine, params: QueryParams) -> list[LinesOf]:
+    from alb502athena.render import environment, load_balancer_literal, table_name
+
+    load_balancer_literal(params.load_balancer)  # validated as the diagnosis did
+    sql = (
+        environment()
+        .get_template("load_balancers.sql")
+        .render(window=params.window.sql(), table=table_name(params.table))
+        .strip()
+        + "\n"
+    )
+    result = engine.run(sql)
+    at = {c: i for i, c in enumerate(result.columns)}
+    return [
+        LinesOf(
+            r[at["load_balancer"]],
+            int(r[at["lines"]] or 0),
+            int(r[at["in_window"]] or 0),
+            r[at["first_seen"]],
+            r[at["last_seen"]],
+        )
+        for r in result.rows
+    ]

@@ -1,0 +1,94 @@
+"""The one rule for the names of the objects Elastic Load Balancing writes to a log bucket.
+
+ALB writes three kinds of object to the same `AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/`
+folders, told apart by a prefix (AWS's "Access logs", "Connection logs" and "Health check logs" pages):
+
+    <account>_elasticloadbalancing_<region>_app.<name>.<id>_<end YYYYMMDDTHHMMZ>_<node ip>_<random>.log.gz
+    conn_log_<the same>           (some AWS pages write `conn_log.`; S3 holds `conn_log_`; both are read)
+    health_check_log_<the same>   (since November 2025)
+
+Network and Classic load balancers write their access logs to such folders too, under names with
+`net.<name>.<id>` (and no node ip) or the bare Classic name in place of `app.<name>.<id>`. A name that
+fits none of these is not an ELB object name (a renamed or hand-made file) and parses to None.
+
+This is a pure function of the name, so the same rule can be rendered into `$path` predicates and S3
+listings later.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+Kind = Literal["access", "connection", "health_check"]
+LoadBalancerType = Literal["application", "network", "classic"]
+
+_NAME = re.compile(
+    r"(?P<prefix>conn_log[._]|health_check_log_)?"
+    r"(?P<account>\d{12})_elasticloadbalancing_(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2})_"
+    r"(?:app\.(?P<app_name>[A-Za-z0-9-]{1,32})\.(?P<app_id>[0-9a-f]{16})"
+    r"|net\.(?P<net_name>[A-Za-z0-9-]{1,32})\.(?P<net_id>[0-9a-f]{16})"
+    r"|(?P<classic>[A-Za-z0-9-]{1,32}))"
+    r"_(?P<end>\d{8}T\d{4}Z)"
+    r"(?:_(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))?"
+    r"_(?P<random>[A-Za-z0-9]+)\.log(?:\.gz)?"
+)
+_KINDS: dict[str | None, Kind] = {
+    None: "access",
+    "conn_log_": "connection",
+    "conn_log.": "connection",
+    "health_check_log_": "health_check",
+}
+KIND_LABELS: dict[str, str] = {
+    "connection": "connection-log",
+    "health_check": "health-check-log",
+    "network": "Network Load Balancer access-log",
+    "classic": "Classic Load Balancer access-log",
+}
+
+
+@dataclass(frozen=True)
+class ObjectName:
+    kind: Kind
+    load_balancer_type: LoadBalancerType
+    account: str
+    region: str
+    load_balancer: str  # app/<name>/<id> (the `elb` field), net/<name>/<id>, or the Classic name
+    end_time: datetime  # UTC; the object holds about the five minutes before it
+    node_ip: str | None  # the load balancer node; Network Load Balancer names carry none
+
+    @property
+    def is_alb_access_log(self) -> bool:
+        return self.kind == "access" and self.load_balancer_type == "application"
+
+    @property
+    def set_aside_as(self) -> str | None:
+        """Why an access-log reader must leave this object out, as a kind ('connection', 'health_check',
+        'network', 'classic'); None for an ALB access log."""
+        if self.kind != "access":
+            return self.kind
+        return None if self.load_balancer_type == "application" else self.load_balancer_type
+
+
+def parse(name: str) -> ObjectName | None:
+    """The parts of an ELB log object's name (its last path segment), or None if it is not one."""
+    m = _NAME.fullmatch(name)
+    if m is None:
+        return None
+    try:
+        end = datetime.strptime(m["end"], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    except ValueError:  # 20261340T2599Z: digits in the right places, not a time
+        return None
+    lb_type: LoadBalancerType
+    if m["app_name"] is not None:
+        lb_type, lb = "application", f"app/{m['app_name']}/{m['app_id']}"
+    elif m["net_name"] is not None:
+        lb_type, lb = "network", f"net/{m['net_name']}/{m['net_id']}"
+    else:
+        lb_type, lb = "classic", m["classic"]
+    kind = _KINDS[m["prefix"]]
+    if kind != "access" and lb_type != "application":
+        return None  # connection and health-check logs are ALB-only
+    return ObjectName(kind, lb_type, m["account"], m["region"], lb, end, m["ip"])
