@@ -103,7 +103,9 @@ def gather(d: Diagnosis, found: Discovery | None, engine: Engine) -> Inputs:
         inputs.formats, inputs.sampled_lines = seen.formats, seen.lines
         inputs.load_balancers_in_sample = seen.load_balancers
     parsed = t.lines - t.unparsed_lines
-    if t.requests == 0 and parsed > 0:
+    # ALB object names already say which load balancer each file is from: no second scan for that.
+    named = found is not None and all(f.load_balancer for f in found.files)
+    if t.requests == 0 and parsed > 0 and not named:
         if engine.name == "athena":
             inputs.notes.append(
                 "the load balancers of the lines read were not listed: on Athena that is one more billed "

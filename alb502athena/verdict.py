@@ -90,6 +90,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def _days(days: tuple[str, str]) -> str:
+    return days[0] if days[0] == days[1] else f"{days[0]} to {days[1]}"
+
+
 def _formats(inputs: Inputs) -> str | None:
     if not inputs.formats:
         return None
@@ -112,7 +116,7 @@ def _nothing_read(d: Diagnosis, inputs: Inputs) -> str:
     lb = d.params.load_balancer
     if inputs.files == 0:
         if inputs.files_found:
-            cover = f" (they cover {inputs.days[0]} to {inputs.days[1]})" if inputs.days else ""
+            cover = f" (they cover {_days(inputs.days)})" if inputs.days else ""
             found = _plural(inputs.files_found, "access-log file")
             return f"none of the {found} found falls in the window{cover}"
         if inputs.set_aside:
@@ -192,9 +196,7 @@ def verdict(d: Diagnosis) -> Verdict:
         if named:
             details.append(f"load balancers named by the files and lines: {_names(named)}")
         if inputs.days:
-            details.append(
-                f"the access-log files cover {inputs.days[0]} to {inputs.days[1]} (delivery dates)"
-            )
+            details.append(f"the access-log files cover {_days(inputs.days)} (delivery dates)")
         for x in inputs.lines_by_load_balancer or []:
             details.append(
                 f"{name(x.load_balancer or '-')}: {_plural(x.lines, 'line')}, {x.in_window:,} in the window, "
