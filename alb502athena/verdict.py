@@ -126,7 +126,7 @@ def _nothing_read(d: Diagnosis, inputs: Inputs) -> str:
         return "no ALB access-log file was found"
     if t.lines == 0:
         if inputs.files is not None:
-            return f"the {_plural(inputs.files, 'access-log file')} in the window hold no line"
+            return f"the window's access-log files ({inputs.files:,}) hold no line: they are empty"
         return "the table holds no line in the window's partitions"
     if t.unparsed_lines == t.lines:
         looks = f"; they look like {inputs.formats[0][0]}" if inputs.formats else ""

@@ -1,0 +1,91 @@
+"""The one rule for ELB log object names: every kind AWS writes, and names that are not such objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from alb502athena.objectname import ObjectName, parse
+
+ACCESS = "123456789012_elasticloadbalancing_eu-west-1_app.shop-prod.50dc6c495c0c9188_20261120T0910Z_10.0.2.114_0vajrhmd.log.gz"
+
+
+def test_access_log_name() -> None:
+    assert parse(ACCESS) == ObjectName(
+        kind="access",
+        load_balancer_type="application",
+        account="123456789012",
+        region="eu-west-1",
+        load_balancer="app/shop-prod/50dc6c495c0c9188",
+        end_time=datetime(2026, 11, 20, 9, 10, tzinfo=UTC),
+        node_ip="10.0.2.114",
+    )
+    name = parse(ACCESS)
+    assert name is not None and name.is_alb_access_log and name.set_aside_as is None
+
+
+@pytest.mark.parametrize(
+    ("prefix", "kind"),
+    [("conn_log_", "connection"), ("conn_log.", "connection"), ("health_check_log_", "health_check")],
+)
+def test_connection_and_health_check_names(prefix: str, kind: str) -> None:
+    # AWS's pages write `conn_log.`; S3 holds `conn_log_`; health check logs since November 2025.
+    name = parse(prefix + ACCESS)
+    assert name is not None
+    assert (name.kind, name.set_aside_as, name.is_alb_access_log) == (kind, kind, False)
+    assert (name.account, name.region, name.load_balancer) == (
+        "123456789012",
+        "eu-west-1",
+        "app/shop-prod/50dc6c495c0c9188",
+    )
+    assert (name.end_time, name.node_ip) == (datetime(2026, 11, 20, 9, 10, tzinfo=UTC), "10.0.2.114")
+
+
+def test_network_and_classic_load_balancer_names() -> None:
+    nlb = parse(
+        "123456789012_elasticloadbalancing_us-east-2_net.my-nlb.1234567890abcdef_20181220T2345Z_a1b2c3d4.log.gz"
+    )
+    assert nlb is not None
+    assert (nlb.load_balancer_type, nlb.load_balancer, nlb.node_ip, nlb.set_aside_as) == (
+        "network",
+        "net/my-nlb/1234567890abcdef",
+        None,
+        "network",
+    )
+    classic = parse(
+        "123456789012_elasticloadbalancing_us-west-2_my-loadbalancer_20140215T2340Z_172.160.1.192_20sg8hgm.log"
+    )
+    assert classic is not None
+    assert (classic.load_balancer_type, classic.load_balancer, classic.node_ip, classic.set_aside_as) == (
+        "classic",
+        "my-loadbalancer",
+        "172.160.1.192",
+        "classic",
+    )
+
+
+def test_other_regions_and_ipv6_nodes() -> None:
+    gov = parse(ACCESS.replace("eu-west-1", "us-gov-west-1"))
+    assert gov is not None and gov.region == "us-gov-west-1"
+    v6 = parse(ACCESS.replace("10.0.2.114", "2001:db8::1"))
+    assert v6 is not None and v6.node_ip == "2001:db8::1"
+    plain = parse(ACCESS.removesuffix(".gz"))
+    assert plain is not None and plain.is_alb_access_log
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "access.log",
+        "alb.log.gz",
+        ACCESS.replace("20261120T0910Z", "20261340T2599Z"),  # digits, not a time
+        ACCESS.replace("50dc6c495c0c9188", "50dc6c495c0c918"),  # 15 hex digits
+        ACCESS.replace("123456789012", "12345678901"),  # an 11-digit account
+        ACCESS + ".tmp",
+        "conn_log_" + ACCESS.replace("app.", "net."),  # connection logs are ALB-only
+        "x" + ACCESS,
+    ],
+)
+def test_names_that_are_not_elb_objects(name: str) -> None:
+    assert parse(name) is None
