@@ -117,18 +117,16 @@ def gather(d: Diagnosis, found: Discovery | None, engine: Engine) -> Inputs:
     return inputs
 
 
-def _lines_by_load_balancer(engine: Engine, params: QueryParams) -> list[LinesOf]:
-    from alb502athena.render import environment, load_balancer_literal, table_name
+def render_load_balancers(params: QueryParams) -> str:
+    """sql/load_balancers.sql for this window and table (the same text on every engine)."""
+    from alb502athena.render import environment, table_name
 
-    load_balancer_literal(params.load_balancer)  # validated as the diagnosis did
-    sql = (
-        environment()
-        .get_template("load_balancers.sql")
-        .render(window=params.window.sql(), table=table_name(params.table))
-        .strip()
-        + "\n"
-    )
-    result = engine.run(sql)
+    template = environment().get_template("load_balancers.sql")
+    return template.render(window=params.window.sql(), table=table_name(params.table)).strip() + "\n"
+
+
+def _lines_by_load_balancer(engine: Engine, params: QueryParams) -> list[LinesOf]:
+    result = engine.run(render_load_balancers(params))
     at = {c: i for i, c in enumerate(result.columns)}
     return [
         LinesOf(

@@ -14,10 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlglot
 from typer.testing import CliRunner
 
 from alb502athena.cli.app import app
+from alb502athena.inputs import render_load_balancers
+from alb502athena.render import QueryParams
+from alb502athena.sniff import recognise
 from alb502athena.verdict import UNREAD_WARNING_SHARE
+from alb502athena.window import Window
 from tests.conftest import REPO, write_log
 from tests.lines import make_line, signature_line
 
@@ -306,3 +311,33 @@ def test_an_unreadable_folder_is_named(tmp_path: Path) -> None:
         == f"{NOTHING}no ALB access-log file could be read: the folders could not be listed."
     )
     assert "no ALB access-log files" not in alone.stderr
+
+
+def test_the_load_balancers_query_is_athena_sql_with_a_window() -> None:
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T12:00Z")
+    text = render_load_balancers(QueryParams(window, "app/shop/50dc6c495c0c9188", "alb.alb_logs"))
+    (tree,) = sqlglot.parse(text, read="athena")
+    assert tree is not None
+    assert "day BETWEEN '2026/11/20' AND '2026/11/21'" in text  # never the whole bucket
+    assert "FROM alb.alb_logs" in text and "elb =" not in text  # every load balancer, not the filter's
+
+
+@pytest.mark.parametrize(
+    ("line", "shape"),
+    [
+        (connection_line(1), "ALB connection log"),
+        ("#Version: 1.0", "CloudFront access log"),
+        ("2026-11-20\t10:15:30\tLAX1\t1234\t203.0.113.9\tGET", "CloudFront access log"),
+        ('{"Records": [{"eventVersion": "1.08"}]}', "CloudTrail JSON"),
+        ('{"time": "2026-11-20T10:15:30Z"}', "JSON lines"),
+        ("#Fields: date time s-ip cs-method", "W3C extended log"),
+        (
+            "h2 2026-11-20T10:15:30.123456Z app/shop/50dc6c495c0c9188 truncated",
+            "ALB access log of a shape this version cannot read",
+        ),
+        ("\x00\x01binary", "binary data, not text"),
+        ("hello world", "an unrecognised format"),
+    ],
+)
+def test_well_known_shapes_are_recognised(line: str, shape: str) -> None:
+    assert recognise(line) == shape

@@ -46,7 +46,10 @@ def test_diagnose_json_matches_the_local_engine(trino: TrinoTier, schema: str) -
     code, out, _ = invoke("diagnose", str(REPO / "examples" / "logs"), *WINDOW, "-o", "json")
     local = json.loads(out)
     assert remote["engine"] == "trino" and local["engine"] == "local"
-    del remote["engine"], local["engine"]
+    # What the input held is known from files locally only (names, sampled lines); the verdict's
+    # status, headline and warnings are the same on both.
+    for data in (remote, local):
+        del data["engine"], data["inputs"], data["verdict"]["details"]
     assert remote == local
     assert remote["totals"]["elb_502"] == 197
 
@@ -101,3 +104,18 @@ def test_trino_usage_errors(trino: TrinoTier, tmp_path: Path) -> None:
         code == 2
         and err.strip() == "Error: the local engine needs log files or folders, e.g. alb502 diagnose ./logs"
     )
+
+
+def test_a_load_balancer_that_matches_no_line_on_trino(trino: TrinoTier, schema: str) -> None:
+    other = "app/other-alb/0123456789abcdef"
+    url = trino.server.url
+    args = ["--engine", "trino", "--trino-url", url, "--schema", schema, *WINDOW, "--load-balancer", other]
+    code, out, err = invoke("diagnose", *args, "-o", "json")
+    assert code == 2, err
+    data = json.loads(out)
+    assert data["verdict"]["headline"] == (
+        f"No ALB access-log request in the window: no line is from --load-balancer {other}; "
+        "the lines are from app/shop-prod/50dc6c495c0c9188."
+    )
+    (lines,) = data["inputs"]["lines_by_load_balancer"]
+    assert lines["load_balancer"] == "app/shop-prod/50dc6c495c0c9188" and lines["in_window"] == 12275
