@@ -224,7 +224,7 @@ def _where(f: Finding, names: _Names, several_lbs: bool) -> str:
 
     def one(s: Any) -> str:
         tg = names.tg(s.target_group)
-        return f"{names.lb(s.load_balancer)} {tg}" if several_lbs else tg
+        return f"{names.lb(s.load_balancer)}: {tg}" if several_lbs else tg
 
     if len(f.sources) == 1:
         return one(f.sources[0])
@@ -287,6 +287,7 @@ def _verdict(console: Console, text: str, findings: bool) -> None:
 
 def _command(console: Console, label: str, command: str, indent: int) -> None:
     """A shell command, cut only between words with a backslash, so that it pastes as one command."""
+    from rich.padding import Padding
     from rich.text import Text
 
     words = [shlex.quote(w) for w in shlex.split(command)] if command else []
@@ -301,9 +302,9 @@ def _command(console: Console, label: str, command: str, indent: int) -> None:
             line = f"{line} {w}" if line else w
     lines.append(line)
     first = Text.assemble((label, "bold"), inert(lines[0]))
-    console.print(Text(" " * indent) + first, overflow="fold")
+    console.print(Padding(first, (0, 0, 0, indent)), overflow="fold")
     for more in lines[1:]:
-        console.print(Text(" " * (indent + len(label) + 2) + inert(more)), overflow="fold")
+        console.print(Padding(Text(inert(more)), (0, 0, 0, indent + len(label) + 2)), overflow="fold")
 
 
 PROSE_WIDTH = 100  # paragraphs wider than this are hard to read, however wide the screen
@@ -332,7 +333,7 @@ def _detail(console: Console, number: int, f: Finding, rows: str) -> None:
         ("Next: ", f.remediation),
     ):
         lines.append(Text.assemble((label, "bold"), inert(text)))
-    grid = _table(("", {"no_wrap": True, "width": 3}), ("", {}))
+    grid = _table(("", {"no_wrap": True, "width": 3}), ("", {"overflow": "fold"}))
     grid.show_header = False
     grid.padding = (0, 0)
     grid.add_row(Text(f"{number}."), Group(*lines))
@@ -629,7 +630,7 @@ def rows_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-SHORT_CELL = 24  # a column no wider than this (times, addresses, numbers) is never shortened
+SHORT_CELL = 40  # a column no wider than this (times, addresses, trace ids) is never shortened
 LONG_CELL_MIN = 16  # a long column (URLs, ARNs, user agents) is shortened to no less than this
 
 
