@@ -75,7 +75,8 @@ def test_diagnose_window_and_formats(logs: Path) -> None:
     assert code == 0
     assert out.startswith("### ALB HTTP 502: Mostly connect-failed (50% of 2 HTTP 502): ")
     assert (
-        "| signature | 502s | share | per 1 min | first seen | last seen | target group | top targets |" in out
+        "| signature | 502s | share | per 1 min | first seen | last seen | target group | top targets |"
+        in out
     )
     assert "**Next steps**" in out and "1. **connect-failed** (1): Check that the listed targets" in out
     code, out, _ = invoke("diagnose", str(logs))
