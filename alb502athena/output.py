@@ -431,8 +431,10 @@ def _findings_table(console: Console, d: Diagnosis, several_lbs: bool) -> None:
         return sum(natural(h, c) + 2 for h, _, c in cols)
 
     tg_width = min(natural("target group", where), 30)
-    if needed(fixed) + tg_width + 2 + 30 > width:
-        fixed = [c for c in fixed if c[0] != "source"]  # the signature's name says it, and the totals
+    targets_width = natural("top targets", [_targets_cell(f) for f in d.findings])
+    if needed(fixed) + tg_width + 2 + targets_width > width:
+        # Targets on one line each read better than the source: the signature's name says it.
+        fixed = [c for c in fixed if c[0] != "source"]
     single = needed(fixed) + tg_width + 2 + 30 <= width
     # In a narrow column a list of targets reads best one a line, never cut inside "ip:port (n)".
     targets = [_targets_cell(f, ", " if single else "\n") for f in d.findings]
@@ -453,8 +455,8 @@ def _findings_table(console: Console, d: Diagnosis, several_lbs: bool) -> None:
         _wrapped(
             console,
             "",
-            f"{tl.label} a column from {tl.start:%Y-%m-%d %H:%M} to {until} UTC, one scale for all "
-            f"rows: █ = {trends.peak:,.0f} 502s.",
+            f"{tl.label} a column, {tl.start:%Y-%m-%d %H:%M} to {until} UTC, one scale: "
+            f"█ = {trends.peak:,.0f} 502s",
             0,
         )
     if not single:
@@ -658,18 +660,23 @@ def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: S
     from rich.text import Text
 
     console = _console(screen)
-    cells = [[inert(_cell(v)) for v in r] for r in rows]
+    cells: list[list[str | None]] = [[None if v is None else inert(v) for v in r] for r in rows]
     same = [i for i in range(len(columns)) if len(rows) > 1 and len({r[i] for r in cells}) == 1]
+
+    def value(v: str | None) -> Text:
+        # A missing value (SQL NULL), an empty string and the "-" the logs write are three things.
+        return Text("NULL" if v is None else "(empty)", style="dim") if not v else Text(v)
+
     varying = [i for i in range(len(columns)) if i not in same]
     if same:
         console.print(_text(f"The same in all {len(rows)} rows:", "bold"))
         grid = _table(("", {"no_wrap": True, "style": "bold"}), ("", {"overflow": "fold"}))
         grid.show_header = False
         for i in same:
-            grid.add_row(_text(columns[i]), _text(cells[0][i]))
+            grid.add_row(_text(columns[i]), value(cells[0][i]))
         console.print(grid)
         console.print()
-    natural = [max(cell_len(columns[i]), *(cell_len(r[i]) for r in cells)) for i in varying]
+    natural = [max(cell_len(columns[i]), *(cell_len(r[i] or "(empty)") for r in cells)) for i in varying]
     widths = _fit(natural, screen.width)
     if widths is not None:
         table = _table(
@@ -679,7 +686,7 @@ def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: S
             )
         )
         for r in cells:
-            table.add_row(*(_text(r[i]) for i in varying))
+            table.add_row(*(value(r[i]) for i in varying))
         console.print(table)
         short = [columns[i] for i, w, n in zip(varying, widths, natural, strict=True) if w < n]
         if short:
@@ -698,7 +705,7 @@ def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: S
         block = _table(("", {"no_wrap": True, "style": "bold", "width": key}), ("", {"overflow": "fold"}))
         block.show_header = False
         for i in varying:
-            block.add_row(_text(columns[i]), _text(r[i]))
+            block.add_row(_text(columns[i]), value(r[i]))
         console.print(block)
     return _written(console)
 

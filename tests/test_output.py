@@ -19,7 +19,15 @@ from alb502athena.diagnosis import Diagnosis, Finding, Source, Totals
 from alb502athena.diagnosis import diagnose as run_diagnosis
 from alb502athena.engines.local import LocalEngine
 from alb502athena.logfiles import discover
-from alb502athena.output import Screen, diagnosis_csv, diagnosis_markdown, diagnosis_table, headline, inert
+from alb502athena.output import (
+    Screen,
+    diagnosis_csv,
+    diagnosis_markdown,
+    diagnosis_table,
+    headline,
+    inert,
+    render_rows,
+)
 from alb502athena.render import QueryParams
 from alb502athena.window import Window
 from tests.conftest import REPO, write_log
@@ -281,3 +289,9 @@ def test_the_progress_line_moves_with_the_native_reader(tmp_path: Path) -> None:
     shares = [int(m) for m in re.findall(r"(\d+)%$", "\n".join(messages), re.M)]
     assert shares == sorted(shares) and shares[-1] == 100
     assert "6 of 6" in messages[-1]
+
+
+def test_null_empty_and_dash_read_apart() -> None:
+    out = render_rows(["a", "b", "c"], [("x", None, "-"), ("y", "", "-")], "table", Screen(80))
+    assert out.splitlines()[1].split() == ["c", "-"]  # the same in both rows, said once
+    assert "NULL" in out and "(empty)" in out
