@@ -1,6 +1,11 @@
 """Formatting results for people (a terminal verdict) and for programs (JSON, CSV, Markdown).
 
 Only results go to stdout; the CLI writes notes and errors to stderr.
+
+On a terminal the text fits the screen's width (Rich measures and wraps it), the verdict comes first
+and again last, where it stays on screen after a long table, and it is in colour on a terminal only.
+Everything read from the logs is untrusted: it reaches the screen through `inert` and Rich Text
+objects, never as markup, so an escape sequence or `[bold]` in a URL prints as the characters it is.
 """
 
 from __future__ import annotations
@@ -8,16 +13,102 @@ from __future__ import annotations
 import csv
 import io
 import json
-import textwrap
-from collections.abc import Sequence
+import os
+import re
+import shlex
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from alb502athena.catalogue import Signature
 from alb502athena.diagnosis import Diagnosis, Finding
-from alb502athena.sparkline import sparkline
+from alb502athena.sparkline import Timeline, draw, timeline
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 FORMATS = ("table", "json", "csv", "markdown")
+
+PIPED_WIDTH = 100  # the width of text for people when stdout is no terminal and COLUMNS is unset
+MIN_WIDTH = 40  # narrower than this nothing reads; the text is laid out for this width and cropped
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Where text for people goes: its width in cells, and Rich's colour system (None: plain text,
+    no escape codes at all)."""
+
+    width: int = PIPED_WIDTH
+    color_system: str | None = None
+
+    @classmethod
+    def detect(cls, stream: TextIO | None = None) -> Screen:
+        """The terminal's width, or COLUMNS, or PIPED_WIDTH; colour as Rich decides it from the stream
+        and the environment (FORCE_COLOR, TERM=dumb), and none at all with NO_COLOR."""
+        from rich.console import Console
+
+        stream = stream if stream is not None else sys.stdout
+        console = Console(file=stream)
+        try:
+            tty = stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        width = console.width if tty else _columns() or PIPED_WIDTH
+        plain = console.no_color or not console.is_terminal or console.color_system is None
+        return cls(max(width, MIN_WIDTH), None if plain else console.color_system)
+
+
+def _columns() -> int | None:
+    try:
+        return int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+
+
+def _console(screen: Screen) -> Console:
+    """A console that writes into a string laid out for the screen."""
+    from rich.console import Console
+
+    return Console(
+        file=io.StringIO(),
+        width=screen.width,
+        color_system=screen.color_system,  # type: ignore[arg-type]
+        force_terminal=screen.color_system is not None,
+        no_color=False,  # decided in Screen.detect
+        markup=False,
+        emoji=False,
+        highlight=False,
+        legacy_windows=False,
+    )
+
+
+def _written(console: Console) -> str:
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    text: str = out if console.color_system else "\n".join(line.rstrip() for line in out.split("\n"))
+    return text
+
+
+# C0 and C1 control characters (the escape that starts every terminal sequence among them) and the
+# bidirectional overrides that reorder what a terminal shows.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(value: Any) -> str:
+    """A value from the logs made safe to print on a terminal: control characters are shown as
+    escapes (\\x1b), not obeyed. Rich markup is not interpreted as long as it is printed as Text."""
+    text = "" if value is None else str(value)
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _text(value: Any, style: str = "") -> Text:
+    from rich.text import Text
+
+    return Text(inert(value), style=style)
 
 
 def _n(value: int) -> str:
@@ -43,9 +134,23 @@ def _span(d: Diagnosis) -> tuple[str, str] | None:
     return (min(seen)[:16], max(seen)[:16]) if seen else None
 
 
-def _trend(d: Diagnosis, f: Finding, width: int = 24) -> str:
+@dataclass(frozen=True)
+class _Trends:
+    """The findings' timelines in one set of columns and on one scale, so that rows compare."""
+
+    timeline: Timeline | None
+    lines: dict[str, str]
+    peak: float
+
+
+def _trends(d: Diagnosis, width: int) -> _Trends:
     span = _span(d)
-    return sparkline(f.per_minute, span[0], span[1], width) if span else ""
+    if span is None:
+        return _Trends(None, {}, 0)
+    tl = timeline(span[0], span[1], width)
+    values = {f.signature.id: tl.values(f.per_minute) for f in d.findings}
+    peak = max((v for row in values.values() for v in row), default=0.0)
+    return _Trends(tl, {sid: draw(row, peak) for sid, row in values.items()}, peak)
 
 
 def headline(d: Diagnosis) -> str:
@@ -54,89 +159,344 @@ def headline(d: Diagnosis) -> str:
     return "\n".join(d.verdict().headline_lines())
 
 
-def _grid(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line.rstrip()]
-    for r in rows:
-        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    return out
+# Where the 502s came from: the load balancer (app/<name>/<id>) and target group (its ARN) of each.
+
+
+def load_balancers(d: Diagnosis) -> list[tuple[str | None, int]]:
+    """The load balancers that logged the 502s, busiest first, with their 502s."""
+    counts: Counter[str | None] = Counter()
+    for f in d.findings:
+        for s in f.sources:
+            counts[s.load_balancer] += s.count
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+
+
+def _tg_path(arn: str) -> str:
+    # arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id> -> targetgroup/<name>/<id>
+    return arn.rsplit(":", 1)[-1]
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Short names for the load balancers and target groups of one diagnosis: the name alone where
+    no other one in the diagnosis has the same name, else the whole identifier."""
+
+    lbs: dict[str, str]
+    tgs: dict[str, str]
+
+    @classmethod
+    def of(cls, d: Diagnosis) -> _Names:
+        lbs = {s.load_balancer for f in d.findings for s in f.sources if s.load_balancer}
+        tgs = {s.target_group for f in d.findings for s in f.sources if s.target_group}
+
+        def short(values: set[str], path: Callable[[str], str]) -> dict[str, str]:
+            # app/<name>/<id> and targetgroup/<name>/<id>: the name, else the path, else all of it.
+            def name(v: str) -> str:
+                parts = path(v).split("/")
+                return parts[1] if len(parts) >= 2 else path(v)
+
+            names = Counter(name(v) for v in values)
+            paths = Counter(path(v) for v in values)
+            return {
+                v: name(v) if names[name(v)] == 1 else path(v) if paths[path(v)] == 1 else v for v in values
+            }
+
+        return cls(short(lbs, lambda v: v), short(tgs, _tg_path))
+
+    def lb(self, value: str | None) -> str:
+        return self.lbs.get(value, value) if value else "-"
+
+    def tg(self, value: str | None) -> str:
+        return self.tgs.get(value, value) if value else "-"
+
+
+def _where(f: Finding, names: _Names, several_lbs: bool) -> str:
+    """A finding's target groups (and load balancers, when the logs hold several), with counts when
+    there is more than one."""
+    if not f.sources:
+        return "-"
+
+    def one(s: Any) -> str:
+        tg = names.tg(s.target_group)
+        return f"{names.lb(s.load_balancer)}: {tg}" if several_lbs else tg
+
+    if len(f.sources) == 1:
+        return one(f.sources[0])
+    return ", ".join(f"{one(s)} ({_n(s.count)})" for s in f.sources)
+
+
+def _where_long(f: Finding) -> str:
+    """The same, with whole load balancer ids and target group paths: for the detail and tickets."""
+    if not f.sources:
+        return "not in the logs"
+    lbs = {s.load_balancer for s in f.sources}
+
+    def one(s: Any) -> str:
+        tg = _tg_path(s.target_group) if s.target_group else "no target group"
+        return f"{s.load_balancer or 'no load balancer'} {tg}" if len(lbs) > 1 else tg
+
+    tgs = ", ".join(f"{one(s)} ({_n(s.count)})" if len(f.sources) > 1 else one(s) for s in f.sources)
+    if len(lbs) > 1:
+        return tgs
+    (lb,) = lbs
+    return f"{tgs} of {lb or 'a load balancer not named in the logs'}"
+
+
+def _targets_cell(f: Finding, sep: str = ", ") -> str:
+    if f.top_targets:
+        return sep.join(f"{t} ({n})" for t, n in f.top_targets[:3])
+    return "the Lambda function" if f.signature.id.startswith("lambda-") else "-"
+
+
+# The terminal
+
+
+def _table(*columns: tuple[str, dict[str, Any]]) -> Table:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")
+    for header, options in columns:
+        table.add_column(header, **options)
+    return table
+
+
+def _seen(findings: Sequence[Finding]) -> tuple[str, list[str]]:
+    """The first-last column: times only when every 502 fell on one day (named in the header)."""
+    days = {t[:10] for f in findings for t in (f.first_seen, f.last_seen) if t}
+    if len(days) == 1:
+        (day,) = days
+        cells = [
+            f"{(f.first_seen or '')[11:19]}-{(f.last_seen or '')[11:19]}" if f.first_seen else "-"
+            for f in findings
+        ]
+        return f"seen {day}", cells
+    return "first - last seen", [
+        f"{_short_time(f.first_seen)} - {_short_time(f.last_seen)}" for f in findings
+    ]
+
+
+def _verdict(console: Console, text: str, findings: bool) -> None:
+    console.print(_text(text, "bold red" if findings else "bold green"))
+
+
+def _command(console: Console, label: str, command: str, indent: int) -> None:
+    """A shell command, cut only between words with a backslash, so that it pastes as one command."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    words = [shlex.quote(w) for w in shlex.split(command)] if command else []
+    lines: list[str] = []
+    line = ""
+    room = console.width - indent - 2  # two cells for " \"
+    for w in words:
+        if line and len(line) + 1 + len(w) > room:
+            lines.append(line + " \\")
+            line = w
+        else:
+            line = f"{line} {w}" if line else w
+    lines.append(line)
+    first = Text.assemble((label, "bold"), inert(lines[0]))
+    console.print(Padding(first, (0, 0, 0, indent)), overflow="fold")
+    for more in lines[1:]:
+        console.print(Padding(Text(inert(more)), (0, 0, 0, indent + len(label) + 2)), overflow="fold")
+
+
+PROSE_WIDTH = 100  # paragraphs wider than this are hard to read, however wide the screen
+
+
+def _wrapped(console: Console, label: str, text: str, indent: int) -> None:
+    from rich.padding import Padding
+    from rich.text import Text
+
+    width = min(console.width, PROSE_WIDTH + indent)
+    console.print(Padding(Text.assemble((label, "bold"), inert(text)), (0, 0, 0, indent)), width=width)
+
+
+def _detail(console: Console, number: int, f: Finding, rows: str) -> None:
+    """A finding explained: a numbered title over what, why, where and next, with a hanging indent."""
+    from rich.console import Group
+    from rich.text import Text
+
+    sig = f.signature
+    width = min(console.width, PROSE_WIDTH + 3)
+    lines = [Text.assemble((f"{sig.id} ({_n(f.count)}): ", "bold"), inert(sig.title))]
+    for label, text in (
+        ("Where: ", _where_long(f)),
+        ("Why: ", sig.evidence),
+        ("Metric: ", sig.metric),
+        ("Next: ", f.remediation),
+    ):
+        lines.append(Text.assemble((label, "bold"), inert(text)))
+    grid = _table(("", {"no_wrap": True, "width": 3}), ("", {"overflow": "fold"}))
+    grid.show_header = False
+    grid.padding = (0, 0)
+    grid.add_row(Text(f"{number}."), Group(*lines))
+    console.print(grid, width=width)
+    _command(console, "Rows: ", rows, 3)
+    console.print()
 
 
 DETAILED = 3  # findings explained in full on a terminal; the rest are one table row each
 
 
-def diagnosis_table(d: Diagnosis, width: int = 100, rows_hint: str = "alb502 run {id} ...") -> str:
+def diagnosis_table(
+    d: Diagnosis, screen: Screen | None = None, rows_hint: str = "alb502 run {id} ..."
+) -> str:
+    screen = screen or Screen.detect()
+    console = _console(screen)
     t = d.totals
     w = d.params.window.as_json()
     window = f"{w['start']} .. {w['end']}" if w["start"] else "all lines in the files given"
-    out = [
-        f"ALB 502 diagnosis ({d.engine} engine), window: {window}",
-        f"  {_n(t.lines)} lines read, {_n(t.unparsed_lines)} unparsed, "
-        f"{_n(t.requests)} requests in the window",
-        f"  {_n(t.elb_502)} HTTP 502: {_n(t.lb_generated_502)} generated by the load balancer, "
+    console.print(_text(f"ALB 502 diagnosis ({d.engine} engine), window: {window}", "bold"))
+    for line in (
+        f"{_n(t.lines)} lines read, {_n(t.unparsed_lines)} unparsed, {_n(t.requests)} requests in the window",
+        f"{_n(t.elb_502)} HTTP 502: {_n(t.lb_generated_502)} generated by the load balancer, "
         f"{_n(t.target_generated_502)} passed on from targets",
-        "",
-    ]
+    ):
+        _wrapped(console, "", line, 2)
+    lbs = load_balancers(d)
+    if len(lbs) == 1:
+        _wrapped(console, "", f"load balancer {lbs[0][0] or 'not named in the logs'}", 2)
+    elif lbs:
+        _wrapped(console, "", "load balancers: " + ", ".join(f"{lb or '-'} ({_n(n)})" for lb, n in lbs), 2)
+    console.print()
     if not d.findings:
-        out.append(headline(d))
-        out += [f"  {line}" for line in d.verdict().details]
-        return "\n".join(out) + "\n"
-    out += [headline(d), ""]
-    rows = [
-        [
-            _n(f.count),
-            f"{100 * f.count / t.elb_502:.0f}%",
-            f.signature.id,
-            f.signature.source,
-            _trend(d, f),
-            _short_time(f.first_seen),
-            _short_time(f.last_seen),
-            _targets(f.top_targets),
-        ]
-        for f in d.findings
-    ]
-    headers = ["502s", "share", "signature", "source", "per minute", "first seen", "last seen", "top targets"]
-    out += _grid(headers, rows)
-    out.append("")
+        # "No HTTP 502" in green only when requests were read; nothing to diagnose is no all-clear.
+        _verdict(console, headline(d), findings=d.verdict().status != "no_502")
+        for line in d.verdict().details:
+            _wrapped(console, "", line, 2)
+        return _written(console)
+    _verdict(console, headline(d), findings=True)
+    console.print()
+    _findings_table(console, d, several_lbs=len(lbs) > 1)
     verdicts = [
         (f.signature.id, (d.evidence or {}).get(f.signature.id, {}).get("verdict")) for f in d.findings
     ]
     if any(v for _, v in verdicts):
-        out.append("Evidence from CloudWatch and the configuration:")
-        out += [f"  {sid}: {v}" for sid, v in verdicts if v]
-        out.append("")
+        console.print(_text("Evidence from CloudWatch and the configuration:", "bold"))
+        for sid, v in verdicts:
+            if v:
+                _wrapped(console, f"{sid}: ", str(v), 2)
+        console.print()
     if d.correlations:
-        out.append("502s after DeregisterTargets (CloudTrail), within the deregistration delay:")
-        out += [
-            f"  {_n(c['elb_502'])} on {c['target']} after {_short_time(c['event_time'])} by {c['who']} "
-            f"(delay {c['deregistration_delay_seconds']} s)"
-            for c in d.correlations
-        ]
-        out.append("")
-    for i, f in enumerate(d.findings[:DETAILED], 1):
-        sig = f.signature
-        out.append(f"{i}. {sig.id}: {sig.title} ({_n(f.count)})")
-        for label, text in (("Why", sig.evidence), ("Metric", sig.metric), ("Next", f.remediation)):
-            out += textwrap.wrap(
-                f"{label}: {text}",
-                width,
-                initial_indent="   ",
-                subsequent_indent="   ",
-                break_on_hyphens=False,
+        console.print(
+            _text("502s after DeregisterTargets (CloudTrail), within the deregistration delay:", "bold")
+        )
+        for c in d.correlations:
+            _wrapped(
+                console,
+                "",
+                f"{_n(c['elb_502'])} on {c['target']} after {_short_time(c['event_time'])} by {c['who']} "
+                f"(delay {c['deregistration_delay_seconds']} s)",
+                2,
             )
-        out.append(f"   Rows: {rows_hint.format(id=sig.id)}")
-        out.append("")
+        console.print()
+    for i, f in enumerate(d.findings[:DETAILED], 1):
+        _detail(console, i, f, rows_hint.format(id=f.signature.id))
     if len(d.findings) > DETAILED:
-        out.append("The other signatures: alb502 list, and the same run command with their id.")
-    return "\n".join(out) + "\n"
+        console.print(_text("The other signatures: alb502 list, and the same run command with their id."))
+        console.print()
+    # Again at the end: after a long table the first lines have scrolled away.
+    _verdict(console, "Verdict: " + headline(d), findings=True)
+    return _written(console)
+
+
+def _findings_table(console: Console, d: Diagnosis, several_lbs: bool) -> None:
+    """One row per finding; on a narrow screen, where the 502s came from is a second table."""
+    from rich.text import Text
+
+    width = console.width
+    trends = _trends(d, 24 if width >= 120 else 12)
+    seen_header, seen = _seen(d.findings)
+    names = _Names.of(d)
+    total = d.totals.elb_502
+    bucket = trends.timeline.label if trends.timeline else "minute"
+    fixed: list[tuple[str, dict[str, Any], list[str]]] = [
+        ("502s", {"justify": "right"}, [_n(f.count) for f in d.findings]),
+        ("share", {"justify": "right"}, [f"{100 * f.count / total:.0f}%" for f in d.findings]),
+        ("signature", {}, [f.signature.id for f in d.findings]),
+        ("source", {}, [f.signature.source for f in d.findings]),
+        (f"per {bucket}", {"style": "red"}, [trends.lines.get(f.signature.id, "") for f in d.findings]),
+        (seen_header, {}, seen),
+    ]
+    where = [_where(f, names, several_lbs) for f in d.findings]
+
+    def natural(header: str, cells: list[str]) -> int:
+        return max(len(header), *(len(c) for c in cells))
+
+    def needed(cols: Sequence[tuple[str, dict[str, Any], list[str]]]) -> int:
+        return sum(natural(h, c) + 2 for h, _, c in cols)
+
+    tg_width = min(natural("target group", where), 30)
+    targets_width = natural("top targets", [_targets_cell(f) for f in d.findings])
+    if needed(fixed) + tg_width + 2 + targets_width > width:
+        # Targets on one line each read better than the source: the signature's name says it.
+        fixed = [c for c in fixed if c[0] != "source"]
+    single = needed(fixed) + tg_width + 2 + 30 <= width
+    # In a narrow column a list of targets reads best one a line, never cut inside "ip:port (n)".
+    targets = [_targets_cell(f, ", " if single else "\n") for f in d.findings]
+    columns = [*fixed, ("target group", {}, where), ("top targets", {}, targets)] if single else fixed
+    table = _table(
+        *(
+            (h, {"no_wrap": h not in ("target group", "top targets"), "overflow": "fold", **o})
+            for h, o, _ in columns
+        )
+    )
+    for i in range(len(d.findings)):
+        table.add_row(*(_text(c[i]) for _, _, c in columns))
+    console.print(table)
+    if trends.timeline is not None:
+        tl = trends.timeline
+        end = tl.start + timedelta(minutes=tl.minutes - 1)
+        until = f"{end:%H:%M}" if end.date() == tl.start.date() else f"{end:%Y-%m-%d %H:%M}"
+        _wrapped(
+            console,
+            "",
+            f"{tl.label} a column, {tl.start:%Y-%m-%d %H:%M} to {until} UTC, one scale: "
+            f"█ = {trends.peak:,.0f} 502s",
+            0,
+        )
+    if not single:
+        console.print()
+        where_table = _table(
+            ("signature", {"no_wrap": True}),
+            ("target group", {"overflow": "fold"}),
+            ("top targets", {"overflow": "fold"}),
+        )
+        for f, wh, tg in zip(d.findings, where, targets, strict=True):
+            where_table.add_row(
+                _text(f.signature.id), _text(wh), Text("\n").join(_text(t) for t in tg.split("\n"))
+            )
+        console.print(where_table)
+    console.print()
 
 
 def diagnosis_json(d: Diagnosis) -> str:
     return json.dumps(d.as_json(), indent=2) + "\n"
 
 
-_CSV_HEADERS = ["id", "source", "count", "first_seen", "last_seen", "top_target", "top_target_count", "title"]
+_CSV_HEADERS = [
+    "id",
+    "source",
+    "count",
+    "first_seen",
+    "last_seen",
+    "top_target",
+    "top_target_count",
+    "title",
+    "load_balancer",
+    "target_group",
+]
+
+
+def _csv_sources(f: Finding, field: str) -> str:
+    """One value, or several as 'value=count' joined by '; ' (a finding that spans several)."""
+    counts: Counter[str] = Counter()
+    for s in f.sources:
+        counts[getattr(s, field) or ""] += s.count
+    if len(counts) <= 1:
+        return next(iter(counts), "")
+    return "; ".join(f"{v}={n}" for v, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _diagnosis_records(d: Diagnosis) -> list[list[str]]:
@@ -150,6 +510,8 @@ def _diagnosis_records(d: Diagnosis) -> list[list[str]]:
             f.top_targets[0][0] if f.top_targets else "",
             str(f.top_targets[0][1]) if f.top_targets else "",
             f.signature.title,
+            _csv_sources(f, "load_balancer"),
+            _csv_sources(f, "target_group"),
         ]
         for f in d.findings
     ]
@@ -164,37 +526,62 @@ def diagnosis_markdown(d: Diagnosis) -> str:
     t = d.totals
     w = d.params.window.as_json()
     window = f"{w['start']} to {w['end']}" if w["start"] else "all lines of the files given"
+    lbs = load_balancers(d)
+    where = ""
+    if len(lbs) == 1:
+        where = f" Load balancer `{inert(lbs[0][0] or '-')}`."
+    elif lbs:
+        where = " Load balancers: " + ", ".join(f"`{inert(lb or '-')}` ({_n(n)})" for lb, n in lbs) + "."
     out = [
         f"### ALB HTTP 502: {headline(d)}",
         "",
         f"**{_n(t.elb_502)} HTTP 502** in {_n(t.requests)} requests ({window}; {_n(t.lines)} lines read, "
         f"{_n(t.unparsed_lines)} unparsed). {_n(t.lb_generated_502)} generated by the load balancer, "
-        f"{_n(t.target_generated_502)} passed on from targets.",
+        f"{_n(t.target_generated_502)} passed on from targets.{where}",
         "",
     ]
     if d.findings:
+        trends = _trends(d, 24)
+        names = _Names.of(d)
+        bucket = trends.timeline.label if trends.timeline else "minute"
         rows = [
             [
                 f"`{f.signature.id}`",
                 _n(f.count),
                 f"{100 * f.count / t.elb_502:.0f}%",
-                f"`{_trend(d, f)}`",  # a code span keeps the blanks that mean "no 502 then"
+                f"`{trends.lines.get(f.signature.id, '')}`",  # a code span keeps the blanks: "no 502 then"
                 _short_time(f.first_seen),
                 _short_time(f.last_seen),
-                _targets(f.top_targets),
+                inert(_where(f, names, len(lbs) > 1)),
+                inert(_targets_cell(f)),
             ]
             for f in d.findings
         ]
         out.append(
             rows_markdown(
-                ["signature", "502s", "share", "per minute", "first seen", "last seen", "top targets"], rows
+                [
+                    "signature",
+                    "502s",
+                    "share",
+                    f"per {bucket}",
+                    "first seen",
+                    "last seen",
+                    "target group",
+                    "top targets",
+                ],
+                rows,
             )
         )
+        if trends.timeline is not None:
+            out.append(
+                f"One scale for all rows, {trends.timeline.label} a column: █ = {trends.peak:,.0f} 502s."
+            )
+            out.append("")
         out.append("**Next steps**")
         out.append("")
         for i, f in enumerate(d.findings, 1):
             verdict = (d.evidence or {}).get(f.signature.id, {}).get("verdict")
-            evidence = f" Evidence: {verdict}." if verdict else ""
+            evidence = f" Evidence: {inert(verdict)}." if verdict else ""
             out.append(f"{i}. **{f.signature.id}** ({_n(f.count)}): {f.remediation}{evidence}")
         out.append("")
     if not d.findings:
@@ -204,21 +591,24 @@ def diagnosis_markdown(d: Diagnosis) -> str:
         out.append("**502s after DeregisterTargets**")
         out.append("")
         out += [
-            f"- {_n(c['elb_502'])} on {c['target']} after {_short_time(c['event_time'])} by {c['who']}"
+            f"- {_n(c['elb_502'])} on {inert(c['target'])} after {_short_time(c['event_time'])} "
+            f"by {inert(c['who'])}"
             for c in d.correlations
         ]
         out.append("")
     return "\n".join(out)
 
 
-def render_diagnosis(d: Diagnosis, fmt: str, rows_hint: str = "alb502 run {id} ...") -> str:
+def render_diagnosis(
+    d: Diagnosis, fmt: str, rows_hint: str = "alb502 run {id} ...", screen: Screen | None = None
+) -> str:
     if fmt == "json":
         return diagnosis_json(d)
     if fmt == "csv":
         return diagnosis_csv(d)
     if fmt == "markdown":
         return diagnosis_markdown(d)
-    return diagnosis_table(d, rows_hint=rows_hint)
+    return diagnosis_table(d, screen, rows_hint=rows_hint)
 
 
 def _cell(value: Any) -> str:
@@ -242,7 +632,87 @@ def rows_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+SHORT_CELL = 40  # a column no wider than this (times, addresses, trace ids) is never shortened
+LONG_CELL_MIN = 16  # a long column (URLs, ARNs, user agents) is shortened to no less than this
+
+
+def _fit(widths: Sequence[int], room: int) -> list[int] | None:
+    """Column widths that fit `room` cells (gaps included): long columns shortened, the widest first,
+    short ones kept; None when even that does not fit."""
+    gaps = 2 * (len(widths) - 1)
+    if sum(widths) + gaps <= room:
+        return list(widths)
+    fixed = sum(w for w in widths if w <= SHORT_CELL)
+    long = [w for w in widths if w > SHORT_CELL]
+    if fixed + gaps + LONG_CELL_MIN * len(long) > room:
+        return None
+    cap = max(widths)
+    while sum(min(w, cap) for w in long) > room - fixed - gaps:
+        cap -= 1
+    return [w if w <= SHORT_CELL else min(w, cap) for w in widths]
+
+
+def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: Screen) -> str:
+    """Rows for people: the values shared by every row said once, then one line per row when that
+    fits (long values shortened with an ellipsis, and said so), else one block per row."""
+    from rich.cells import cell_len
+    from rich.rule import Rule
+    from rich.text import Text
+
+    console = _console(screen)
+    cells: list[list[str | None]] = [[None if v is None else inert(v) for v in r] for r in rows]
+    same = [i for i in range(len(columns)) if len(rows) > 1 and len({r[i] for r in cells}) == 1]
+
+    def value(v: str | None) -> Text:
+        # A missing value (SQL NULL), an empty string and the "-" the logs write are three things.
+        return Text("NULL" if v is None else "(empty)", style="dim") if not v else Text(v)
+
+    varying = [i for i in range(len(columns)) if i not in same]
+    if same:
+        console.print(_text(f"The same in all {len(rows)} rows:", "bold"))
+        grid = _table(("", {"no_wrap": True, "style": "bold"}), ("", {"overflow": "fold"}))
+        grid.show_header = False
+        for i in same:
+            grid.add_row(_text(columns[i]), value(cells[0][i]))
+        console.print(grid)
+        console.print()
+    natural = [max(cell_len(columns[i]), *(cell_len(r[i] or "(empty)") for r in cells)) for i in varying]
+    widths = _fit(natural, screen.width)
+    if widths is not None:
+        table = _table(
+            *(
+                (columns[i], {"no_wrap": True, "overflow": "ellipsis", "width": w})
+                for i, w in zip(varying, widths, strict=True)
+            )
+        )
+        for r in cells:
+            table.add_row(*(value(r[i]) for i in varying))
+        console.print(table)
+        short = [columns[i] for i, w, n in zip(varying, widths, natural, strict=True) if w < n]
+        if short:
+            console.print()
+            _wrapped(
+                console,
+                "",
+                f"Shortened to fit {screen.width} columns (…): {', '.join(short)}; "
+                "--output csv or json shows every value whole.",
+                0,
+            )
+        return _written(console)
+    key = max(cell_len(columns[i]) for i in varying)
+    for n, r in enumerate(cells, 1):
+        console.print(Rule(Text(f"{n} of {len(cells)}"), align="left", characters="-"))
+        block = _table(("", {"no_wrap": True, "style": "bold", "width": key}), ("", {"overflow": "fold"}))
+        block.show_header = False
+        for i in varying:
+            block.add_row(_text(columns[i]), value(r[i]))
+        console.print(block)
+    return _written(console)
+
+
+def render_rows(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, screen: Screen | None = None
+) -> str:
     if fmt == "json":
         return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], indent=2, default=str) + "\n"
     if fmt == "csv":
@@ -251,10 +721,10 @@ def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str)
         return rows_markdown(columns, rows)
     if not rows:
         return "No matching rows.\n"
-    return "\n".join(_grid(list(columns), [[_cell(v) for v in r] for r in rows])) + "\n"
+    return _rows_table(columns, rows, screen or Screen.detect())
 
 
-def render_catalogue(signatures: Sequence[Signature], fmt: str) -> str:
+def render_catalogue(signatures: Sequence[Signature], fmt: str, screen: Screen | None = None) -> str:
     if fmt == "json":
         return json.dumps([s.as_json() for s in signatures], indent=2) + "\n"
     columns = ["id", "source", "title", "metric"]
@@ -263,4 +733,9 @@ def render_catalogue(signatures: Sequence[Signature], fmt: str) -> str:
         return rows_csv(columns, rows)
     if fmt == "markdown":
         return rows_markdown(columns, rows)
-    return "\n".join(_grid(columns[:3], [r[:3] for r in rows])) + "\n"
+    console = _console(screen or Screen.detect())
+    table = _table(("id", {"no_wrap": True}), ("source", {"no_wrap": True}), ("title", {}))
+    for r in rows:
+        table.add_row(*(_text(c) for c in r[:3]))
+    console.print(table)
+    return _written(console)

@@ -1,29 +1,83 @@
-"""A 502s-per-minute series as one line of block characters, for terminals and tickets."""
+"""502s over time as one line of block characters, for terminals and tickets.
+
+Time is cut into columns of a whole number of minutes (a steady rate then draws a flat line, which
+60 minutes in 24 columns, 2.5 minutes a column, cannot), and the rows of one table share one scale,
+so that a signature twice as frequent draws twice as high.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 BLOCKS = "▁▂▃▄▅▆▇█"
+# Minutes per column, round enough to read at a glance; beyond a day, whole days.
+NICE_MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440)
 
 
 def _minute(text: str) -> datetime:
     return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
 
 
-def sparkline(per_minute: Sequence[tuple[str, int]], start: str, end: str, width: int = 24) -> str:
-    """Counts per minute ('yyyy-mm-ddThh:mm', n) between start and end (the same form, inclusive) in
-    `width` columns: a blank where there were none, then eight heights scaled to the busiest column."""
+@dataclass(frozen=True)
+class Timeline:
+    """The minutes from `start` on, `minutes` long, in columns of `bucket` minutes each."""
+
+    start: datetime
+    minutes: int
+    bucket: int
+
+    @property
+    def columns(self) -> int:
+        return math.ceil(self.minutes / self.bucket)
+
+    @property
+    def label(self) -> str:
+        """The bucket size for a column header: '1 min', '5 min', '2 h', '1 day'."""
+        if self.bucket % 1440 == 0:
+            days = self.bucket // 1440
+            return f"{days} day" if days == 1 else f"{days} days"
+        if self.bucket % 60 == 0:
+            return f"{self.bucket // 60} h"
+        return f"{self.bucket} min"
+
+    def values(self, per_minute: Sequence[tuple[str, int]]) -> list[float]:
+        """The count in each column; a last column shorter than the others (the span is not a whole
+        number of columns) is scaled up to a full column, so that it draws the same rate as high."""
+        sums = [0] * self.columns
+        for minute, n in per_minute:
+            offset = int((_minute(minute) - self.start) / timedelta(minutes=1))
+            if 0 <= offset < self.minutes:
+                sums[offset // self.bucket] += n
+        values = [float(n) for n in sums]
+        short = self.minutes - (self.columns - 1) * self.bucket
+        if short < self.bucket:
+            values[-1] *= self.bucket / short
+        return values
+
+
+def timeline(start: str, end: str, width: int = 24) -> Timeline:
+    """The minutes from start to end ('yyyy-mm-ddThh:mm', both included) in at most `width` columns
+    of a round number of minutes, preferring one that divides the span (no short last column)."""
     first, last = _minute(start), _minute(end)
-    span = max((last - first).total_seconds() / 60 + 1, 1)
-    columns = max(1, min(width, int(span)))
-    buckets = [0] * columns
-    for minute, n in per_minute:
-        offset = (_minute(minute) - first) / timedelta(minutes=1)
-        if 0 <= offset < span:
-            buckets[min(columns - 1, int(offset * columns / span))] += n
-    peak = max(buckets) or 1
+    minutes = max(int((last - first) / timedelta(minutes=1)) + 1, 1)
+    need = math.ceil(minutes / max(width, 1))
+    sizes = [m for m in NICE_MINUTES if m >= need] or [math.ceil(need / 1440) * 1440]
+    dividing = [m for m in sizes if m <= 2 * need and minutes % m == 0]
+    return Timeline(first, minutes, (dividing or sizes)[0])
+
+
+def draw(values: Sequence[float], peak: float | None = None) -> str:
+    """A blank where there were none, else eight heights up to `peak` (default: the row's own)."""
+    top = peak if peak else max(values, default=0) or 1
     return "".join(
-        " " if n == 0 else BLOCKS[min(len(BLOCKS) - 1, (n * len(BLOCKS) - 1) // peak)] for n in buckets
+        " " if v <= 0 else BLOCKS[max(0, min(len(BLOCKS) - 1, math.ceil(v * len(BLOCKS) / top) - 1))]
+        for v in values
     )
+
+
+def sparkline(per_minute: Sequence[tuple[str, int]], start: str, end: str, width: int = 24) -> str:
+    """Counts per minute ('yyyy-mm-ddThh:mm', n) between start and end, scaled to the row's peak."""
+    return draw(timeline(start, end, width).values(per_minute))

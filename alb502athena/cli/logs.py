@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -107,13 +108,23 @@ def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParam
     return engine, found, params
 
 
+def _stderr_width() -> int:
+    """The width of the terminal stderr writes to (stdout may be piped meanwhile)."""
+    try:
+        return max(20, os.get_terminal_size(sys.stderr.fileno()).columns)
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
 def _progress() -> Callable[[str], None] | None:
-    """A line on stderr that rewrites itself while a query runs, on a terminal only."""
+    """A line on stderr that rewrites itself while a query runs, on a terminal only. It stays one
+    cell short of the width: a full line would wrap, and the next rewrite would start a line lower."""
     if not sys.stderr.isatty():
         return None
 
     def show(message: str) -> None:
-        sys.stderr.write("\r" + message[:120].ljust(80))
+        width = _stderr_width() - 1
+        sys.stderr.write("\r" + message[:width].ljust(width))
         sys.stderr.flush()
 
     return show
@@ -121,7 +132,7 @@ def _progress() -> Callable[[str], None] | None:
 
 def _engine_stats(engine: Engine) -> None:
     if sys.stderr.isatty():
-        sys.stderr.write("\r" + " " * 80 + "\r")  # clear the progress line
+        sys.stderr.write("\r" + " " * (_stderr_width() - 1) + "\r")  # clear the progress line
     stats = engine.last_stats
     if stats is None:
         return
@@ -133,12 +144,43 @@ def _engine_stats(engine: Engine) -> None:
     )
 
 
-def _rows_hint(command: list[str], last: str | None, start: str | None, end: str | None) -> str:
-    """The `alb502 run` command that shows a finding's rows, with the user's own source and window."""
-    parts = ["alb502", "run", "{id}", *(shlex.quote(c) for c in command)]
-    for flag, value in (("--last", last), ("--start", start), ("--end", end)):
-        if value is not None:
-            parts += [flag, shlex.quote(value)]
+# The options that choose the rows a hint's `alb502 run` reads, as the user gave them. The password is
+# left out on purpose: a hint is printed, and the environment variable supplies it again.
+_HINT_OPTIONS = (
+    ("--load-balancer", "load_balancer", None),
+    ("--last", "last", None),
+    ("--start", "start", None),
+    ("--end", "end", None),
+    ("--table", "table", QueryParams.table),
+    ("--trino-url", "trino_url", None),
+    ("--catalog", "catalog", EngineRequest.catalog),
+    ("--schema", "schema", EngineRequest.schema),
+    ("--user", "user", None),
+    ("--ca-bundle", "ca_bundle", None),
+    ("--database", "database", None),
+    ("--workgroup", "workgroup", None),
+    ("--output-location", "output_location", None),
+    ("--profile", "profile", None),
+    ("--region", "region", None),
+)
+_LOCAL_HINT = ("load_balancer", "last", "start", "end")  # the rest name a remote engine's table
+
+
+def _rows_hint(options: dict[str, Any]) -> str:
+    """The `alb502 run` command that shows a finding's rows, with every option of the user's that
+    narrows them (source, engine, table, load balancer, window), shell-quoted."""
+    o = options
+    local = o["engine"] == "local"
+    parts = ["alb502", "run", "{id}"]
+    parts += (
+        [shlex.quote(str(p)) for p in o["paths"] or []] if local else ["--engine", shlex.quote(o["engine"])]
+    )
+    for flag, name, default in _HINT_OPTIONS:
+        value = o.get(name)
+        if value is not None and value != default and (not local or name in _LOCAL_HINT):
+            parts += [flag, shlex.quote(str(value))]
+    if not local and o.get("insecure"):
+        parts.append("--insecure")
     return " ".join(parts).replace("{", "{{").replace("}", "}}").replace("{{id}}", "{id}")
 
 
@@ -242,8 +284,8 @@ def diagnose(
             "and were counted as unparsed",
             err=True,
         )
-    source = [str(p) for p in paths or []] if engine == "local" else ["--engine", engine]
-    typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(source, last, start, end)), nl=False)
+    # color=True: the text holds colour codes only where output.Screen found a terminal (or FORCE_COLOR).
+    typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(dict(locals()))), nl=False, color=True)
     verdict = result.verdict()
     if verdict.exit_code:  # nothing to diagnose is an input error, whatever the format
         typer.echo(f"Error: {verdict.headline}", err=True)
@@ -291,4 +333,4 @@ def run(
     rows = result.rows if limit == 0 else result.rows[:limit]
     if len(rows) < len(result.rows):
         typer.echo(f"Note: showing {len(rows)} of {len(result.rows)} rows (--limit 0 shows all)", err=True)
-    typer.echo(render_rows(result.columns, rows, output), nl=False)
+    typer.echo(render_rows(result.columns, rows, output), nl=False, color=True)

@@ -125,8 +125,9 @@ class LocalEngine:
             with contextlib.suppress(self._duckdb.Error):
                 abort()
 
-    def _execute(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run one query; on a terminal, report DuckDB's progress while it runs; Ctrl-C interrupts it."""
+    def _execute(self, sql: str, scan: NativeScan | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one query; on a terminal, report its progress while it runs (the native scan's when it
+        reads one); Ctrl-C interrupts it."""
         if self._progress is None:
             try:
                 cursor = self._con.execute(sql)
@@ -150,10 +151,9 @@ class LocalEngine:
         try:
             while worker.is_alive():
                 worker.join(self.poll_seconds)
-                done = self._con.query_progress()
-                if done >= 0:
-                    filled = int(done / 100 * 30)
-                    self._progress(f"{label} [{'#' * filled}{'-' * (30 - filled)}] {done:.0f}%")
+                line = self._progress_line(label, scan)
+                if line is not None:
+                    self._progress(line)
         except BaseException as exc:
             # Ctrl-C, or the progress line failing (a closed stderr): the query must not outlive
             # this call, still reading and holding the connection.
@@ -166,6 +166,18 @@ class LocalEngine:
             raise outcome["error"]
         result: tuple[list[str], list[tuple[Any, ...]]] = outcome["result"]
         return result
+
+    def _progress_line(self, label: str, scan: NativeScan | None) -> str | None:
+        """The progress line: DuckDB's own measure for the SQL view; for the native reader, whose
+        Arrow stream DuckDB cannot measure, the files and bytes the scan has parsed."""
+        if scan is None:
+            done = self._con.query_progress()
+            return None if done < 0 else f"{label} {_bar(done)}"
+        p = scan.progress()
+        return (
+            f"Reading log files: {p.files_done:,} of {p.files:,} ({_human(p.bytes_done)} of "
+            f"{_human(p.bytes)}) {_bar(p.percent)}"
+        )
 
     def _run_native(self, athena_sql: str) -> QueryResult:
         from alb502athena.engines.native.kernel import KernelError
@@ -197,7 +209,9 @@ class LocalEngine:
                 try:
                     self._con.execute(_native_view_sql(columns, "alb_native_batches"))
                     try:
-                        columns_out, rows = self._execute(sql)
+                        columns_out, rows = self._execute(sql, scan)
+                        if self._progress is not None:  # the last state, whatever the polling saw
+                            self._progress(self._progress_line("", scan) or "")
                     except self._duckdb.Error as exc:
                         first_line = str(exc).splitlines()[0]
                         raise QueryError(f"DuckDB could not run the query: {first_line}") from None
@@ -275,4 +289,13 @@ def _size(files: Sequence[LogFile]) -> str:
     for f in files:
         with contextlib.suppress(OSError):
             total += f.path.stat().st_size
-    return f"{total / 2**20:,.0f} MiB" if total >= 2**20 else f"{total / 2**10:,.0f} KiB"
+    return _human(total)
+
+
+def _human(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB" if size >= 2**20 else f"{size / 2**10:,.0f} KiB"
+
+
+def _bar(percent: float, width: int = 20) -> str:
+    filled = int(percent / 100 * width)
+    return f"[{'#' * filled}{'-' * (width - filled)}] {percent:.0f}%"

@@ -105,6 +105,22 @@ def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
 _END = object()  # a load's last item
 
 
+@dataclass(frozen=True)
+class ScanProgress:
+    """How far a scan is: files and bytes (as stored, gzip or not) whose every line went to the parser."""
+
+    files_done: int
+    files: int
+    bytes_done: int
+    bytes: int
+
+    @property
+    def percent(self) -> float:
+        if self.bytes:
+            return 100 * self.bytes_done / self.bytes
+        return 100 * self.files_done / self.files if self.files else 100.0
+
+
 class ScanClosed(RuntimeError):
     """Batches were asked of a scan after close()."""
 
@@ -179,7 +195,22 @@ class NativeScan:
         self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
         self._loads: deque[_Load] = deque()
         self._ahead = 0
+        # Progress, written by the thread that reads the batches only, read by any (progress()).
+        self._totals: tuple[int, int] | None = None  # files and bytes, measured when first asked
+        self._files_done = 0
+        self._bytes_done = 0
         self._top_up()
+
+    def progress(self) -> ScanProgress:
+        """Files and bytes handed to the parser so far, of all; zero before start(). Read-only, safe
+        to call from another thread while the scan runs (DuckDB cannot see an Arrow stream's progress)."""
+        if not self._started:
+            return ScanProgress(0, 0, 0, 0)
+        if self._totals is None:
+            paths = [path for _, paths in self.files_by_day for path in paths]
+            self._totals = len(paths), sum(_size(path) for path in paths)
+        files, size = self._totals
+        return ScanProgress(self._files_done, files, self._bytes_done, size)
 
     def close(self) -> None:
         """Stop the workers and let go of what they read (reader() closes its own scan at the end)."""
@@ -239,6 +270,8 @@ class NativeScan:
             if item is _END or isinstance(item, _Failed):
                 self._loads.popleft()
                 self._ahead -= load.size
+                self._files_done += 1
+                self._bytes_done += load.size
                 self._top_up()
                 if isinstance(item, _Failed):
                     self._failed(load, item.reason)
