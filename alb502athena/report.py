@@ -42,10 +42,15 @@ def markdown(text: str | None) -> Markup:
     only these two marks become tags and anything else, log data included, stays text."""
     if not text:
         return Markup("")
-    out = []
-    for i, part in enumerate(_CODE.split(str(text))):
-        safe = str(escape(part))
-        out.append(f"<code>{safe}</code>" if i % 2 else _BOLD.sub(r"<strong>\1</strong>", safe))
+    # Code spans first, kept aside so that ** inside them stays literal; NUL marks where they go.
+    parts = _CODE.split(str(escape(str(text).replace("\0", ""))))
+    codes = parts[1::2]
+    body = "\0".join(parts[0::2])
+    body = _BOLD.sub(r"<strong>\1</strong>", body)
+    pieces = body.split("\0")
+    out = [pieces[0]]
+    for code, rest in zip(codes, pieces[1:], strict=True):
+        out += [f"<code>{code}</code>", rest]
     return Markup("".join(out))
 
 
