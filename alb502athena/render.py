@@ -22,8 +22,13 @@ from alb502athena.window import Window
 if TYPE_CHECKING:
     import jinja2
 
-# app/<name>/<id>: the `elb` field and the CloudWatch LoadBalancer dimension.
+# app/<name>/<id>: the `elb` field and the CloudWatch LoadBalancer dimension; the load balancer's ARN
+# ends with it (arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>).
 _LOAD_BALANCER = re.compile(r"app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}")
+_LOAD_BALANCER_ARN = re.compile(
+    r"arn:aws(-[a-z]+)*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:loadbalancer/"
+    r"(?P<id>app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16})"
+)
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 
 
@@ -48,15 +53,25 @@ def table_name(name: str) -> str:
     return name
 
 
+def load_balancer_id(value: str) -> str:
+    """app/<name>/<id> from itself or from the load balancer's ARN, as the logs' `elb` field has it."""
+    if _LOAD_BALANCER.fullmatch(value):
+        return value
+    arn = _LOAD_BALANCER_ARN.fullmatch(value)
+    if arn is not None:
+        return arn["id"]
+    raise UsageError(
+        f"invalid --load-balancer {value!r}: use app/<name>/<16 hex id> (the `elb` field of the logs, "
+        "e.g. app/my-alb/50dc6c495c0c9188) or the load balancer's ARN "
+        "(arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>)"
+    )
+
+
 def load_balancer_literal(value: str | None) -> str | None:
+    """The SQL literal compared with `elb`: the value reduced to app/<name>/<id>, then quoted."""
     if value is None:
         return None
-    if not _LOAD_BALANCER.fullmatch(value):
-        raise UsageError(
-            f"invalid --load-balancer {value!r}: expected app/<name>/<16 hex id>, "
-            "e.g. app/my-alb/50dc6c495c0c9188 (the `elb` field of the logs)"
-        )
-    return sql_string(value)
+    return sql_string(load_balancer_id(value))
 
 
 @dataclass(frozen=True)

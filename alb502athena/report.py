@@ -1,28 +1,142 @@
 """The incident report: one self-contained HTML file (inline CSS and SVG, nothing from the network)
-with the verdict, a per-minute timeline stacked by signature, and per signature its evidence, top
-targets, sample requests, remediation and the Athena SQL that reproduces it."""
+with the verdict, a per-minute timeline stacked by signature, and per signature its evidence, where
+its 502s came from, top targets, sample requests, remediation and the Athena SQL that reproduces it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from alb502athena import __version__
 from alb502athena.diagnosis import Diagnosis, Samples
 from alb502athena.output import headline
-from alb502athena.render import render_signature
+from alb502athena.render import render_macro, render_signature
+from alb502athena.window import Window
 
 # Colour-blind-safe palette (Okabe-Ito), one colour per signature in catalogue order.
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999", "#000000")
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 900, 260, 48, 36, 12
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 900, 276, 48, 50, 12
 METRIC_COLOURS = {"HTTPCode_ELB_502_Count": "#000000", "TargetConnectionErrorCount": "#7f3fbf"}
 SAMPLE_COLUMNS = (
     "time", "target_ip", "target_port", "request_verb", "request_url", "lambda_error_reason", "trace_id",
 )  # fmt: skip
+# Tick spacings in minutes, all dividing a day: the first that gives at most MAX_TICKS ticks is used.
+TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
+MAX_TICKS = 10
+_TARGET_GROUP = re.compile(
+    r"arn:aws[a-z-]*:elasticloadbalancing:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"targetgroup/(?P<name>[^/]+)/[0-9a-f]+"
+)
+_CODE = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
+def markdown(text: str | None) -> Markup:
+    """The catalogue's inline markdown (`code` and **bold**) as HTML. The text is escaped first, so
+    only these two marks become tags and anything else, log data included, stays text."""
+    if not text:
+        return Markup("")
+    # Code spans first, kept aside so that ** inside them stays literal; NUL marks where they go.
+    parts = _CODE.split(str(escape(str(text).replace("\0", ""))))
+    codes = parts[1::2]
+    body = "\0".join(parts[0::2])
+    body = _BOLD.sub(r"<strong>\1</strong>", body)
+    pieces = body.split("\0")
+    out = [pieces[0]]
+    for code, rest in zip(codes, pieces[1:], strict=True):
+        out += [f"<code>{code}</code>", rest]
+    return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the report is about, for its title: the load balancers, accounts and regions the 502s came
+    from, and the time span (the window, or the whole minutes from the first to the last 502)."""
+
+    load_balancers: list[str]
+    accounts: list[str]
+    regions: list[str]
+    span: Window | None
+    span_is_window: bool
+
+    def span_text(self) -> str:
+        if self.span is None or self.span.start is None or self.span.end is None:
+            return "no time span (nothing found)"
+        start, end = self.span.start, self.span.end
+        same_day = start.date() == (end - timedelta(microseconds=1)).date()
+        to = end.strftime("%H:%M") if same_day else end.strftime("%Y-%m-%d %H:%M")
+        return f"{start:%Y-%m-%d %H:%M} to {to} UTC"
+
+    def title(self) -> str:
+        lbs = ", ".join(self.load_balancers) or "load balancer not named in the logs"
+        accounts = ", ".join(self.accounts) or "account unknown"
+        regions = ", ".join(self.regions) or "region unknown"
+        return f"{lbs} \u00b7 {accounts} \u00b7 {regions} \u00b7 {self.span_text()}"
+
+
+def target_group_name(arn: str | None) -> str | None:
+    """targetgroup/<name>/<id> -> <name>; None when the value is no target group ARN."""
+    m = _TARGET_GROUP.fullmatch(arn or "")
+    return m["name"] if m else None
+
+
+def span(d: Diagnosis) -> Window | None:
+    """The window given, else the whole minutes from the first to the last 502 (None without any)."""
+    w = d.params.window
+    if w.start is not None and w.end is not None:
+        return Window(w.start, w.end)
+    firsts = [f.first_seen for f in d.findings if f.first_seen]
+    lasts = [f.last_seen for f in d.findings if f.last_seen]
+    if not firsts or not lasts:
+        return None
+    return Window.covering(min(firsts), max(lasts))
+
+
+def scope(d: Diagnosis) -> Scope:
+    counts: dict[str, int] = {}
+    accounts: dict[str, int] = {}
+    regions: dict[str, int] = {}
+    for f in d.findings:
+        for s in f.sources:
+            if s.load_balancer:
+                counts[s.load_balancer] = counts.get(s.load_balancer, 0) + s.count
+            m = _TARGET_GROUP.fullmatch(s.target_group or "")
+            if m:
+                accounts[m["account"]] = accounts.get(m["account"], 0) + s.count
+                regions[m["region"]] = regions.get(m["region"], 0) + s.count
+    if not counts and d.params.load_balancer:
+        counts[d.params.load_balancer] = 0
+
+    def busiest(c: dict[str, int]) -> list[str]:
+        return sorted(c, key=lambda k: (-c[k], k))
+
+    given = d.params.window.start is not None and d.params.window.end is not None
+    return Scope(busiest(counts), busiest(accounts), busiest(regions), span(d), given)
+
+
+def reproduce_sql(signature_id: str, d: Diagnosis) -> str:
+    """A signature's query for the Athena console, always with a window: without one the query would
+    read the whole bucket, so the span of the 502s found stands in for it."""
+    params = d.params
+    if params.window.start is None or params.window.end is None:
+        covering = span(d)
+        if covering is not None:
+            params = replace(params, window=covering)
+    return render_signature(signature_id, params)
+
+
+def split_on_rule(sql: str, rule: str) -> tuple[str, str] | None:
+    """The query's text before and after the classification CASE, shown once elsewhere in the report."""
+    at = sql.find(rule)
+    if at < 0:
+        return None
+    return sql[:at], sql[at + len(rule) :]
 
 
 @dataclass
@@ -35,24 +149,34 @@ class Bar:
     minute: str
 
 
-def _minutes(d: Diagnosis) -> list[str]:
-    w = d.params.window
-    if w.start is not None and w.end is not None:
-        first, last = w.start.replace(second=0, microsecond=0, tzinfo=None), w.end.replace(tzinfo=None)
-    else:
-        seen = [m for f in d.findings for m, _ in f.per_minute]
-        if not seen:
-            return []
-        first, last = (
-            datetime.strptime(min(seen), "%Y-%m-%dT%H:%M"),
-            datetime.strptime(max(seen), "%Y-%m-%dT%H:%M"),
-        )
-        last += timedelta(minutes=1)
-    out: list[str] = []
+def _minutes(d: Diagnosis) -> list[datetime]:
+    covered = span(d)
+    if covered is None or covered.start is None or covered.end is None:
+        return []
+    first = covered.start.replace(second=0, microsecond=0, tzinfo=None)
+    last = covered.end.replace(tzinfo=None)
+    out: list[datetime] = []
     t = first
     while t < last and len(out) < 24 * 60 * 7:  # a week of minutes at most on one axis
-        out.append(t.strftime("%Y-%m-%dT%H:%M"))
+        out.append(t)
         t += timedelta(minutes=1)
+    return out
+
+
+def ticks(minutes: list[datetime]) -> list[tuple[int, str, str | None]]:
+    """(index, HH:MM, date or None) for the minutes on a round time, every 1, 2, 5, ... 60 minutes or
+    more as the span needs; the date is under the first tick and under each tick of a new day."""
+    if not minutes:
+        return []
+    step = next((s for s in TICK_STEPS if len(minutes) / s <= MAX_TICKS), TICK_STEPS[-1])
+    out: list[tuple[int, str, str | None]] = []
+    day = None
+    for i, m in enumerate(minutes):
+        if (m.hour * 60 + m.minute) % step:
+            continue
+        date = m.strftime("%Y-%m-%d") if m.date() != day else None
+        day = m.date()
+        out.append((i, m.strftime("%H:%M"), date))
     return out
 
 
@@ -69,7 +193,7 @@ def chart(d: Diagnosis) -> dict[str, Any]:
             "width": WIDTH,
             "height": HEIGHT,
         }
-    index = {m: i for i, m in enumerate(minutes)}
+    index = {m.strftime("%Y-%m-%dT%H:%M"): i for i, m in enumerate(minutes)}
     totals = [0] * len(minutes)
     for f in d.findings:
         for m, n in f.per_minute:
@@ -109,12 +233,7 @@ def chart(d: Diagnosis) -> dict[str, Any]:
         for metric, pts in sorted(metric_points.items())
         if pts
     ]
-    every = max(1, len(minutes) // 8)
-    ticks = [
-        {"x": LEFT + i * step, "label": m[11:16] if i else m.replace("T", " ")}
-        for i, m in enumerate(minutes)
-        if i % every == 0
-    ]
+    axis = [{"x": LEFT + i * step, "label": label, "date": date} for i, label, date in ticks(minutes)]
     events = []
     for c in d.correlations or []:
         m = c["event_time"][:16]
@@ -125,7 +244,7 @@ def chart(d: Diagnosis) -> dict[str, Any]:
     return {
         "series": series,
         "lines": lines,
-        "ticks": ticks,
+        "ticks": axis,
         "events": events,
         "ymax": ymax,
         "width": WIDTH,
@@ -143,6 +262,8 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["md"] = markdown
+    rule = render_macro("signature_of")
     sections = []
     for f in d.findings:
         all_columns, all_rows = samples.get(f.signature.id, ([], []))
@@ -150,21 +271,37 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
         keep = [i for i, c in enumerate(all_columns) if c in SAMPLE_COLUMNS]
         columns = [all_columns[i] for i in keep]
         rows = [tuple(r[i] for i in keep) for r in all_rows]
+        sql = reproduce_sql(f.signature.id, d)
+        sources = [
+            {"load_balancer": s.load_balancer, "target_group": s.target_group, "count": s.count,
+             "name": target_group_name(s.target_group), "resource": (s.target_group or "").rsplit(":", 1)[-1]}
+            for s in f.sources
+        ]  # fmt: skip
         sections.append(
             {
                 "finding": f,
                 "verdict": (d.evidence or {}).get(f.signature.id, {}).get("verdict"),
-                "sql": render_signature(f.signature.id, d.params),
+                "sql": sql,
+                "sql_parts": split_on_rule(sql, rule),
+                "sources": sources,
+                "lambda": f.signature.source == "lambda",
                 "sample_columns": columns,
                 "sample_rows": rows[:5],
             }
         )
+    data = d.as_json()
+    where = scope(d)
     html = env.get_template("report.html.j2").render(
         d=d,
         headline=headline(d),
+        scope=where,
         chart=chart(d),
         sections=sections,
+        rule=rule,
         window=d.params.window.as_json(),
+        bad_files=data.get("bad_files") or [],
+        # Connection and health-check logs found next to the access logs and left out of the counts.
+        set_aside=data.get("set_aside") or [],
         version=__version__,
     )
     path.write_text(html, encoding="utf-8")

@@ -47,6 +47,22 @@ def log_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def read_log_time(text: str | None) -> datetime | None:
+    """A `time` value as the logs write it (2026-11-20T09:24:11.689462Z), or None: it is log data, so
+    anything else is no time rather than an error."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class Window:
     """[start, end) in UTC; both None means everything that was given to the engine."""
@@ -81,6 +97,15 @@ class Window:
         if end_at is not None:
             raise UsageError("--end needs --start or --last")
         return cls()
+
+    @classmethod
+    def covering(cls, first: str | None, last: str | None) -> Window | None:
+        """The whole minutes from log time `first` to log time `last` (both included), or None when
+        either is missing or not a time: the span a query needs to find those lines again."""
+        lower, upper = read_log_time(first), read_log_time(last)
+        if lower is None or upper is None or upper < lower:
+            return None
+        return cls(_minute(lower), _minute(upper) + timedelta(minutes=1))
 
     def as_json(self) -> dict[str, str | None]:
         return {

@@ -267,3 +267,158 @@ def test_help_imports_no_engine_and_no_template(args: list[str]) -> None:
     )
     assert "Usage" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "loaded:"
+
+
+ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188"
+
+
+def test_load_balancer_by_arn_or_by_id(logs: Path) -> None:
+    by_id = invoke("diagnose", str(logs), "--load-balancer", "app/shop/50dc6c495c0c9188", "-o", "json")
+    by_arn = invoke("diagnose", str(logs), "--load-balancer", ARN, "-o", "json")
+    assert by_id[0] == by_arn[0] == 0, by_arn[2]
+    assert json.loads(by_arn[1])["totals"]["elb_502"] == json.loads(by_id[1])["totals"]["elb_502"] == 2
+    # The ARN reaches the SQL as the `elb` value it names, never as itself.
+    code, out, _ = invoke("sql", "connect-failed", "--last", "1h", "--load-balancer", ARN)
+    assert code == 0 and "AND elb = 'app/shop/50dc6c495c0c9188'" in out and "arn:" not in out
+    gov = (
+        "arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:loadbalancer/app/a-b/0123456789abcdef"
+    )
+    code, out, _ = invoke("sql", "connect-failed", "--last", "1h", "--load-balancer", gov)
+    assert code == 0 and "AND elb = 'app/a-b/0123456789abcdef'" in out
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "shop",  # a bare name: which load balancer it is cannot be known offline
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/shop/50dc6c495c0c9188",
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop/50dc6c495c0c9188",
+        ARN + "' OR '1'='1",
+        "x" + ARN,
+    ],
+)
+def test_load_balancer_other_forms_are_one_usage_error(logs: Path, value: str) -> None:
+    code, out, err = invoke("sql", "connect-failed", "--load-balancer", value)
+    assert code == 2 and out == ""
+    assert err == (
+        f"Error: invalid --load-balancer {value!r}: use app/<name>/<16 hex id> (the `elb` field of the logs, "
+        "e.g. app/my-alb/50dc6c495c0c9188) or the load balancer's ARN "
+        "(arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>)\n"
+    )
+
+
+def test_metrics_takes_the_arn_too() -> None:
+    # Refused before any AWS call: the form is checked first.
+    code, _, err = invoke("metrics", "--load-balancer", "shop")
+    assert code == 2 and err.startswith("Error: invalid --load-balancer 'shop': use app/<name>/<16 hex id>")
+
+
+def _help_texts() -> list[tuple[list[str], str]]:
+    """(command path, help text as written in the source) for every command and parameter."""
+    from typer.main import get_command
+
+    out: list[tuple[list[str], str]] = []
+    root = get_command(app)
+    for name, command in [("", root), *sorted(root.commands.items())]:  # type: ignore[attr-defined]
+        path = [name] if name else []
+        texts = [command.help or "", *(p.help or "" for p in command.params)]  # type: ignore[attr-defined]
+        out += [(path, t) for t in texts if t]
+    return out
+
+
+def test_help_keeps_every_bracket_as_written() -> None:
+    # Help is rendered with Rich, whose markup would read `[database.]` as a tag and drop it.
+    bracketed = [(path, seg) for path, text in _help_texts() for seg in re.findall(r"\[[^\]\n]*\]", text)]
+    assert ([], "[database.]") not in bracketed and (["sql"], "[database.]") in bracketed
+    for path, seg in bracketed:
+        code, out, _ = invoke(*path, "--help")
+        assert code == 0 and seg in re.sub(r"[│\s]+", " ", out), (path, seg)
+    code, out, _ = invoke("diagnose", "--help")
+    assert "[database.]table" in re.sub(r"[│\s]+", " ", out)
+
+
+def _panels(help_text: str) -> dict[str, str]:
+    """The options listed in each `╭─ Panel ─` box of a --help page."""
+    panels: dict[str, str] = {}
+    current = None
+    for line in help_text.splitlines():
+        title = re.match(r"╭─ (.+?) ─", line)
+        if title:
+            current = title[1]  # arguments and options of one panel are two boxes of that name
+            panels.setdefault(current, "")
+        elif current is not None:
+            panels[current] += line + "\n"
+    return panels
+
+
+def test_options_grouped_per_engine_in_help() -> None:
+    code, out, _ = invoke("diagnose", "--help")
+    assert code == 0
+    panels = _panels(out)
+    expected = {
+        "Local files": ["paths", "--cloudtrail"],
+        "Athena": ["--database", "--workgroup", "--output-location", "--reuse-minutes", "--table"],
+        "Trino": [
+            "--trino-url",
+            "--catalog",
+            "--schema",
+            "--user",
+            "--password",
+            "--ca-bundle",
+            "--insecure",
+        ],
+        "Window and filters": ["--last", "--start", "--end", "--load-balancer"],
+        "Output": ["--output", "--report", "--fail-on-findings"],
+    }
+    for panel, options in expected.items():
+        for option in options:
+            assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", panels[panel]), (panel, option)
+    assert "--trino-url" not in panels["Athena"] and "--database" not in panels["Trino"]
+    _, out, _ = invoke("run", "--help")
+    assert set(expected) <= set(_panels(out))
+
+
+def test_shell_completion() -> None:
+    code, out, _ = invoke("--show-completion", "bash")
+    assert code == 0 and "_ALB502_COMPLETE=complete_bash" in out and "complete -o default" in out
+    # The shell asks the program itself: commands, then each command's options.
+    done = runner.invoke(app, [], env={"_ALB502_COMPLETE": "complete_bash", "COMP_WORDS": "alb502 diag",
+                                       "COMP_CWORD": "1"})  # fmt: skip
+    assert done.exit_code == 0 and done.stdout.split() == ["diagnose"]
+    done = runner.invoke(app, [], env={"_ALB502_COMPLETE": "complete_bash",
+                                       "COMP_WORDS": "alb502 diagnose --load", "COMP_CWORD": "2"})  # fmt: skip
+    assert done.exit_code == 0 and done.stdout.split() == ["--load-balancer"]
+    code, out, _ = invoke("--help")
+    assert "--install-completion" in out and "--show-completion" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["diagnose", "--bogus"], "No such option: --bogus (Possible options: --user)"),
+        (
+            ["diagnose", "-o", "yaml"],
+            "Invalid value for '--output' / '-o' (env var: 'ALB502_OUTPUT'): choose one of table, json, csv, markdown",
+        ),
+        (["run"], "Missing argument 'signature'."),
+        (["nope"], "No such command 'nope'."),
+    ],
+)
+def test_usage_errors_are_one_line_and_a_hint(args: list[str], message: str) -> None:
+    code, out, err = invoke(*args)
+    command = " ".join(["alb502", *args[:1]]) if args[0] != "nope" else "alb502"
+    assert code == 2 and out == ""
+    assert err == f"Error: {message}\nTry '{command} --help' for help.\n"
+
+
+def test_usage_errors_in_a_real_process_have_no_box() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "alb502athena", "diagnose", "--output", "yaml"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Error: Invalid value for '--output'")
+    assert not re.search("[╭│╰]", done.stderr)

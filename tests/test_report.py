@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,13 @@ from typer.testing import CliRunner
 
 from alb502athena.catalogue import catalogue
 from alb502athena.cli.app import app
-from tests.conftest import REPO
+from tests.conftest import REPO, write_log
+from tests.lines import signature_line
 
 ARTIFACTS = REPO / ".artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WINDOW = ["--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z"]
+RULE_LINE = "WHEN lambda_error_reason = 'LambdaResponseTooLarge'"  # one line of the classification CASE
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +68,18 @@ def test_report_in_a_real_browser(report: Path) -> None:
         }
         assert page.locator("svg#timeline g.series rect").count() > 50
         labels = page.locator("svg#timeline g.axis.x text.label").all_text_contents()
-        assert labels[0] == "2026-11-20 09:00" and all(re.fullmatch(r"\d\d:\d\d", t) for t in labels[1:])
+        assert labels == ["09:00", "09:10", "09:20", "09:30", "09:40", "09:50"]  # round times, one hour
+        assert page.locator("svg#timeline g.axis.x text.date").all_text_contents() == ["2026-11-20"]
         assert page.locator("h1").inner_text().startswith("Most often connect-failed (37% of 197 HTTP 502)")
+        # The classification CASE is on the page once, whatever the number of signatures.
+        assert page.locator("body").inner_text().count(RULE_LINE) == 1
+        # A sample's time stays on one line (its text is one box) on a 1000-pixel-wide page.
+        lines_per_time = page.eval_on_selector_all(
+            "table.samples tr td:first-child",
+            "cells => cells.map(c => { const r = document.createRange(); r.selectNodeContents(c);"
+            " return r.getClientRects().length; })",
+        )
+        assert len(lines_per_time) > 20 and set(lines_per_time) == {1}
         page.locator("button.copy").first.click()  # the inline script runs without error
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
@@ -101,3 +114,229 @@ def test_cloudwatch_series_and_deregistrations_on_the_time_axis(tmp_path: Path) 
     write_report(d, path, {})
     html = path.read_text()
     assert 'data-metric="HTTPCode_ELB_502_Count"' in html and '<g class="event">' in html
+
+
+class _Text(HTMLParser):
+    """The text of a page as shown (no attributes, no script), and the data-sql of each query."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.sql: list[str] = []
+        self._script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._script = tag == "script"
+        self.sql += [v for k, v in attrs if k == "data-sql" and v is not None]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._script = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._script:
+            self.text.append(data)
+
+
+def page_text(html: str) -> _Text:
+    parsed = _Text()
+    parsed.feed(html)
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def unwindowed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The example logs with one unreadable file next to them, diagnosed with no window."""
+    logs = tmp_path_factory.mktemp("logs")
+    shutil.copytree(REPO / "examples" / "logs", logs, dirs_exist_ok=True)
+    day = next(p.parent for p in logs.rglob("*.log.gz"))
+    (day / "truncated.log.gz").write_bytes(next(day.glob("*.log.gz")).read_bytes()[:20])
+    path = tmp_path_factory.mktemp("report") / "incident.html"
+    result = CliRunner().invoke(app, ["diagnose", str(logs), "--report", str(path)])
+    assert result.exit_code == 0, result.stderr
+    return path, day / "truncated.log.gz"
+
+
+def test_title_names_load_balancer_account_region_and_span(
+    report: Path, unwindowed: tuple[Path, Path]
+) -> None:
+    html = report.read_text()
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title is not None
+    assert title[1] == (
+        "ALB HTTP 502 report: app/shop-prod/50dc6c495c0c9188 \u00b7 123456789012 \u00b7 eu-west-1 "
+        "\u00b7 2026-11-20 09:00 to 10:00 UTC"
+    )
+    text = " ".join(" ".join(page_text(html).text).split())
+    assert "ALB HTTP 502 report · app/shop-prod/50dc6c495c0c9188 · account 123456789012 · eu-west-1 · " \
+        "2026-11-20 09:00 to 10:00 UTC" in text  # fmt: skip
+    # Without a window the span is the whole minutes from the first 502 (09:00:12) to the last (09:59:24).
+    text = " ".join(" ".join(page_text(unwindowed[0].read_text()).text).split())
+    assert "2026-11-20 09:00 to 10:00 UTC (first to last 502; no window given)" in text
+
+
+def test_title_lists_every_load_balancer(tmp_path: Path) -> None:
+    other_tg = "arn:aws:elasticloadbalancing:us-east-1:210987654321:targetgroup/api/0123456789abcdef"
+    lines = [
+        signature_line("target-502", time="2026-11-20T23:58:10.000000Z"),
+        signature_line("target-502", time="2026-11-20T23:59:10.000000Z"),
+        signature_line(
+            "connect-failed", time="2026-11-21T00:03:59.000000Z", elb="app/api/0123456789abcdef",
+            target_group_arn=other_tg,
+        ),
+    ]  # fmt: skip
+    path = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        app, ["diagnose", str(write_log(tmp_path / "a.log", lines)), "--report", str(path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    title = re.search(r"<title>(.*?)</title>", path.read_text(), re.S)
+    assert title is not None and title[1] == (
+        "ALB HTTP 502 report: app/shop/50dc6c495c0c9188, app/api/0123456789abcdef \u00b7 123456789012, "
+        "210987654321 \u00b7 eu-west-1, us-east-1 \u00b7 2026-11-20 23:58 to 2026-11-21 00:04 UTC"
+    )
+    html = path.read_text()
+    # Each finding names its own load balancer and target group.
+    connect = html[html.index('<h2 id="connect-failed">') :]
+    assert "app/api/0123456789abcdef" in connect and "<b>api</b>" in connect
+    target = html[html.index('<h2 id="target-502">') : html.index('<h2 id="connect-failed">')]
+    assert "app/shop/50dc6c495c0c9188" in target and "<b>web</b>" in target and "app/api/" not in target
+
+
+def test_ticks_fall_on_round_times_with_the_date_at_midnight() -> None:
+    from datetime import datetime, timedelta
+
+    from alb502athena.report import ticks
+
+    start = datetime(2026, 11, 20, 23, 37)
+    minutes = [start + timedelta(minutes=i) for i in range(95)]  # 23:37 .. 01:11
+    assert [(minutes[i].strftime("%H:%M"), label, date) for i, label, date in ticks(minutes)] == [
+        ("23:40", "23:40", "2026-11-20"),
+        ("23:50", "23:50", None),
+        ("00:00", "00:00", "2026-11-21"),
+        ("00:10", "00:10", None),
+        ("00:20", "00:20", None),
+        ("00:30", "00:30", None),
+        ("00:40", "00:40", None),
+        ("00:50", "00:50", None),
+        ("01:00", "01:00", None),
+        ("01:10", "01:10", None),
+    ]
+    day = [datetime(2026, 11, 20, 6, 13) + timedelta(minutes=i) for i in range(20 * 60)]  # 06:13 .. 02:12
+    labels = [(label, date) for _, label, date in ticks(day)]
+    assert labels[0] == ("08:00", "2026-11-20") and ("00:00", "2026-11-21") in labels
+    assert all(label.endswith(":00") and int(label[:2]) % 2 == 0 for label, _ in labels)  # every 2 h
+    short = [datetime(2026, 11, 20, 9, 58) + timedelta(minutes=i) for i in range(7)]
+    assert [label for _, label, _ in ticks(short)] == [m.strftime("%H:%M") for m in short]
+
+
+def test_report_across_midnight_dates_its_ticks(tmp_path: Path) -> None:
+    lines = [signature_line("target-502", time=f"2026-11-2{d}T{t}:10.000000Z") for d, t in
+             (("0", "23:31"), ("0", "23:55"), ("1", "00:05"), ("1", "00:29"))]  # fmt: skip
+    path = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        app, ["diagnose", str(write_log(tmp_path / "a.log", lines)), "--report", str(path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    html = path.read_text()
+    labels = re.findall(r'<text class="label"[^>]*>(\d\d:\d\d)</text>', html)
+    dates = re.findall(r'<text class="date"[^>]*>([\d-]+)</text>', html)
+    assert labels == ["23:40", "23:50", "00:00", "00:10", "00:20"]  # 23:31 to 00:30, every 10 minutes
+    assert dates == ["2026-11-20", "2026-11-21"]
+
+
+def test_reproduce_sql_always_has_a_window(unwindowed: tuple[Path, Path]) -> None:
+    from alb502athena.render import QueryParams, render_signature
+    from alb502athena.window import Window
+
+    html = unwindowed[0].read_text()
+    assert "WHERE TRUE" not in html and "TRUE" not in "".join(page_text(html).text)
+    parsed = page_text(html)
+    assert len(parsed.sql) == len(catalogue())
+    covering = Window.from_options(None, "2026-11-20T09:00Z", "2026-11-20T10:00Z")
+    for sig, sql in zip(
+        sorted(catalogue(), key=lambda s: s.id), sorted(parsed.sql, key=_signature_of), strict=True
+    ):
+        # What Copy SQL copies is the signature's own query, whole, over the minutes the 502s span.
+        assert sql == render_signature(sig.id, QueryParams(covering))
+        assert "day BETWEEN '2026/11/20' AND '2026/11/21'" in sql
+        assert "time >= '2026-11-20T09:00:00.000000Z' AND time < '2026-11-20T10:00:00.000000Z'" in sql
+
+
+def _signature_of(sql: str) -> str:
+    found = re.search(r"END = '([a-z0-9-]+)'", sql)
+    assert found is not None
+    return found[1]
+
+
+def test_window_covering_rounds_out_to_whole_minutes() -> None:
+    from alb502athena.window import Window
+
+    w = Window.covering("2026-11-20T09:00:12.152325Z", "2026-11-20T09:59:24.863572Z")
+    assert w is not None and w.as_json() == {"start": "2026-11-20T09:00:00Z", "end": "2026-11-20T10:00:00Z"}
+    w = Window.covering("2026-11-20T23:59:00.000000Z", "2026-11-20T23:59:00.000000Z")
+    assert w is not None and w.as_json() == {"start": "2026-11-20T23:59:00Z", "end": "2026-11-21T00:00:00Z"}
+    assert Window.covering("-", "2026-11-20T09:00:00Z") is None and Window.covering(None, None) is None
+
+
+def test_classification_case_shown_once(report: Path) -> None:
+    parsed = page_text(report.read_text())
+    shown = "".join(parsed.text)
+    assert shown.count(RULE_LINE) == 1 and shown.count("CASE … END") == len(catalogue())
+    assert all(sql.count(RULE_LINE) == 1 for sql in parsed.sql)  # copied whole, pasteable
+
+
+def test_markdown_rendered_and_log_data_escaped(tmp_path: Path) -> None:
+    from alb502athena.report import markdown
+
+    assert markdown("run `a<b>` and **x & y**, not *z*") == (
+        "run <code>a&lt;b&gt;</code> and <strong>x &amp; y</strong>, not *z*"
+    )
+    assert (
+        markdown("`**not bold**` **`code`**")
+        == "<code>**not bold**</code> <strong><code>code</code></strong>"
+    )
+    hostile = "/x?q=<script>alert(1)</script>&b=`c`&d=**e**"
+    lines = [
+        signature_line(
+            "lambda-response-too-large", request=f"GET https://shop.example.com:443{hostile} HTTP/1.1"
+        )
+    ]
+    path = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        app, ["diagnose", str(write_log(tmp_path / "a.log", lines)), "--report", str(path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    html = path.read_text()
+    # The catalogue's own markdown becomes tags...
+    assert "<code>alb502 run lambda-response-too-large</code>" in html
+    assert "`alb502 run" not in html
+    # ...the logs' text never does.
+    assert (
+        "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;&amp;b=`c`&amp;d=**e**" in html
+    )
+    assert "<code>c</code>" not in html and "<strong>e</strong>" not in html
+
+
+def test_bad_and_set_aside_files_listed(unwindowed: tuple[Path, Path], tmp_path: Path) -> None:
+    from dataclasses import dataclass
+    from typing import Any
+
+    from alb502athena.diagnosis import Diagnosis, Totals
+    from alb502athena.render import QueryParams
+    from alb502athena.report import write_report
+    from alb502athena.window import Window
+
+    html, bad = unwindowed[0].read_text(), unwindowed[1]
+    assert 'id="bad-files"' in html and f"<td>{bad}</td>" in html
+    assert "Files set aside" not in html  # nothing is, in the examples
+
+    @dataclass
+    class WithSetAside(Diagnosis):
+        # As the diagnosis of a folder mixing access, connection and health-check logs gives it.
+        def as_json(self) -> dict[str, Any]:
+            return {**super().as_json(), "set_aside": [{"path": "a/conn_log.gz", "kind": "connection log"}]}
+
+    d = WithSetAside("local", QueryParams(Window()), Totals(0, 0, 0, 0, 0, 0), [])
+    write_report(d, tmp_path / "r.html", {})
+    out = (tmp_path / "r.html").read_text()
+    assert "Files set aside (1)" in out and "<td>a/conn_log.gz</td><td>kind: connection log</td>" in out

@@ -4,18 +4,87 @@ from __future__ import annotations
 
 import gc
 import os
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
+from typer import _click as click  # Typer's own Click: its commands raise these exceptions
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from alb502athena import __version__
 from alb502athena.cli import aws_cmds, catalogue_cmds, logs, sample_cmd
 
+# What Rich would read as a markup tag in help text, e.g. `[database.]` (Typer renders help with Rich).
+_RICH_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def _literal(text: str | None) -> str | None:
+    """Help text shown as written: brackets escaped so that Rich prints them rather than eating them."""
+    if text is None:
+        return None
+    return _RICH_TAG.sub(lambda m: m[1] * 2 + "\\" + m[2], text)
+
+
+def _literal_help(command: click.Command) -> None:
+    command.help = _literal(command.help)
+    command.short_help = _literal(command.short_help)
+    for param in command.params:
+        if isinstance(param, TyperOption | TyperArgument):
+            param.help = _literal(param.help)
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            _literal_help(sub)
+
+
+def _usage_error(exc: click.ClickException) -> None:
+    """A usage error as one `Error:` line and, when there is a command to ask, one hint line."""
+    typer.echo(f"Error: {exc.format_message()}", err=True)
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        typer.echo(f"Try '{ctx.command_path} --help' for help.", err=True)
+
+
+class Alb502Group(TyperGroup):
+    """The app's command group: help text printed literally, usage errors printed as one line."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _literal_help(self)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            sys.exit(exc.exit_code)  # the help is already printed
+        except click.ClickException as exc:
+            _usage_error(exc)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Error: aborted", err=True)
+            sys.exit(1)
+        # Outside standalone mode Click returns what would have been the exit code.
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="alb502",
+    cls=Alb502Group,
     help="Find why an AWS Application Load Balancer answers HTTP 502, from its access logs.\n\n"
     "Example: alb502 diagnose ./logs --last 2h",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

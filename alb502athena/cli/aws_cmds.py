@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from alb502athena.cli.options import (
+    ATHENA,
+    WINDOW,
     EndOpt,
     LastOpt,
     OutputLocationOpt,
@@ -43,10 +45,13 @@ def _lister(aws: object) -> object:
 @domain_errors
 def check_table(
     database: Annotated[
-        str, typer.Option("--database", help="Glue database of the table.", envvar="ALB502_DATABASE")
+        str,
+        typer.Option(
+            "--database", help="Glue database of the table.", envvar="ALB502_DATABASE", rich_help_panel=ATHENA
+        ),
     ],
     table: Annotated[
-        str, typer.Option("--table", help="The table.", envvar="ALB502_TABLE")
+        str, typer.Option("--table", help="The table.", envvar="ALB502_TABLE", rich_help_panel=ATHENA)
     ] = QueryParams.table,
     output: OutputOpt = "table",
     workgroup: WorkgroupOpt = None,
@@ -57,7 +62,9 @@ def check_table(
     query: Annotated[
         bool,
         typer.Option(
-            "--query/--no-query", help="Measure unparsed lines over the last day (one small query)."
+            "--query/--no-query",
+            help="Measure unparsed lines over the last day (one small query).",
+            rich_help_panel=ATHENA,
         ),
     ] = True,
 ) -> None:
@@ -117,7 +124,12 @@ def check_table(
 @domain_errors
 def metrics(
     load_balancer: Annotated[
-        str, typer.Option("--load-balancer", help="app/<name>/<id>: the `elb` field of the logs.")
+        str,
+        typer.Option(
+            "--load-balancer",
+            help="app/<name>/<id> (the `elb` field of the logs) or the load balancer's ARN.",
+            rich_help_panel=WINDOW,
+        ),
     ],
     last: LastOpt = None,
     start: StartOpt = None,
@@ -132,10 +144,10 @@ def metrics(
     """
     from alb502athena.aws import client, session, translate
     from alb502athena.evidence.metrics import metric_keys, metric_sums
-    from alb502athena.render import load_balancer_literal
+    from alb502athena.render import load_balancer_id
     from alb502athena.window import Window
 
-    load_balancer_literal(load_balancer)  # validates the form
+    load_balancer = load_balancer_id(load_balancer)  # the CloudWatch dimension, from either form
     window = Window.from_options(last or (None if start else "1h"), start, end)
     assert window.start is not None and window.end is not None
     aws = session(profile, region)

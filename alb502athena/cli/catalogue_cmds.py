@@ -10,6 +10,8 @@ import typer
 
 from alb502athena.catalogue import catalogue
 from alb502athena.cli.options import (
+    OUTPUT,
+    TRINO,
     EndOpt,
     LastOpt,
     LoadBalancerOpt,
@@ -52,12 +54,19 @@ def sql(
     load_balancer: LoadBalancerOpt = None,
     table: TableOpt = QueryParams.table,
     all_queries: Annotated[
-        bool, typer.Option("--all", help="Every query (with --terraform): the diagnosis and each signature.")
+        bool,
+        typer.Option(
+            "--all",
+            help="Every query (with --terraform): the diagnosis and each signature.",
+            rich_help_panel=OUTPUT,
+        ),
     ] = False,
     terraform: Annotated[
         Path | None,
         typer.Option(
-            "--terraform", help="Write the queries, the log format and a manifest for the Terraform module."
+            "--terraform",
+            help="Write the queries, the log format and a manifest for the Terraform module.",
+            rich_help_panel=OUTPUT,
         ),
     ] = None,
 ) -> None:
@@ -95,20 +104,28 @@ def sql(
 def ddl(
     bucket: Annotated[
         str | None,
-        typer.Option("--bucket", help="S3 bucket the load balancer logs to.", envvar="ALB502_BUCKET"),
+        typer.Option(
+            "--bucket",
+            help="S3 bucket the load balancer logs to.",
+            envvar="ALB502_BUCKET",
+        ),
     ] = None,
     account: Annotated[
-        str | None, typer.Option("--account", help="AWS account id (12 digits) in the log path.")
+        str | None,
+        typer.Option("--account", help="AWS account id (12 digits) in the log path."),
     ] = None,
     region: Annotated[
-        str | None, typer.Option("--region", help="Region of the load balancer.", envvar="AWS_REGION")
+        str | None,
+        typer.Option("--region", help="Region of the load balancer.", envvar="AWS_REGION"),
     ] = None,
     prefix: Annotated[
-        str, typer.Option("--prefix", help="Prefix set in the load balancer's log attribute.")
+        str,
+        typer.Option("--prefix", help="Prefix set in the load balancer's log attribute."),
     ] = "",
     table: TableOpt = QueryParams.table,
     since: Annotated[
-        str, typer.Option("--since", help="First day of partition projection, yyyy/MM/dd.")
+        str,
+        typer.Option("--since", help="First day of partition projection, yyyy/MM/dd."),
     ] = "2018/01/01",
     engine: Annotated[
         str,
@@ -121,6 +138,7 @@ def ddl(
         typer.Option(
             "--location",
             help="trino: the folder that holds yyyy/mm/dd, instead of --bucket/--account/--region.",
+            rich_help_panel=TRINO,
         ),
     ] = None,
 ) -> None:

@@ -6,19 +6,23 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from alb502athena.cli.options import (
+    AwsEvidenceOpt,
     CaBundleOpt,
     CatalogOpt,
+    CloudTrailOpt,
+    CloudTrailTableOpt,
     DatabaseOpt,
     EndOpt,
     EngineOpt,
+    FailOnFindingsOpt,
     InsecureOpt,
     LastOpt,
+    LimitOpt,
     LoadBalancerOpt,
     OptionalPathsArg,
     OutputLocationOpt,
@@ -27,6 +31,7 @@ from alb502athena.cli.options import (
     PriceOpt,
     ProfileOpt,
     RegionOpt,
+    ReportOpt,
     ReuseOpt,
     SchemaOpt,
     StartOpt,
@@ -192,38 +197,11 @@ def diagnose(
     start: StartOpt = None,
     end: EndOpt = None,
     load_balancer: LoadBalancerOpt = None,
-    fail_on_findings: Annotated[
-        bool, typer.Option("--fail-on-findings", help="Exit with code 1 when any 502 is found.")
-    ] = False,
-    aws_evidence: Annotated[
-        bool | None,
-        typer.Option(
-            "--aws-evidence/--no-aws-evidence",
-            help="Add CloudWatch metrics and load balancer configuration (default: on with --engine athena).",
-            show_default=False,
-        ),
-    ] = None,
-    cloudtrail: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--cloudtrail",
-            help="CloudTrail log files or folders (as S3 holds them), for DeregisterTargets events offline.",
-        ),
-    ] = None,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report", help="Also write a self-contained HTML report (timeline, evidence, SQL) here."
-        ),
-    ] = None,
-    cloudtrail_table: Annotated[
-        str | None,
-        typer.Option(
-            "--cloudtrail-table",
-            help="CloudTrail table (AWS's Athena DDL) to join for DeregisterTargets (athena, trino engines).",
-            envvar="ALB502_CLOUDTRAIL_TABLE",
-        ),
-    ] = None,
+    fail_on_findings: FailOnFindingsOpt = False,
+    aws_evidence: AwsEvidenceOpt = None,
+    cloudtrail: CloudTrailOpt = None,
+    report: ReportOpt = None,
+    cloudtrail_table: CloudTrailTableOpt = None,
     engine: EngineOpt = "local",
     table: TableOpt = QueryParams.table,
     trino_url: TrinoUrlOpt = None,
@@ -303,7 +281,7 @@ def run(
     start: StartOpt = None,
     end: EndOpt = None,
     load_balancer: LoadBalancerOpt = None,
-    limit: Annotated[int, typer.Option("--limit", min=0, help="Show at most this many rows (0: all).")] = 100,
+    limit: LimitOpt = 100,
     engine: EngineOpt = "local",
     table: TableOpt = QueryParams.table,
     trino_url: TrinoUrlOpt = None,

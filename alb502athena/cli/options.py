@@ -1,4 +1,4 @@
-"""Options shared by several commands, declared once."""
+"""Options shared by several commands, declared once, each in the help panel of what it is for."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ import typer
 
 from alb502athena.errors import Alb502Error
 from alb502athena.output import FORMATS
-from alb502athena.render import QueryParams
+from alb502athena.render import QueryParams, load_balancer_id
 from alb502athena.window import Window
+
+# The panels of `--help`, per engine and purpose; an option without one is in the first, "Options".
+LOCAL = "Local files"
+ATHENA = "Athena"
+TRINO = "Trino"
+WINDOW = "Window and filters"
+OUTPUT = "Output"
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
@@ -34,19 +41,37 @@ OutputOpt = Annotated[
         help=f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}.",
         callback=_one_of(FORMATS),
         envvar="ALB502_OUTPUT",
+        rich_help_panel=OUTPUT,
     ),
 ]
-LastOpt = Annotated[str | None, typer.Option("--last", help="Window ending now (or at --end): 30m, 2h, 1d.")]
-StartOpt = Annotated[
-    str | None, typer.Option("--start", help="Window start, ISO-8601 UTC: 2026-11-20T10:00Z.")
+LastOpt = Annotated[
+    str | None,
+    typer.Option("--last", help="Window ending now (or at --end): 30m, 2h, 1d.", rich_help_panel=WINDOW),
 ]
-EndOpt = Annotated[str | None, typer.Option("--end", help="Window end (exclusive), ISO-8601 UTC.")]
+StartOpt = Annotated[
+    str | None,
+    typer.Option("--start", help="Window start, ISO-8601 UTC: 2026-11-20T10:00Z.", rich_help_panel=WINDOW),
+]
+EndOpt = Annotated[
+    str | None, typer.Option("--end", help="Window end (exclusive), ISO-8601 UTC.", rich_help_panel=WINDOW)
+]
 LoadBalancerOpt = Annotated[
     str | None,
-    typer.Option("--load-balancer", help="Only this load balancer: app/<name>/<id>, as in the logs."),
+    typer.Option(
+        "--load-balancer",
+        help="Only this load balancer: app/<name>/<id> as in the logs, or its ARN "
+        "(arn:...:loadbalancer/app/<name>/<id>).",
+        rich_help_panel=WINDOW,
+    ),
 ]
 TableOpt = Annotated[
-    str, typer.Option("--table", help="Athena table to query: [database.]table.", envvar="ALB502_TABLE")
+    str,
+    typer.Option(
+        "--table",
+        help="Table to query on Athena or Trino: [database.]table.",
+        envvar="ALB502_TABLE",
+        rich_help_panel=ATHENA,
+    ),
 ]
 
 
@@ -57,7 +82,8 @@ def query_params(
     load_balancer: str | None,
     table: str = QueryParams.table,
 ) -> QueryParams:
-    return QueryParams(Window.from_options(last, start, end), load_balancer, table)
+    lb = load_balancer_id(load_balancer) if load_balancer is not None else None
+    return QueryParams(Window.from_options(last, start, end), lb, table)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,18 +119,30 @@ OptionalPathsArg = Annotated[
         help="Log files or folders for the local engine (any mix of .log and .log.gz, nested as "
         "aws s3 sync leaves them).",
         show_default=False,
+        rich_help_panel=LOCAL,
     ),
 ]
 TrinoUrlOpt = Annotated[
     str | None,
     typer.Option(
-        "--trino-url", help="Trino coordinator, e.g. https://trino:8443.", envvar="ALB502_TRINO_URL"
+        "--trino-url",
+        help="Trino coordinator, e.g. https://trino:8443.",
+        envvar="ALB502_TRINO_URL",
+        rich_help_panel=TRINO,
     ),
 ]
-CatalogOpt = Annotated[str, typer.Option("--catalog", help="Trino catalog.", envvar="ALB502_TRINO_CATALOG")]
-SchemaOpt = Annotated[str, typer.Option("--schema", help="Trino schema.", envvar="ALB502_TRINO_SCHEMA")]
+CatalogOpt = Annotated[
+    str,
+    typer.Option("--catalog", help="Trino catalog.", envvar="ALB502_TRINO_CATALOG", rich_help_panel=TRINO),
+]
+SchemaOpt = Annotated[
+    str, typer.Option("--schema", help="Trino schema.", envvar="ALB502_TRINO_SCHEMA", rich_help_panel=TRINO)
+]
 UserOpt = Annotated[
-    str | None, typer.Option("--user", help="Trino user (default: your login).", envvar="ALB502_TRINO_USER")
+    str | None,
+    typer.Option(
+        "--user", help="Trino user (default: your login).", envvar="ALB502_TRINO_USER", rich_help_panel=TRINO
+    ),
 ]
 PasswordOpt = Annotated[
     str | None,
@@ -113,22 +151,34 @@ PasswordOpt = Annotated[
         help="Trino password (https only); prefer the environment variable.",
         envvar="ALB502_TRINO_PASSWORD",
         show_default=False,
+        rich_help_panel=TRINO,
     ),
 ]
 CaBundleOpt = Annotated[
     Path | None,
     typer.Option(
-        "--ca-bundle", help="CA certificates to verify Trino's TLS certificate.", envvar="ALB502_CA_BUNDLE"
+        "--ca-bundle",
+        help="CA certificates to verify Trino's TLS certificate.",
+        envvar="ALB502_CA_BUNDLE",
+        rich_help_panel=TRINO,
     ),
 ]
-InsecureOpt = Annotated[bool, typer.Option("--insecure", help="Do not verify Trino's TLS certificate.")]
+InsecureOpt = Annotated[
+    bool, typer.Option("--insecure", help="Do not verify Trino's TLS certificate.", rich_help_panel=TRINO)
+]
 
 DatabaseOpt = Annotated[
     str | None,
-    typer.Option("--database", help="Athena database (Glue) of the table.", envvar="ALB502_DATABASE"),
+    typer.Option(
+        "--database",
+        help="Athena database (Glue) of the table.",
+        envvar="ALB502_DATABASE",
+        rich_help_panel=ATHENA,
+    ),
 ]
 WorkgroupOpt = Annotated[
-    str | None, typer.Option("--workgroup", help="Athena work group.", envvar="ALB502_WORKGROUP")
+    str | None,
+    typer.Option("--workgroup", help="Athena work group.", envvar="ALB502_WORKGROUP", rich_help_panel=ATHENA),
 ]
 OutputLocationOpt = Annotated[
     str | None,
@@ -136,24 +186,92 @@ OutputLocationOpt = Annotated[
         "--output-location",
         help="s3:// folder for Athena's results (if the work group sets none).",
         envvar="ALB502_OUTPUT_LOCATION",
+        rich_help_panel=ATHENA,
     ),
 ]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile.", envvar="AWS_PROFILE")]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", help="AWS profile (Athena, AWS evidence).", envvar="AWS_PROFILE", rich_help_panel=ATHENA
+    ),
+]
 RegionOpt = Annotated[
-    str | None, typer.Option("--region", help="AWS region.", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"])
+    str | None,
+    typer.Option(
+        "--region",
+        help="AWS region (Athena, AWS evidence).",
+        envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
+        rich_help_panel=ATHENA,
+    ),
 ]
 ReuseOpt = Annotated[
     int | None,
     typer.Option(
-        "--reuse-minutes", min=1, max=10080, help="Reuse an identical Athena query's result this recent."
+        "--reuse-minutes",
+        min=1,
+        max=10080,
+        help="Reuse an identical Athena query's result this recent.",
+        rich_help_panel=ATHENA,
     ),
 ]
 TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", min=1, help="Stop the Athena query after this many seconds.")
+    float,
+    typer.Option(
+        "--timeout", min=1, help="Stop the Athena query after this many seconds.", rich_help_panel=ATHENA
+    ),
 ]
 PriceOpt = Annotated[
     float,
     typer.Option(
-        "--price-per-tb", min=0, help="USD per TB scanned, for the cost shown.", envvar="ALB502_PRICE_PER_TB"
+        "--price-per-tb",
+        min=0,
+        help="USD per TB scanned, for the cost shown.",
+        envvar="ALB502_PRICE_PER_TB",
+        rich_help_panel=ATHENA,
     ),
+]
+
+# The options of `diagnose` alone, each in its panel.
+FailOnFindingsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-findings", help="Exit with code 1 when any 502 is found.", rich_help_panel=OUTPUT
+    ),
+]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        help="Also write a self-contained HTML report (timeline, evidence, SQL) here.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+AwsEvidenceOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--aws-evidence/--no-aws-evidence",
+        help="Add CloudWatch metrics and load balancer configuration (default: on with --engine athena).",
+        show_default=False,
+        rich_help_panel=ATHENA,
+    ),
+]
+CloudTrailOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--cloudtrail",
+        help="CloudTrail log files or folders (as S3 holds them), for DeregisterTargets events offline.",
+        rich_help_panel=LOCAL,
+    ),
+]
+CloudTrailTableOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cloudtrail-table",
+        help="CloudTrail table (AWS's Athena DDL) to join for DeregisterTargets (athena, trino engines).",
+        envvar="ALB502_CLOUDTRAIL_TABLE",
+        rich_help_panel=ATHENA,
+    ),
+]
+LimitOpt = Annotated[
+    int, typer.Option("--limit", min=0, help="Show at most this many rows (0: all).", rich_help_panel=OUTPUT)
 ]
