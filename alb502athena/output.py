@@ -276,7 +276,11 @@ def _seen(findings: Sequence[Finding]) -> tuple[str, list[str]]:
 
 
 def _verdict(console: Console, text: str, findings: bool) -> None:
-    console.print(_text(text, "bold red" if findings else "bold green"))
+    # The headline, then its warnings, each on a line of its own (inert() would show a newline as \n).
+    first, *warnings = text.split("\n")
+    console.print(_text(first, "bold red" if findings else "bold green"))
+    for warning in warnings:
+        console.print(_text(warning, "bold yellow"))
 
 
 def _command(console: Console, label: str, command: str, indent: int) -> None:

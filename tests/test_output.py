@@ -132,7 +132,8 @@ def spread() -> Diagnosis:
 def test_long_names_fit_and_every_load_balancer_is_named(spread: Diagnosis, width: int) -> None:
     out = diagnosis_table(spread, Screen(width), rows_hint="alb502 run {id} " + "/a/very/long/folder" * 8)
     assert widest(out) <= width
-    assert flat(out).endswith("Verdict: " + flat(headline(spread)))
+    # Compared without blanks: at 80 columns an 80-character name pushes its comma to the next line.
+    assert "".join(flat(out).split()).endswith("".join(("Verdict: " + headline(spread)).split()))
     text = flat(out)
     folded = "".join(text.split())  # a name longer than the line is folded onto the next, never cut
     assert f"loadbalancers:{LONG_LB}(50),app/shop/50dc6c495c0c9188(50)" in folded
