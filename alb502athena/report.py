@@ -301,7 +301,11 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
         window=d.params.window.as_json(),
         bad_files=data.get("bad_files") or [],
         # Connection and health-check logs found next to the access logs and left out of the counts.
-        set_aside=data.get("set_aside") or [],
+        set_aside=[
+            {"path": path, "kind": kind.replace("_", " ") + " log"}
+            for kind, files in sorted((data.get("set_aside") or {}).items())
+            for path in files["paths"]
+        ],
         version=__version__,
     )
     path.write_text(html, encoding="utf-8")

@@ -318,25 +318,22 @@ def test_markdown_rendered_and_log_data_escaped(tmp_path: Path) -> None:
 
 
 def test_bad_and_set_aside_files_listed(unwindowed: tuple[Path, Path], tmp_path: Path) -> None:
-    from dataclasses import dataclass
-    from typing import Any
-
-    from alb502athena.diagnosis import Diagnosis, Totals
-    from alb502athena.render import QueryParams
-    from alb502athena.report import write_report
-    from alb502athena.window import Window
 
     html, bad = unwindowed[0].read_text(), unwindowed[1]
     assert 'id="bad-files"' in html and f"<td>{bad}</td>" in html
     assert "Files set aside" not in html  # nothing is, in the examples
 
-    @dataclass
-    class WithSetAside(Diagnosis):
-        # As the diagnosis of a folder mixing access, connection and health-check logs gives it.
-        def as_json(self) -> dict[str, Any]:
-            return {**super().as_json(), "set_aside": [{"path": "a/conn_log.gz", "kind": "connection log"}]}
-
-    d = WithSetAside("local", QueryParams(Window()), Totals(0, 0, 0, 0, 0, 0), [])
-    write_report(d, tmp_path / "r.html", {})
-    out = (tmp_path / "r.html").read_text()
-    assert "Files set aside (1)" in out and "<td>a/conn_log.gz</td><td>kind: connection log</td>" in out
+    # A folder mixing access, connection and health-check logs, diagnosed for real.
+    day = tmp_path / "mixed" / "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/20"
+    access = next((REPO / "examples" / "logs").rglob("*.log.gz"))
+    day.mkdir(parents=True)
+    shutil.copy(access, day / access.name)
+    conn = write_log(day / ("conn_log_" + access.name), ["2026-11-20T09:04:00.000000Z 203.0.113.9 1 443 x"])
+    health = write_log(day / ("health_check_log_" + access.name), ["http 2026-11-20T09:04:00Z x"])
+    report = tmp_path / "mixed.html"
+    result = CliRunner().invoke(app, ["diagnose", str(tmp_path / "mixed"), "--report", str(report)])
+    out = report.read_text()
+    assert result.exit_code == 0, result.output
+    assert "Files set aside (2)" in out
+    assert f"<td>{conn}</td><td>kind: connection log</td>" in out
+    assert f"<td>{health}</td><td>kind: health check log</td>" in out
