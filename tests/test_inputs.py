@@ -160,6 +160,16 @@ def test_a_window_that_holds_no_file() -> None:
     assert "  load balancers named by the files and lines: app/shop-prod/50dc6c495c0c9188" in out.splitlines()
 
 
+def test_run_says_when_the_window_holds_no_file() -> None:
+    window = ["--start", "2026-11-25", "--end", "2026-11-26"]
+    code, out, err = invoke("run", "connect-failed", str(EXAMPLES), *window)
+    assert code == 2
+    assert out == "No matching rows.\n"
+    assert err.rstrip().endswith(
+        f"Error: {NOTHING}none of the 24 access-log files found falls in the window (they cover 2026/11/20)."
+    )
+
+
 def test_every_format_carries_the_verdict(tmp_path: Path) -> None:
     write_log(tmp_path / "access.log", [nginx_line(i) for i in range(10)])
     headline = (
