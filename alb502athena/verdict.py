@@ -23,6 +23,7 @@ UNREAD_WARNING_SHARE = 0.01
 
 Status = Literal["502_found", "no_502", "no_alb_requests"]
 INPUT_ERROR_EXIT = 2  # the CLI's exit code for input errors
+NOTHING_READ = "No ALB access-log request in the window: "
 _MAX_NAMED = 5
 _NAME_UNSAFE = re.compile(
     r"[^A-Za-z0-9/._:+-]"
@@ -110,20 +111,30 @@ def _load_balancers(d: Diagnosis, inputs: Inputs) -> list[str]:
     return sorted(named)
 
 
+def no_file_in_window(inputs: Inputs) -> str | None:
+    """The verdict when the file names alone show there is nothing to read (before any query), else None."""
+    if inputs.files != 0:
+        return None
+    if inputs.files_found:
+        cover = f" (they cover {_days(inputs.days)})" if inputs.days else ""
+        found = _plural(inputs.files_found, "access-log file")
+        reason = f"none of the {found} found falls in the window{cover}"
+    elif inputs.set_aside:
+        reason = "no ALB access-log file was found, only other logs"
+    elif inputs.unreadable:
+        reason = "no ALB access-log file could be read: the folders could not be listed"
+    else:
+        reason = "no ALB access-log file was found"
+    return NOTHING_READ + reason + "."
+
+
 def _nothing_read(d: Diagnosis, inputs: Inputs) -> str:
     """Why no ALB request was read, as the end of the headline."""
     t = d.totals
     lb = d.params.load_balancer
-    if inputs.files == 0:
-        if inputs.files_found:
-            cover = f" (they cover {_days(inputs.days)})" if inputs.days else ""
-            found = _plural(inputs.files_found, "access-log file")
-            return f"none of the {found} found falls in the window{cover}"
-        if inputs.set_aside:
-            return "no ALB access-log file was found, only other logs"
-        if inputs.unreadable:
-            return "no ALB access-log file could be read: the folders could not be listed"
-        return "no ALB access-log file was found"
+    no_file = no_file_in_window(inputs)
+    if no_file is not None:
+        return no_file.removeprefix(NOTHING_READ).removesuffix(".")
     if t.lines == 0:
         if inputs.files is not None:
             return f"the window's access-log files ({inputs.files:,}) hold no line: they are empty"
@@ -154,7 +165,7 @@ def verdict(d: Diagnosis) -> Verdict:
     details: list[str] = []
     if t.requests == 0:
         status: Status = "no_alb_requests"
-        headline = f"No ALB access-log request in the window: {_nothing_read(d, inputs)}."
+        headline = f"{NOTHING_READ}{_nothing_read(d, inputs)}."
     elif t.elb_502 == 0:
         status = "no_502"
         headline = f"No HTTP 502 in the window ({_plural(t.requests, 'request')} read)."

@@ -18,10 +18,12 @@ import sqlglot
 from typer.testing import CliRunner
 
 from alb502athena.cli.app import app
-from alb502athena.inputs import render_load_balancers
+from alb502athena.diagnosis import Diagnosis, Totals
+from alb502athena.engines.base import QueryResult
+from alb502athena.inputs import gather, render_load_balancers
 from alb502athena.render import QueryParams
 from alb502athena.sniff import recognise
-from alb502athena.verdict import UNREAD_WARNING_SHARE
+from alb502athena.verdict import UNREAD_WARNING_SHARE, share
 from alb502athena.window import Window
 from tests.conftest import REPO, write_log
 from tests.lines import make_line, signature_line
@@ -159,6 +161,16 @@ def test_a_window_that_holds_no_file() -> None:
         in out.splitlines()
     )
     assert "  load balancers named by the files and lines: app/shop-prod/50dc6c495c0c9188" in out.splitlines()
+
+
+def test_run_says_when_the_window_holds_no_file() -> None:
+    window = ["--start", "2026-11-25", "--end", "2026-11-26"]
+    code, out, err = invoke("run", "connect-failed", str(EXAMPLES), *window)
+    assert code == 2
+    assert out == "No matching rows.\n"
+    assert err.rstrip().endswith(
+        f"Error: {NOTHING}none of the 24 access-log files found falls in the window (they cover 2026/11/20)."
+    )
 
 
 def test_every_format_carries_the_verdict(tmp_path: Path) -> None:
@@ -342,3 +354,42 @@ def test_the_load_balancers_query_is_athena_sql_with_a_window() -> None:
 )
 def test_well_known_shapes_are_recognised(line: str, shape: str) -> None:
     assert recognise(line) == shape
+
+
+class _BilledEngine:
+    """An engine that bills by the byte: the verdict must not run a second scan on it."""
+
+    name = "athena"
+    last_stats = None
+    aws_session = None
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.queries: list[str] = []
+
+    def run(self, athena_sql: str) -> QueryResult:
+        self.queries.append(athena_sql)
+        raise AssertionError("no query may run here")
+
+
+def test_on_athena_the_load_balancers_are_not_asked_for() -> None:
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T12:00Z")
+    totals = Totals(
+        lines=100, unparsed_lines=0, requests=0, elb_502=0, lb_generated_502=0, target_generated_502=0
+    )
+    d = Diagnosis("athena", QueryParams(window, "app/other-alb/0123456789abcdef"), totals, [])
+    engine = _BilledEngine()
+    gather(d, None, engine)
+    v = d.verdict()
+    assert engine.queries == []
+    assert v.status == "no_alb_requests" and v.exit_code == 2
+    assert v.headline == f"{NOTHING}no line is from --load-balancer app/other-alb/0123456789abcdef."
+    assert any("one more billed scan" in x for x in v.details)
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "text"),
+    [(1, 200, "0.5%"), (10, 201, "5%"), (1, 3, "33.3%"), (1, 10**6, "<0.1%"), (999_999, 10**6, ">99.9%")],
+)
+def test_shares_read_as_people_read_them(part: int, whole: int, text: str) -> None:
+    assert share(part, whole) == text

@@ -54,7 +54,7 @@ from alb502athena.inputs import gather as gather_inputs
 from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
 from alb502athena.render import QueryParams
-from alb502athena.verdict import clean
+from alb502athena.verdict import clean, no_file_in_window
 
 
 def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: Engine) -> None:
@@ -312,3 +312,7 @@ def run(
     if len(rows) < len(result.rows):
         typer.echo(f"Note: showing {len(rows)} of {len(result.rows)} rows (--limit 0 shows all)", err=True)
     typer.echo(render_rows(result.columns, rows, output), nl=False, color=True)
+    nothing = no_file_in_window(from_discovery(found)) if found is not None else None
+    if nothing is not None:  # "No matching rows" must not read as an all-clear
+        typer.echo(f"Error: {nothing}", err=True)
+        raise typer.Exit(2)
