@@ -657,8 +657,9 @@ def _fit(widths: Sequence[int], room: int) -> list[int] | None:
 
 
 def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: Screen) -> str:
-    """Rows for people: the values shared by every row said once, then one line per row when that
-    fits (long values shortened with an ellipsis, and said so), else one block per row."""
+    """Rows for people: one line per row when that fits (long values shortened with an ellipsis, and
+    said so), else one block per row; then the values every row shares, said once, at the end, where
+    they stay on screen after many rows."""
     from rich.cells import cell_len
     from rich.rule import Rule
     from rich.text import Text
@@ -666,22 +667,15 @@ def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: S
     console = _console(screen)
     cells: list[list[str | None]] = [[None if v is None else inert(v) for v in r] for r in rows]
     same = [i for i in range(len(columns)) if len(rows) > 1 and len({r[i] for r in cells}) == 1]
+    varying = [i for i in range(len(columns)) if i not in same]
 
     def value(v: str | None) -> Text:
         # A missing value (SQL NULL), an empty string and the "-" the logs write are three things.
         return Text("NULL" if v is None else "(empty)", style="dim") if not v else Text(v)
 
-    varying = [i for i in range(len(columns)) if i not in same]
-    if same:
-        console.print(_text(f"The same in all {len(rows)} rows:", "bold"))
-        grid = _table(("", {"no_wrap": True, "style": "bold"}), ("", {"overflow": "fold"}))
-        grid.show_header = False
-        for i in same:
-            grid.add_row(_text(columns[i]), value(cells[0][i]))
-        console.print(grid)
-        console.print()
     natural = [max(cell_len(columns[i]), *(cell_len(r[i] or "(empty)") for r in cells)) for i in varying]
     widths = _fit(natural, screen.width)
+    short: list[str] = []
     if widths is not None:
         table = _table(
             *(
@@ -693,24 +687,32 @@ def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: S
             table.add_row(*(value(r[i]) for i in varying))
         console.print(table)
         short = [columns[i] for i, w, n in zip(varying, widths, natural, strict=True) if w < n]
-        if short:
-            console.print()
-            _wrapped(
-                console,
-                "",
-                f"Shortened to fit {screen.width} columns (…): {', '.join(short)}; "
-                "--output csv or json shows every value whole.",
-                0,
-            )
-        return _written(console)
-    key = max(cell_len(columns[i]) for i in varying)
-    for n, r in enumerate(cells, 1):
-        console.print(Rule(Text(f"{n} of {len(cells)}"), align="left", characters="-"))
-        block = _table(("", {"no_wrap": True, "style": "bold", "width": key}), ("", {"overflow": "fold"}))
-        block.show_header = False
-        for i in varying:
-            block.add_row(_text(columns[i]), value(r[i]))
-        console.print(block)
+    else:
+        key = max(cell_len(columns[i]) for i in varying)
+        for n, r in enumerate(cells, 1):
+            console.print(Rule(Text(f"{n} of {len(cells)}"), align="left", characters="-"))
+            block = _table(("", {"no_wrap": True, "style": "bold", "width": key}), ("", {"overflow": "fold"}))
+            block.show_header = False
+            for i in varying:
+                block.add_row(_text(columns[i]), value(r[i]))
+            console.print(block)
+    if same:
+        console.print()
+        console.print(_text(f"The same in all {len(rows)} rows above:", "bold"))
+        grid = _table(("", {"no_wrap": True, "style": "bold"}), ("", {"overflow": "fold"}))
+        grid.show_header = False
+        for i in same:
+            grid.add_row(_text(columns[i]), value(cells[0][i]))
+        console.print(grid)
+    if short:
+        console.print()
+        _wrapped(
+            console,
+            "",
+            f"Shortened to fit {screen.width} columns (…): {', '.join(short)}; "
+            "--output csv or json shows every value whole.",
+            0,
+        )
     return _written(console)
 
 
