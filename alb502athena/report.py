@@ -15,7 +15,6 @@ from markupsafe import Markup, escape
 
 from alb502athena import __version__
 from alb502athena.diagnosis import Diagnosis, Samples
-from alb502athena.output import headline
 from alb502athena.render import render_macro, render_signature
 from alb502athena.window import Window
 
@@ -293,7 +292,7 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
     where = scope(d)
     html = env.get_template("report.html.j2").render(
         d=d,
-        headline=headline(d),
+        verdict=d.verdict(),
         scope=where,
         chart=chart(d),
         sections=sections,

@@ -193,6 +193,19 @@ def test_every_format_carries_the_verdict(tmp_path: Path) -> None:
         else:
             assert headline in out.splitlines()
         assert "No HTTP 502" not in out
+    report = tmp_path.parent / f"{tmp_path.name}-report.html"
+    code, _, _ = invoke("diagnose", str(tmp_path), "--report", str(report))
+    html = report.read_text()
+    assert code == 2 and f"<h1>{headline}</h1>" in html and "No HTTP 502" not in html
+
+
+def test_markdown_warnings_are_paragraphs_of_their_own(tmp_path: Path) -> None:
+    alb_object(tmp_path, [signature_line("connect-failed")] * 90 + ["junk"] * 10)
+    code, out, _ = invoke("diagnose", str(tmp_path), "-o", "markdown")
+    head = out.split("\n")
+    assert code == 0
+    assert head[0].startswith("### ALB HTTP 502: All connect-failed")
+    assert head[1:4] == ["", "**Warning:** 10% of lines unparsed (10 of 100)", ""]
 
 
 def test_no_502_is_said_only_when_requests_were_read(tmp_path: Path) -> None:
@@ -222,7 +235,7 @@ def test_shares_and_the_warning_threshold(tmp_path: Path) -> None:
         "Warning: 1 of 3 files unreadable (33.3%)",
     ]
     code, out, _ = invoke("diagnose", str(tmp_path / "above"), "-o", "markdown")
-    assert "Warning: 5% of lines unparsed (10 of 201)" in out.split("\n\n")[0]
+    assert "**Warning:** 5% of lines unparsed (10 of 201)" in out.split("\n\n")[1]
 
 
 def test_two_load_balancers_are_named_not_merged(tmp_path: Path) -> None:
