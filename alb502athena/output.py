@@ -310,12 +310,18 @@ def _command(console: Console, label: str, command: str, indent: int) -> None:
 PROSE_WIDTH = 100  # paragraphs wider than this are hard to read, however wide the screen
 
 
-def _wrapped(console: Console, label: str, text: str, indent: int) -> None:
+def _wrapped(console: Console, label: str, text: str, indent: int, hang: int = 0) -> None:
+    """A paragraph at `indent`, its wrapped lines `hang` cells further in (an item of a list)."""
     from rich.padding import Padding
     from rich.text import Text
 
     width = min(console.width, PROSE_WIDTH + indent)
-    console.print(Padding(Text.assemble((label, "bold"), inert(text)), (0, 0, 0, indent)), width=width)
+    paragraph = Text.assemble((label, "bold"), inert(text))
+    if hang:
+        for i, line in enumerate(paragraph.wrap(console, width - indent - hang, overflow="fold")):
+            console.print(Padding(line, (0, 0, 0, indent + (hang if i else 0))), width=width)
+        return
+    console.print(Padding(paragraph, (0, 0, 0, indent)), width=width)
 
 
 def _detail(console: Console, number: int, f: Finding, rows: str) -> None:
@@ -379,7 +385,7 @@ def diagnosis_table(
         console.print(_text("Evidence from CloudWatch and the configuration:", "bold"))
         for sid, v in verdicts:
             if v:
-                _wrapped(console, f"{sid}: ", str(v), 2)
+                _wrapped(console, f"{sid}: ", str(v), 2, hang=2)
         console.print()
     if d.correlations:
         console.print(
@@ -392,6 +398,7 @@ def diagnosis_table(
                 f"{_n(c['elb_502'])} on {c['target']} after {_short_time(c['event_time'])} by {c['who']} "
                 f"(delay {c['deregistration_delay_seconds']} s)",
                 2,
+                hang=2,
             )
         console.print()
     for i, f in enumerate(d.findings[:DETAILED], 1):
