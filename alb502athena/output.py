@@ -632,7 +632,9 @@ def rows_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def rows_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def esc(v: Any) -> str:
-        return _cell(v).replace("|", "\\|")
+        # Markdown is read by people, on a terminal too: control characters (newlines included,
+        # which would end the row) are shown, not obeyed.
+        return inert(_cell(v)).replace("|", "\\|")
 
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     out += ["| " + " | ".join(esc(v) for v in r) + " |" for r in rows]

@@ -310,3 +310,8 @@ def test_the_native_scan_moves_within_a_big_file(tmp_path: Path, monkeypatch: py
     seen = [scan.progress().bytes_done for _ in scan.reader(["elb_status_code"])]
     assert seen == sorted(seen) and len(set(seen)) >= 5 and scan.progress().files_done == 1
     assert 0 < seen[len(seen) // 2] < path.stat().st_size  # partway through the file, partway done
+
+
+def test_markdown_rows_show_control_characters() -> None:
+    out = render_rows(["url"], [("/a\x1b[2J|b\nc",)], "markdown")
+    assert out.splitlines()[-1] == "| /a\\x1b[2J\\|b\\nc |"
