@@ -308,12 +308,18 @@ def _command(console: Console, label: str, command: str, indent: int) -> None:
 PROSE_WIDTH = 100  # paragraphs wider than this are hard to read, however wide the screen
 
 
-def _wrapped(console: Console, label: str, text: str, indent: int) -> None:
+def _wrapped(console: Console, label: str, text: str, indent: int, hang: int = 0) -> None:
+    """A paragraph at `indent`, its wrapped lines `hang` cells further in (an item of a list)."""
     from rich.padding import Padding
     from rich.text import Text
 
     width = min(console.width, PROSE_WIDTH + indent)
-    console.print(Padding(Text.assemble((label, "bold"), inert(text)), (0, 0, 0, indent)), width=width)
+    paragraph = Text.assemble((label, "bold"), inert(text))
+    if hang:
+        for i, line in enumerate(paragraph.wrap(console, width - indent - hang, overflow="fold")):
+            console.print(Padding(line, (0, 0, 0, indent + (hang if i else 0))), width=width)
+        return
+    console.print(Padding(paragraph, (0, 0, 0, indent)), width=width)
 
 
 def _detail(console: Console, number: int, f: Finding, rows: str) -> None:
@@ -380,7 +386,7 @@ def diagnosis_table(
         console.print(_text("Evidence from CloudWatch and the configuration:", "bold"))
         for sid, v in verdicts:
             if v:
-                _wrapped(console, f"{sid}: ", str(v), 2)
+                _wrapped(console, f"{sid}: ", str(v), 2, hang=2)
         console.print()
     if d.correlations:
         console.print(
@@ -393,6 +399,7 @@ def diagnosis_table(
                 f"{_n(c['elb_502'])} on {c['target']} after {_short_time(c['event_time'])} by {c['who']} "
                 f"(delay {c['deregistration_delay_seconds']} s)",
                 2,
+                hang=2,
             )
         console.print()
     for i, f in enumerate(d.findings[:DETAILED], 1):
@@ -631,7 +638,9 @@ def rows_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def rows_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def esc(v: Any) -> str:
-        return _cell(v).replace("|", "\\|")
+        # Markdown is read by people, on a terminal too: control characters (newlines included,
+        # which would end the row) are shown, not obeyed.
+        return inert(_cell(v)).replace("|", "\\|")
 
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     out += ["| " + " | ".join(esc(v) for v in r) + " |" for r in rows]

@@ -5,6 +5,7 @@ IAM), as noted where used."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,8 @@ def test_terminal_shows_one_evidence_line_per_signature(
     result = runner.invoke(app, ["diagnose", str(logs(tmp_path, alb)), *WINDOW, "--aws-evidence"])
     assert result.exit_code == 0, result.stderr
     section = result.stdout.split("Evidence from CloudWatch and the configuration:\n", 1)[1].split("\n\n")[0]
-    assert section.splitlines() == [
+    items = re.split(r"\n(?=  \S)", section)  # an item's wrapped lines are indented further
+    assert ["  " + " ".join(item.split()) for item in items] == [
         "  connect-failed: TCP connections to the targets failed (3 TargetConnectionErrorCount): the targets "
         "refused (RST: nothing listening, restarting) or were unreachable (security group, NACL)",
         "  response-failed: the load balancer's idle timeout is 120 s: the targets' HTTP keep-alive timeout "

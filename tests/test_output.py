@@ -296,3 +296,23 @@ def test_null_empty_and_dash_read_apart() -> None:
     out = render_rows(["a", "b", "c"], [("x", None, "-"), ("y", "", "-")], "table", Screen(80))
     assert out.splitlines()[-1].split() == ["c", "-"]  # the same in both rows, said once
     assert "NULL" in out and "(empty)" in out
+
+
+def test_the_native_scan_moves_within_a_big_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _native_or_skip()
+    from alb502athena.engines.native import source
+    from alb502athena.engines.native.scan import NativeScan
+
+    # A busy node's file is streamed in chunks; small sizes make this one file such a file.
+    monkeypatch.setattr(source, "WHOLE_GZIP", 1024)
+    monkeypatch.setattr(source, "CHUNK", 64 << 10)
+    path = write_log(tmp_path / "big.log.gz", [make_line()] * 5000)
+    scan = NativeScan([(None, [str(path)])], threads=1)
+    seen = [scan.progress().bytes_done for _ in scan.reader(["elb_status_code"])]
+    assert seen == sorted(seen) and len(set(seen)) >= 5 and scan.progress().files_done == 1
+    assert 0 < seen[len(seen) // 2] < path.stat().st_size  # partway through the file, partway done
+
+
+def test_markdown_rows_show_control_characters() -> None:
+    out = render_rows(["url"], [("/a\x1b[2J|b\nc",)], "markdown")
+    assert out.splitlines()[-1] == "| /a\\x1b[2J\\|b\\nc |"

@@ -154,6 +154,8 @@ class LocalEngine:
                 line = self._progress_line(label, scan)
                 if line is not None:
                     self._progress(line)
+            if scan is not None:  # its last state, however short the query was
+                self._progress(self._progress_line(label, scan) or "")
         except BaseException as exc:
             # Ctrl-C, or the progress line failing (a closed stderr): the query must not outlive
             # this call, still reading and holding the connection.
@@ -210,8 +212,6 @@ class LocalEngine:
                     self._con.execute(_native_view_sql(columns, "alb_native_batches"))
                     try:
                         columns_out, rows = self._execute(sql, scan)
-                        if self._progress is not None:  # the last state, whatever the polling saw
-                            self._progress(self._progress_line("", scan) or "")
                     except self._duckdb.Error as exc:
                         first_line = str(exc).splitlines()[0]
                         raise QueryError(f"DuckDB could not run the query: {first_line}") from None

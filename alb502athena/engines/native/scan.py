@@ -69,6 +69,19 @@ def _size(path: str) -> int:
         return 0
 
 
+def _text_size(load: _Load) -> int:
+    """About how many bytes of text a file holds: for gzip, the size its trailer records (of its last
+    member, modulo 4 GiB: an estimate, for progress only)."""
+    if not load.path.endswith(".gz") or load.size < 18:
+        return load.size
+    try:
+        with open(load.path, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            return int.from_bytes(f.read(4), "little") or load.size
+    except OSError:
+        return load.size
+
+
 @cache
 def _parser(fmt: LogFormat) -> tuple[Any, Any, Any]:
     """The compiled parser for the format, the program's class tables and its column levels."""
@@ -145,6 +158,7 @@ class _Load:
     size: int
     chunks: queue.Queue[Any] = field(default_factory=lambda: queue.Queue(maxsize=2))
     dispatched: int = 0  # chunks handed to the parsers so far
+    parsed: int = 0  # bytes of its text parsed so far, for progress() (parsers add, one chunk each)
 
 
 @dataclass
@@ -197,6 +211,8 @@ class NativeScan:
         self._ahead = 0
         # Progress, written by the thread that reads the batches only, read by any (progress()).
         self._totals: tuple[int, int] | None = None  # files and bytes, measured when first asked
+        self._text_sizes: dict[str, int] = {}
+        self._shown = 0  # the bytes progress() last said were done
         self._files_done = 0
         self._bytes_done = 0
         self._top_up()
@@ -210,7 +226,15 @@ class NativeScan:
             paths = [path for _, paths in self.files_by_day for path in paths]
             self._totals = len(paths), sum(_size(path) for path in paths)
         files, size = self._totals
-        return ScanProgress(self._files_done, files, self._bytes_done, size)
+        # A big file is read in chunks: the one being read counts for the share of its text parsed.
+        head = next(iter(list(self._loads)), None)
+        partial = 0
+        if head is not None and head.parsed:
+            text = self._text_sizes.get(head.path) or self._text_sizes.setdefault(head.path, _text_size(head))
+            partial = min(head.size, head.size * head.parsed // max(text, 1))
+        # Never backwards, whatever the reading thread did between the reads above.
+        self._shown = max(self._shown, min(size, self._bytes_done + partial))
+        return ScanProgress(self._files_done, files, self._shown, size)
 
     def close(self) -> None:
         """Stop the workers and let go of what they read (reader() closes its own scan at the end)."""
@@ -328,13 +352,15 @@ class NativeScan:
     def _parse_chunk(self, load: _Load, chunk: Chunk) -> tuple[list[Any], str | None]:
         buf, lease = chunk
         try:
-            return [
+            batches = [
                 b
                 for offset, piece in pieces(buf, _MAX_PIECE)
                 for b in self._parse_buffer(piece, offset, lease, load.day)
-            ], None
+            ]
         except ValueError as exc:
             return [], str(exc)
+        load.parsed += len(buf)
+        return batches, None
 
     def _parse_buffer(self, buf: Any, offset: int, lease: Lease | None, day: str | None) -> Iterator[Any]:
         """Batches of the lines in `buf`, which starts at `offset` in the lease's array (or is a
