@@ -188,7 +188,11 @@ def local_view(
     raw = "\n  UNION ALL\n  ".join(scans)
 
     common, rest = _shape_predicates(fmt.shapes)
-    shape_case = "\n".join(f"        WHEN {' AND '.join(checks)} THEN {i}" for i, checks in enumerate(rest))
+    # Newest shape first: the shapes exclude each other, and DuckDB tests each WHEN only on the rows no
+    # earlier WHEN took, so most lines (recent ones) pass one test rather than one per older shape.
+    shape_case = "\n".join(
+        f"        WHEN {' AND '.join(checks)} THEN {i}" for i, checks in reversed(list(enumerate(rest)))
+    )
     canonical = fmt.regex()
     line = f"concat_ws('\"', {', '.join(piece_names)})"
 
