@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from alb502athena.logformat import log_format
+from alb502athena.logformat import cut_to_shape, log_format
 from alb502athena.render import environment, table_name
 
 REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
@@ -34,14 +34,18 @@ def _check(name: str, ok: bool, detail: str, fix: str) -> Check:
 
 
 def shape_lines() -> dict[str, str]:
-    """One realistic line of each historical shape, named by the format version that wrote it."""
-    from alb502athena.sample import DEFAULT_START, SHAPE_NAMES, generate_lines
+    """One realistic line of each historical shape (2016 to now), named by the format version that first
+    wrote it: a sample line of the newest shape, cut after each shape's last field."""
+    from alb502athena.sample import DEFAULT_START, generate_lines
 
+    fmt = log_format()
     lines = generate_lines(
         random.Random(1), start=DEFAULT_START, minutes=1, requests_per_minute=5,
         load_balancer="app/check/0123456789abcdef", account="123456789012", region="eu-west-1",
     )  # fmt: skip
-    return dict(zip(SHAPE_NAMES, (line.text for line in lines[: len(SHAPE_NAMES)]), strict=True))
+    newest = fmt.shapes[-1]
+    line = next(t for t in (x.text for x in lines) if cut_to_shape(t, newest) is not None)
+    return {shape.version: cut_to_shape(line, shape) or "" for shape in fmt.shapes}
 
 
 def _regex_checks(regex: str | None, columns: list[str]) -> list[Check]:
@@ -62,7 +66,11 @@ def _regex_checks(regex: str | None, columns: list[str]) -> list[Check]:
     ]
     for version, line in shape_lines().items():
         ok = compiled.fullmatch(line) is not None
-        detail = "matches" if ok else f"rejects lines written in {version}: they read as all-NULL rows"
+        detail = (
+            "matches"
+            if ok
+            else f"rejects lines of the shape AWS wrote from {version}: they read as all-NULL rows"
+        )
         checks.append(_check(f"parses {version} lines", ok, detail, DDL_FIX))
     return checks
 

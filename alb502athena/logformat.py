@@ -41,11 +41,12 @@ class LogField:
     quoted: bool
     columns: tuple[Column, ...]
     optional_from: str | None  # first format version that has this field, if it opens an optional group
+    suffix: str = ""  # regex text after the last column, inside the quotes (outside every column)
 
     def inner_regex(self, capture: bool = True) -> str:
         """The regex of the field's content (inside its quotes, if it has them)."""
         group = "(" if capture else "(?:"
-        return "".join(f"{c.sep}{group}{c.pattern})" for c in self.columns)
+        return "".join(f"{c.sep}{group}{c.pattern})" for c in self.columns) + self.suffix
 
     def regex(self, capture: bool = True) -> str:
         """The field's own regex, quotes included, without the separator before it."""
@@ -58,6 +59,7 @@ class LogFormat:
     name: str
     fields: tuple[LogField, ...]
     tail: str
+    since: str = ""  # the format version of the oldest shape (the fields before the first optional group)
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -83,8 +85,10 @@ class LogFormat:
     @property
     def shapes(self) -> tuple[Shape, ...]:
         """Every historical line shape: the fields up to each optional group, oldest first."""
-        cuts = [i for i, f in enumerate(self.fields) if f.optional_from is not None] + [len(self.fields)]
-        return tuple(Shape(self.fields[:cut]) for cut in cuts)
+        opened = [(i, f.optional_from) for i, f in enumerate(self.fields) if f.optional_from is not None]
+        ends = [i for i, _ in opened] + [len(self.fields)]
+        versions = [self.since] + [v for _, v in opened]
+        return tuple(Shape(self.fields[:end], v) for end, v in zip(ends, versions, strict=True))
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class Shape:
     """A line that ends after `fields` (a historical version of the format)."""
 
     fields: tuple[LogField, ...]
+    version: str = ""  # the format version that first wrote lines of this shape (YAML's optional_from)
 
     @property
     def pieces(self) -> tuple[Piece, ...]:
@@ -141,8 +146,9 @@ def _load() -> LogFormat:
         cols = tuple(
             Column(c["name"], c.get("type", "string"), c["pattern"], c.get("sep", "")) for c in f["columns"]
         )
-        fields.append(LogField(f["field"], bool(f.get("quoted", False)), cols, f.get("optional_from")))
-    return LogFormat(raw["name"], tuple(fields), raw["tail"])
+        quoted = bool(f.get("quoted", False))
+        fields.append(LogField(f["field"], quoted, cols, f.get("optional_from"), f.get("suffix", "")))
+    return LogFormat(raw["name"], tuple(fields), raw["tail"], str(raw.get("since", "")))
 
 
 @cache
@@ -162,3 +168,14 @@ def parse_line(line: str) -> dict[str, str | None] | None:
     if m is None:
         return None
     return dict(zip(log_format().column_names, m.groups(), strict=True))
+
+
+def cut_to_shape(line: str, shape: Shape) -> str | None:
+    """`line` as the format version of `shape` wrote it: cut after that shape's last field (None for a
+    line that does not parse or does not reach that field)."""
+    m = compiled_regex().fullmatch(line)
+    last = shape.fields[-1]
+    group = log_format().columns.index(last.columns[-1]) + 1
+    if m is None or m.group(group) is None:
+        return None
+    return line[: m.end(group) + (1 if last.quoted else 0)]

@@ -3,8 +3,8 @@
 For demos, tests and benchmarks. The story: mostly healthy shop traffic in which one web target
 restarts (a burst of connect-failed, and in-flight responses lost on it), a Lambda image resizer is
 throttled and sometimes fails, an nginx proxy tier passes on its upstream's 502s, and the keep-alive
-race drips response-failed 502s throughout. Every line shape AWS has written is mixed in, plus a few
-junk lines that a reader must count rather than silently drop.
+race drips response-failed 502s throughout. Every line shape AWS has written since November 2018 is mixed
+in, plus a few junk lines that a reader must count rather than silently drop.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ SIGNATURE_IDS = (
     "response-failed",
     "elb-502-other",
 )
-SHAPE_NAMES = ("2018", "2019", "2020", "2024", "2025")  # log_format().shapes, oldest first
+# The line shapes mixed in (Shape.version in log_format().shapes), oldest first: those since Lambda
+# targets; the older ones (2016 to mid-2018) are in the tests' fixtures.
+SHAPE_NAMES = ("2018-11", "2019", "2020-08", "2024-05", "2025-08")
 DEFAULT_START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 INTERVAL = timedelta(minutes=5)  # AWS delivers one file per LB node every 5 minutes
 NODE_IPS = ("10.0.1.37", "10.0.2.114")  # one LB node per availability zone
@@ -243,7 +245,7 @@ def _fields(rng: random.Random, c: _Ctx, t: datetime, kind: str, target: str | N
 
 
 def _render(values: dict[str, str], shape: int) -> str:
-    fields = log_format().shapes[shape].fields
+    fields = next(s for s in log_format().shapes if s.version == SHAPE_NAMES[shape]).fields
     return " ".join(f'"{values[f.name]}"' if f.quoted else values[f.name] for f in fields)
 
 

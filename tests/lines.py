@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from alb502athena.logformat import Shape, cut_to_shape, log_format
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 BASE: dict[str, str] = {
     "type": "https",
@@ -40,33 +45,44 @@ BASE: dict[str, str] = {
     "request_transform_status": "-",
 }
 
-SHAPES = ("2018", "2019", "2020", "2024", "2025")
+SHAPES = ("2018", "2019", "2020", "2024", "2025")  # the shapes that carry every column the rule reads
+# The shapes from ALB's launch to Lambda targets (no error_reason, so no Lambda signature).
+OLD_SHAPES = ("2016", "2017", "2018-05", "2018-07")
+ALL_SHAPES = OLD_SHAPES + SHAPES
+# The values of the log fields whose name is not a BASE key.
+_KEYS = {"client:port": "client", "target:port": "target", "target:port_list": "target_port_list"}
+
+
+def shape_of(name: str) -> Shape:
+    """A format shape by its version (YAML's optional_from, e.g. "2018-07"), or by a year alone: the
+    newest shape of that year ("2018" is 2018-11, "2020" is 2020-08)."""
+    shapes = [s for s in log_format().shapes if s.version == name or s.version.startswith(f"{name}-")]
+    if not shapes:
+        raise ValueError(f"no line shape {name!r}")
+    return shapes[-1]
 
 
 def make_line(shape: str = "2025", **fields: Any) -> str:
     f = {**BASE, **{k: str(v) for k, v in fields.items()}}
-    parts = [
-        f["type"], f["time"], f["elb"], f["client"], f["target"],
-        f["request_processing_time"], f["target_processing_time"], f["response_processing_time"],
-        f["elb_status_code"], f["target_status_code"], f["received_bytes"], f["sent_bytes"],
-        f'"{f["request"]}"', f'"{f["user_agent"]}"', f["ssl_cipher"], f["ssl_protocol"],
-        f["target_group_arn"], f'"{f["trace_id"]}"', f'"{f["domain_name"]}"', f'"{f["chosen_cert_arn"]}"',
-        f["matched_rule_priority"], f["request_creation_time"], f'"{f["actions_executed"]}"',
-        f'"{f["redirect_url"]}"', f'"{f["error_reason"]}"',
-    ]  # fmt: skip
-    if shape in ("2019", "2020", "2024", "2025"):
-        parts += [f'"{f["target_port_list"]}"', f'"{f["target_status_code_list"]}"']
-    if shape in ("2020", "2024", "2025"):
-        parts += [f'"{f["classification"]}"', f'"{f["classification_reason"]}"']
-    if shape in ("2024", "2025"):
-        parts.append(f["conn_trace_id"])
-    if shape == "2025":
-        parts += [
-            f'"{f["transformed_host"]}"',
-            f'"{f["transformed_uri"]}"',
-            f'"{f["request_transform_status"]}"',
-        ]
-    return " ".join(parts)
+    return " ".join(
+        f'"{f[_KEYS.get(x.name, x.name)]}"' if x.quoted else f[_KEYS.get(x.name, x.name)]
+        for x in shape_of(shape).fields
+    )
+
+
+def aws_examples_by_shape() -> dict[str, list[str]]:
+    """AWS's own example lines for each historical shape, by version: the ALB user guide's examples of
+    2016 (18 fields, fixtures/aws-doc-examples-2016.log) and its later ones (fixtures/aws-doc-examples.log)
+    as each version from 2017 on wrote them (cut after that version's last field)."""
+    old = (FIXTURES / "aws-doc-examples-2016.log").read_text().splitlines()
+    later = (FIXTURES / "aws-doc-examples.log").read_text().splitlines()
+    shapes = log_format().shapes
+    out = {shapes[0].version: old}
+    for shape in shapes[1:]:
+        cut = [line for line in (cut_to_shape(x, shape) for x in later) if line is not None]
+        if cut:  # the examples predate the 2024 fields
+            out[shape.version] = cut
+    return out
 
 
 # One 502 per signature, as the load balancer writes them.
@@ -101,7 +117,14 @@ def tricky_lines() -> list[str]:
     """Lines that break parsers: URLs with spaces and quotes, the malformed-request form, empty and
     several-target fields, unknown trailing fields, odd numbers, truncation and junk."""
     return [
-        *(make_line(s) for s in SHAPES),
+        *(make_line(s) for s in ALL_SHAPES),
+        *(make_line(s) + " trailing" for s in OLD_SHAPES),
+        # A space after the protocol (non-compliant clients), with and without spaces in the URL.
+        make_line(request="GET http://example.com:80/ HTTP/1.0 "),
+        make_line("2016", request="GET http://example.com:80/a b HTTP/1.0 "),
+        make_line(request="GET /a b "),
+        make_line(request="- - -  "),
+        make_line(request="GET /x HTTP/1.1  "),
         make_line(request='GET https://x.example.com/a b"c HTTP/1.1'),
         make_line(request="- - - "),
         make_line(user_agent=""),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -80,8 +81,10 @@ def test_healthy_table_and_the_unparsed_query(glue: Any, aws: MotoServer) -> Non
     assert problems(report) == {}
     assert {c["check"] for c in report} >= {
         "regex groups",
-        "parses 2018 lines",
-        "parses 2025 lines",
+        "parses 2016-08 lines",
+        "parses 2017-10 lines",
+        "parses 2018-11 lines",
+        "parses 2025-08 lines",
         "projection range",
     }
     (execution,) = aws.executions()
@@ -98,10 +101,10 @@ def test_aws_documented_table(glue: Any, aws: MotoServer) -> None:
     code, report, err = check("--table", "aws")
     assert code == 1 and "problem(s) with alb.aws" in err
     found = problems(report)
+    # AWS's regex rejects every shape before the 2020 classification fields, since ALB's launch.
     assert set(found) == {
         "regex groups",
-        "parses 2018 lines",
-        "parses 2019 lines",
+        *(f"parses {v} lines" for v in ("2016-08", "2017-10", "2018-05", "2018-07", "2018-11", "2019")),
         "unparsed lines, last day",
     }
     detail = {c["check"]: c["detail"] for c in report}
@@ -158,3 +161,21 @@ def test_projection_starting_after_the_first_logs(glue: Any, aws: MotoServer) ->
     covers = next(c for c in report if c["check"] == "projection covers the data")
     assert covers["detail"] == "the first day of logs is 2023/12/30, the range starts 2024/01/01"
     assert covers["fix"].startswith("start projection.day.range at 2023/12/30 or earlier")
+
+
+def test_a_regex_without_the_shapes_before_lambda_targets(glue: Any, aws: MotoServer) -> None:
+    # This project's own regex until the 2016 to mid-2018 shapes were added: every field up to
+    # error_reason required. check-table names each older shape it rejects.
+    fmt = log_format()
+    required = {"domain_name", "matched_rule_priority", "redirect_url", "error_reason"}
+    older = replace(
+        fmt, fields=tuple(replace(f, optional_from=None) if f.name in required else f for f in fmt.fields)
+    )
+    glue.create_table(DatabaseName="alb", TableInput=table_input(name="older", regex=older.regex()))
+    code, report, _ = check("--table", "older", "--no-query")
+    assert code == 1
+    assert set(problems(report)) == {
+        f"parses {v} lines" for v in ("2016-08", "2017-10", "2018-05", "2018-07")
+    }
+    detail = {c["check"]: c["detail"] for c in report}
+    assert "from 2016-08" in detail["parses 2016-08 lines"] and detail["parses 2018-11 lines"] == "matches"

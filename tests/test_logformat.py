@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from alb502athena.logformat import log_format, parse_line
-from tests.lines import SHAPES, make_line
+from alb502athena.logformat import cut_to_shape, log_format, parse_line
+from tests.lines import ALL_SHAPES, SHAPES, aws_examples_by_shape, make_line, shape_of
 
 # The columns of AWS's own Athena table, in order: our table keeps them first, with their names.
 AWS_COLUMNS = [
@@ -120,3 +120,67 @@ def test_lines_that_do_not_parse(line: str) -> None:
 def test_several_targets_in_the_target_list() -> None:
     row = parse_line(make_line(target_port_list="10.0.0.1:80 10.0.0.2:80", target_status_code_list="502 200"))
     assert row is not None and row["target_port_list"] == "10.0.0.1:80 10.0.0.2:80"
+
+
+def test_shapes_since_2016() -> None:
+    shapes = log_format().shapes
+    assert [(s.version, len(s.fields)) for s in shapes] == [
+        ("2016-08", 18),
+        ("2017-10", 20),
+        ("2018-05", 23),
+        ("2018-07", 24),
+        ("2018-11", 25),
+        ("2019", 27),
+        ("2020-08", 29),
+        ("2024-05", 30),
+        ("2025-08", 33),
+    ]
+    assert [s.fields[-1].name for s in shapes[:5]] == [
+        "trace_id",
+        "chosen_cert_arn",
+        "actions_executed",
+        "redirect_url",
+        "error_reason",
+    ]
+
+
+@pytest.mark.parametrize("shape", ALL_SHAPES)
+def test_fields_a_shape_does_not_have_are_null(shape: str) -> None:
+    row = parse_line(make_line(shape))
+    assert row is not None and row["trace_id"] == "Root=1-58337262-36d228ad5d99923122bbe354"
+    names = {f.name for f in shape_of(shape).fields}
+    for f in log_format().fields:
+        for c in f.columns:
+            assert (row[c.name] is None) == (f.name not in names), (shape, c.name)
+
+
+@pytest.mark.parametrize("version", sorted(aws_examples_by_shape()))
+def test_aws_examples_of_every_shape_since_2016(version: str) -> None:
+    lines = aws_examples_by_shape()[version]
+    rows = [parse_line(line) for line in lines]
+    got = [(r["type"], r["elb_status_code"], r["trace_id"]) if r else None for r in rows]
+    assert got == [(x.split(" ")[0], x.split(" ")[8], x.split('"')[5]) for x in lines]
+
+
+def test_cut_to_shape() -> None:
+    line = make_line("2025")
+    assert [cut_to_shape(line, s) for s in log_format().shapes] == [make_line(s) for s in ALL_SHAPES]
+    assert cut_to_shape(make_line("2016"), log_format().shapes[1]) is None
+    assert cut_to_shape("garbage", log_format().shapes[0]) is None
+
+
+@pytest.mark.parametrize("shape", ["2016", "2018-07", "2025"])
+def test_protocol_followed_by_a_space(shape: str) -> None:
+    # Logged for non-compliant clients. Before, the protocol read as part of the URL and the protocol as ''.
+    row = parse_line(make_line(shape, request="GET http://example.com:80/ HTTP/1.0 "))
+    assert row is not None
+    assert (row["request_verb"], row["request_url"], row["request_proto"]) == (
+        "GET",
+        "http://example.com:80/",
+        "HTTP/1.0",
+    )
+    row = parse_line(make_line(shape, request="GET http://example.com:80/a b HTTP/1.0 "))
+    assert row is not None and (row["request_url"], row["request_proto"]) == (
+        "http://example.com:80/a b",
+        "HTTP/1.0",
+    )

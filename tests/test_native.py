@@ -38,7 +38,7 @@ from alb502athena.logformat import log_format
 from alb502athena.render import QueryParams
 from alb502athena.window import Window
 from tests.conftest import REPO, write_log
-from tests.lines import SHAPES, make_line, tricky_lines
+from tests.lines import OLD_SHAPES, SHAPES, aws_examples_by_shape, make_line, signature_line, tricky_lines
 from tests.test_local_view import lines, same
 from tests.typed import typed_row
 
@@ -478,3 +478,53 @@ def test_a_closed_scan_does_not_end_short(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(native.ScanClosed):
         for _ in batches:
             pass
+
+
+@pytest.mark.parametrize("version", sorted(aws_examples_by_shape()))
+def test_aws_examples_of_every_shape_since_2016_read_natively(tmp_path: Path, version: str) -> None:
+    # Before: the lines of 2016 to mid-2018 were all-NULL rows (unparsed).
+    lines = aws_examples_by_shape()[version]
+    rows, _ = native_rows([str(write_log(tmp_path / "a.log.gz", lines))])
+    assert rows == [typed_row(line) for line in lines]
+    at = {name: i for i, name in enumerate(ALL)}
+    assert [(r[at["type"]], r[at["trace_id"]]) for r in rows] == [
+        (x.split(" ")[0], x.split('"')[5]) for x in lines
+    ]
+    assert all((r[at["domain_name"]] is None) == (version < "2017-10") for r in rows)
+    assert all((r[at["lambda_error_reason"]] is None) == (version < "2018-11") for r in rows)
+
+
+def test_native_reads_the_protocol_followed_by_a_space(tmp_path: Path) -> None:
+    requests = {
+        "GET http://example.com:80/ HTTP/1.0 ": ("GET", "http://example.com:80/", "HTTP/1.0"),
+        "GET http://example.com:80/a b HTTP/1.0 ": ("GET", "http://example.com:80/a b", "HTTP/1.0"),
+        'GET https://x.example.com/a b"c HTTP/1.1': ("GET", 'https://x.example.com/a b"c', "HTTP/1.1"),
+        "- - - ": ("-", "-", "- "),  # AWS's form for a request it could not parse: read as before
+    }
+    lines = [make_line(shape, request=r) for r in requests for shape in ("2016", "2025")]
+    rows, _ = native_rows(
+        [str(write_log(tmp_path / "a.log", lines))], ["request_verb", "request_url", "request_proto"]
+    )
+    at = [ALL.index(c) for c in ("request_verb", "request_url", "request_proto")]
+    assert [tuple(r[i] for i in at) for r in rows] == [v for v in requests.values() for _ in range(2)]
+
+
+@pytest.mark.parametrize("parser", ["native", "sql"])
+def test_old_shapes_are_diagnosed(tmp_path: Path, parser: str) -> None:
+    # Fields a shape does not have are NULL (no error_reason before Lambda targets, November 2018): the
+    # rule must still put each 502 where it belongs, and nothing counts as unparsed.
+    expected = {
+        "connect-failed": "2016",
+        "target-502": "2017",
+        "response-failed": "2018-05",
+        "elb-502-other": "2018-07",
+    }
+    lines = [signature_line(sid, shape) for sid, shape in expected.items()]
+    lines += [make_line(shape) for shape in OLD_SHAPES]
+    path = write_log(tmp_path / "old.log.gz", lines)
+    window = Window(None, None)
+    engine = LocalEngine(discover([path], window).files, window, parser=parser)
+    assert engine.parser == parser  # the native reader takes every shape: no fallback to SQL
+    d = diagnose(engine, QueryParams(window))
+    assert sorted((f.signature.id, f.count) for f in d.findings) == sorted((s, 1) for s in expected)
+    assert (d.totals.lines, d.totals.unparsed_lines, d.totals.requests) == (8, 0, 8)

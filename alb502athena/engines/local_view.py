@@ -13,7 +13,7 @@ paths to Python's `re` with the canonical regex, line by line.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from alb502athena.logformat import Column, LogField, LogFormat, Piece, Shape, log_format
 from alb502athena.sqltext import sql_string
@@ -46,8 +46,9 @@ def _piece_check(piece: Piece) -> str | None:
             return None  # a piece never holds a quote
         if pattern == '(?:[^ "]*)':
             return f"NOT contains({col}, ' ')"
-        if pattern == '(?:[^ "]*) (?:.*?) (?:- |[^ "]*)':
-            # verb, space, url, space, proto: true exactly when the piece has two spaces or more.
+        if pattern in ('(?:[^ "]*) (?:.*?) (?:- |[^ "]*)', '(?:[^ "]*) (?:.*?) (?:- |[^ "]*) ?'):
+            # verb, space, url, space, proto (and an optional space): true exactly when the piece has
+            # two spaces or more.
             return f"{col} LIKE '% % %'"
         return f"regexp_full_match({col}, {sql_string(piece.regex())})"
     return _run_check(piece)
@@ -187,7 +188,11 @@ def local_view(
     raw = "\n  UNION ALL\n  ".join(scans)
 
     common, rest = _shape_predicates(fmt.shapes)
-    shape_case = "\n".join(f"        WHEN {' AND '.join(checks)} THEN {i}" for i, checks in enumerate(rest))
+    # Newest shape first: the shapes exclude each other, and DuckDB tests each WHEN only on the rows no
+    # earlier WHEN took, so most lines (recent ones) pass one test rather than one per older shape.
+    shape_case = "\n".join(
+        f"        WHEN {' AND '.join(checks)} THEN {i}" for i, checks in reversed(list(enumerate(rest)))
+    )
     canonical = fmt.regex()
     line = f"concat_ws('\"', {', '.join(piece_names)})"
 
@@ -196,15 +201,12 @@ def local_view(
     optional_levels = [i for i, f in enumerate(fmt.fields) if f.optional_from is not None]
     level_checks = []
     for depth in range(1, len(optional_levels) + 1):
-        forced = LogFormat(
-            fmt.name,
-            tuple(
-                LogField(
-                    f.name, f.quoted, f.columns, None if i in optional_levels[:depth] else f.optional_from
-                )
+        forced = replace(
+            fmt,
+            fields=tuple(
+                replace(f, optional_from=None) if i in optional_levels[:depth] else f
                 for i, f in enumerate(fmt.fields)
             ),
-            fmt.tail,
         )
         level_checks.append(f"regexp_full_match(line, {sql_string(forced.regex(capture=False))})")
     names = ", ".join(sql_string(n) for n in fmt.column_names)

@@ -18,7 +18,15 @@ from alb502athena.logformat import log_format, parse_line
 from alb502athena.render import QueryParams, render_diagnosis, render_samples, render_signature
 from alb502athena.window import Window
 from tests.conftest import REPO, write_log
-from tests.lines import BASE, SHAPES, make_line, signature_line, tricky_lines
+from tests.lines import (
+    BASE,
+    OLD_SHAPES,
+    SHAPES,
+    aws_examples_by_shape,
+    make_line,
+    signature_line,
+    tricky_lines,
+)
 from tests.trino.conftest import TrinoTier
 from tests.typed import typed_row
 
@@ -351,3 +359,30 @@ def test_line_ends_and_bytes_as_trino_reads_them(trino: TrinoTier, tmp_path: Pat
     _, t_diag = trino.execute(sql, schema=schema)
     _, l_diag = local_rows(root, sql, Window())
     assert normalise(l_diag) == normalise(t_diag)
+
+
+def test_every_shape_since_2016_and_the_protocol_space(trino: TrinoTier, tmp_path: Path) -> None:
+    """Trino's table (the DDL's regex) reads AWS's example lines of every shape since 2016, and a request
+    whose protocol is followed by a space, as the native reader does. Before, the lines of 2016 to
+    mid-2018 were all-NULL rows, and the protocol read as part of the URL."""
+    lines = [line for v in sorted(aws_examples_by_shape()) for line in aws_examples_by_shape()[v]]
+    lines += [make_line(s) for s in OLD_SHAPES]
+    lines += [make_line(s, request="GET http://example.com:80/a b HTTP/1.0 ") for s in ("2016", "2025")]
+    lines += [make_line("2016", request="- - - ")]
+    root = tmp_path / "history"
+    write_log(root / "2026/11/20" / "a.log", lines)
+    schema = trino.dataset("history", root)
+    names = log_format().column_names
+    sql = f"SELECT {', '.join(names)} FROM alb_logs"
+    _, t_rows = trino.execute(sql, schema=schema)
+    _, local = local_rows(root, sql, Window())
+    assert normalise(local) == normalise(t_rows) == normalise([typed_row(line) for line in lines])
+    assert all(r[names.index("type")] is not None for r in t_rows)  # no line unparsed
+    request = [names.index(c) for c in ("request_verb", "request_url", "request_proto")]
+    assert sorted({tuple(r[i] for i in request) for r in t_rows if r[request[1]] != "-"}) == sorted(
+        {("GET", "http://example.com:80/a b", "HTTP/1.0"), ("GET", "http://www.example.com:80/", "HTTP/1.1"),
+         ("GET", "https://www.example.com:443/", "HTTP/1.1"), ("GET", "https://10.0.2.105:773/", "HTTP/2.0"),
+         ("GET", "http://10.0.0.30:80/", "HTTP/1.1"), ("GET", "https://10.0.0.30:443/", "HTTP/1.1"),
+         ("GET", "https://shop.example.com:443/cart?id=1", "HTTP/1.1")}
+    )  # fmt: skip
+    assert ("-", "-", "- ") in {tuple(r[i] for i in request) for r in t_rows}

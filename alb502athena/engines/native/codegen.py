@@ -176,24 +176,26 @@ def parser_source(prog: Program) -> str:
         "for _try in range(1):",
     )
     src.depth = 5
-    # `- ` first, as the alternation `- |[^ "]*` tries it; then a run without space or quote.
+    # `- ` first, as the alternation `- |[^ "]*` tries it; then a run without space or quote. With
+    # the suffix ` ?`, one space may follow the protocol before the quote. Each branch has one way to
+    # reach the quote, and where `- ` fails the run cannot succeed (it would stop at that space and
+    # need the quote right after it, which `- ` accepts), so no other split is ever tried.
+    space = prog.proto_space
     src.add(
         "if p + 2 < n and buf[p] == 45 and buf[p + 1] == 32:",
-        "    if buf[p + 2] != 34:",
-        "        break",
         f"    sp[{2 * c + 4}] = p",
         f"    sp[{2 * c + 5}] = p + 2",
-        "    p += 3",
+        "    p += 2",
         "else:",
         "    s = p",
         "    while p < n and buf[p] != 32 and buf[p] != 34 and buf[p] != 10 and buf[p] != 13:",
         "        p += 1",
-        "    if p >= n or buf[p] != 34:",
-        "        break",
         f"    sp[{2 * c + 4}] = s",
         f"    sp[{2 * c + 5}] = p",
-        "    p += 1",
     )
+    if space:
+        src.add("if p + 1 < n and buf[p] == 32 and buf[p + 1] == 34:", "    p += 1")
+    src.add("if p >= n or buf[p] != 34:", "    break", "p += 1")
     _rest(src, prog, request + 1)
     src.depth = 4
     src.add("if end < 0:", "    e += 1", "else:", f"    sp[{2 * c + 2}] = url", f"    sp[{2 * c + 3}] = e")

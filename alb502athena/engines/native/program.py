@@ -23,11 +23,12 @@ from alb502athena.logformat import LogField, LogFormat
 UNQUOTED = 0  # one column: a run of one class
 UNQUOTED_SPLIT = 1  # two columns: [^ "]* then a separator class then a class
 QUOTED = 2  # one column inside quotes: a run of one class
-REQUEST = 3  # "verb url proto": a class, a space, a lazy URL, a space, `- ` or a class
+REQUEST = 3  # "verb url proto": a class, a space, a lazy URL, a space, `- ` or a class, maybe a space
 
 _NOT_SPACE_OR_QUOTE = '[^ "]*'
 _LAZY_ANY = ".*?"
 _PROTO = '- |[^ "]*'
+_PROTO_SPACE = " ?"  # the request's suffix: a space after the protocol, which is not part of it
 _TAIL = "(?: .*)?"
 
 
@@ -87,6 +88,7 @@ class Program:
     classes: npt.NDArray[np.bool_]
     columns: int
     levels: int  # how many optional levels there are
+    proto_space: bool = False  # the request may end with a space after the protocol
 
     def column_levels(self) -> npt.NDArray[np.int64]:
         """The optional level of each column (0: always present)."""
@@ -113,6 +115,7 @@ def compile_format(fmt: LogFormat) -> Program:
         raise UnsupportedFormat(f"tail {fmt.tail!r}")
     classes: list[npt.NDArray[np.bool_]] = []
     kinds, first, levels, parts, plus = [], [], [], [], []
+    proto_space = False
     column = 0
     level = 0
     for i, f in enumerate(fmt.fields):
@@ -121,6 +124,9 @@ def compile_format(fmt: LogFormat) -> Program:
         kind, field_parts, field_plus = _field(f, classes)
         if kind == REQUEST and (level or i == 0):
             raise UnsupportedFormat("the request must be a required field after the first")
+        if f.suffix and not (kind == REQUEST and f.suffix == _PROTO_SPACE):
+            raise UnsupportedFormat(f"{f.name}: suffix {f.suffix!r}")
+        proto_space = proto_space or (kind == REQUEST and f.suffix == _PROTO_SPACE)
         kinds.append(kind)
         first.append(column)
         levels.append(level)
@@ -138,6 +144,7 @@ def compile_format(fmt: LogFormat) -> Program:
         np.array(classes, dtype=np.bool_),
         column,
         level,
+        proto_space,
     )
 
 
