@@ -150,9 +150,7 @@ MODES = [pytest.param(False, id="piped"), pytest.param(True, id="terminal")]
         ("later in the scan", imported("alb502athena.engines.native.kernel"), 1.5),
     ],
 )
-def test_ctrl_c_during_a_diagnosis(
-    big_logs: Path, tty: bool, moment: str, marker: str, delay: float
-) -> None:
+def test_ctrl_c_during_a_diagnosis(big_logs: Path, tty: bool, moment: str, marker: str, delay: float) -> None:
     for _ in range(REPEAT):
         run = Run(["diagnose", str(big_logs)], tty)
         run.wait_for(marker)
@@ -182,3 +180,140 @@ def test_ctrl_c_while_writing_the_results(big_logs: Path, tty: bool) -> None:
             assert run.proc.stdout is not None
             assert run.proc.stdout.read(1)  # output has begun
         assert_interrupted(*run.interrupt())
+
+
+def alb502(
+    *args: str, stdout: int | None = subprocess.DEVNULL, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "alb502athena", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=HANG,
+    )
+    return done.returncode, done.stderr
+
+
+def assert_one_error(err: str, message: str) -> None:
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: {message}"], err
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        (
+            "missing/report.html",
+            "--report {tmp}/missing/report.html: the folder {tmp}/missing does not exist",
+        ),
+        (".", "--report {tmp} is a folder: give a file name, e.g. {tmp}/report.html"),
+        ("file.txt/report.html", "--report {tmp}/file.txt/report.html: {tmp}/file.txt is not a folder"),
+    ],
+)
+def test_a_report_path_that_cannot_be_written_is_refused_before_the_scan(
+    tmp_path: Path, report: str, message: str
+) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    path = os.path.normpath(tmp_path / report)
+    # The logs do not exist: the report's path is checked first, so this is the error shown.
+    code, err = alb502("diagnose", str(tmp_path / "no-such-logs"), "--report", path)
+    assert code == 2
+    assert_one_error(err, message.format(tmp=tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]  # nothing left behind
+
+
+def test_a_report_in_proc_is_refused_before_the_scan(tmp_path: Path) -> None:
+    code, err = alb502("diagnose", str(tmp_path / "no-such-logs"), "--report", "/proc/report.html")
+    assert code == 2
+    assert_one_error(err, "--report /proc/report.html cannot be written: No such file or directory")
+
+
+def test_an_existing_report_is_not_touched_by_the_check(tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    report.write_text("before")
+    code, err = alb502("diagnose", str(tmp_path / "no-such-logs"), "--report", str(report))
+    assert code == 2 and "--report" not in err  # the logs' error: the path was fine
+    assert report.read_text() == "before"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_one_error_line() -> None:
+    code, err = alb502("diagnose", str(EXAMPLES), "--report", "/dev/full")
+    assert code == 2
+    assert_one_error(err, "could not write the output: No space left on device")
+    for args in (["diagnose", str(EXAMPLES)], ["list"], ["sql", "connect-failed"]):
+        with open("/dev/full", "w") as full:
+            code, err = alb502(*args, stdout=full.fileno())
+        assert code == 2, args
+        assert_one_error(err, "could not write the output: No space left on device")
+
+
+@pytest.mark.parametrize(
+    ("dest", "message"),
+    [
+        ("/proc/x", "the folder /proc/x cannot be created: No such file or directory"),
+        ("{tmp}/file.txt", "the folder {tmp}/file.txt is not a folder"),
+        ("{tmp}/file.txt/x", "the folder {tmp}/file.txt/x cannot be created: Not a directory"),
+    ],
+)
+def test_sample_into_a_folder_that_cannot_be_made(tmp_path: Path, dest: str, message: str) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    code, err = alb502("sample", dest.format(tmp=tmp_path))
+    assert code == 2
+    assert_one_error(err, message.format(tmp=tmp_path))
+
+
+def test_a_closed_pipe_ends_quietly(big_logs: Path) -> None:
+    # The reader (`| head -1`) goes away after the first line, while thousands of rows are written.
+    args = ["run", "connect-failed", str(big_logs), "--limit", "0", "--output", "csv"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alb502athena", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"time,")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    code = proc.wait(HANG)
+    assert err == "" and code in (0, 141), (code, err)  # 141: as a writer killed by SIGPIPE
+
+
+_BUG = """
+import sys
+import alb502athena.cli.logs
+
+def boom(*args, **kwargs):
+    raise RuntimeError("something nobody expected")
+
+alb502athena.cli.logs.run_diagnosis = boom
+from alb502athena.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("debug", [None, "--debug", "ALB502_DEBUG"])
+def test_a_bug_is_one_line_unless_debugging(debug: str | None) -> None:
+    args = ["diagnose", str(EXAMPLES)]
+    if debug == "--debug":
+        args.insert(0, "--debug")
+    env = {**os.environ, "ALB502_DEBUG": "1"} if debug == "ALB502_DEBUG" else dict(os.environ)
+    done = subprocess.run(
+        [sys.executable, "-c", _BUG, *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=HANG
+    )
+    assert done.returncode == 3
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    if debug is None:
+        assert "Traceback" not in done.stderr
+        assert errors == [
+            "Error: RuntimeError: something nobody expected (a bug: run again with --debug or "
+            "ALB502_DEBUG=1 for the traceback)"
+        ]
+    else:
+        assert "Traceback" in done.stderr and "in boom" in done.stderr
+        assert errors == ["Error: RuntimeError: something nobody expected"]
