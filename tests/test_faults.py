@@ -52,13 +52,23 @@ class Run:
         # Each import's line on stderr tells where the process is: the moments to interrupt at.
         env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", **self.env}
         command = [sys.executable, "-m", "alb502athena", *self.args]
+        # As on a terminal: a shell starts background jobs (a test run with `&`) with SIGINT ignored,
+        # and alb502, like Python, leaves an ignored SIGINT ignored.
+        reset = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
         self._seen = threading.Condition()
         self._reading = threading.Event()  # cleared: pause_at was seen
         self._reading.set()
         if self.tty:
             master, slave = pty.openpty()
             self.proc = subprocess.Popen(
-                command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True
+                command,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                cwd=REPO,
+                start_new_session=True,
+                preexec_fn=reset,
             )
             os.close(slave)
             source: Callable[[], bytes] = lambda: os.read(master, 65536)  # noqa: E731
@@ -71,6 +81,7 @@ class Run:
                 env=env,
                 cwd=REPO,
                 start_new_session=True,
+                preexec_fn=reset,
             )
             assert self.proc.stderr is not None
             stderr = self.proc.stderr
@@ -114,10 +125,9 @@ class Run:
         code = self.proc.wait(HANG)
         self._reader.join(HANG)
         self._close()
-        if not self.tty:
-            # Nothing of the process is left: no child, no thread holding a pipe open.
-            with pytest.raises(ProcessLookupError):
-                os.killpg(self.proc.pid, 0)
+        # Nothing of the process is left: its session (it leads one) holds no other process.
+        with pytest.raises(ProcessLookupError):
+            os.killpg(self.proc.pid, 0)
         del stdout
         return code, "".join(self.text).rstrip("\0")
 

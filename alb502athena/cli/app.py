@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 from dataclasses import dataclass
 
@@ -74,7 +75,7 @@ def main() -> None:
     # numpy's OpenBLAS starts a thread per core that spins for a while after the import, taking CPU
     # from the reader's workers; nothing here does linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    ctrl_c = interrupts.take_over()  # kept until the process ends: its shutdown is not cut either
+    ctrl_c = interrupts.take_over()  # already taken over by the entry point (alb502athena/__main__.py)
     options = RunOptions(debug=os.environ.get("ALB502_DEBUG", "") not in ("", "0"))
     try:
         app(obj=options)
@@ -84,6 +85,10 @@ def main() -> None:
     except Exception as exc:  # a bug: one line, and the way to see more
         typer.echo(f"Error: {faults.bug(exc, options.debug)}", err=True)
         code = faults.BUG_EXIT
+    if ctrl_c is not None:
+        # The outcome is decided: a Ctrl-C from here on is ignored, also while the interpreter shuts
+        # down (it puts back the default handler, which would kill the process without a word).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if ctrl_c is not None and ctrl_c.count and code != Interrupted.exit_code:
         # It came where nothing could raise it (imports, option parsing, the last output), or
         # something swallowed it: the run still ends as interrupted.
