@@ -27,13 +27,85 @@ def session(profile: str | None, region: str | None) -> Any:
     return s
 
 
+# An unreachable AWS must not hold up the verdict for long: a call that cannot connect within
+# CONNECT_TIMEOUT or gets no answer within READ_TIMEOUT is tried CONNECTION_ATTEMPTS times in all (with
+# the standard retries' short backoff between), and once AWS could not be reached, the session's
+# later calls fail at once with the same error. Throttling keeps the longer retries below.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+CONNECTION_ATTEMPTS = 2
+MAX_ATTEMPTS = 8
+
+
 def client(sess: Any, service: str) -> Any:
     from botocore.config import Config
 
     # Standard retries back off on throttling (ThrottlingException, TooManyRequestsException); the
-    # AWS_MAX_ATTEMPTS variable of the AWS CLI and SDKs still decides how many attempts.
-    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
-    return sess.client(service, config=Config(retries={"mode": "standard", "max_attempts": attempts}))
+    # AWS_MAX_ATTEMPTS and AWS_RETRY_MODE variables of the AWS CLI and SDKs still decide.
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", MAX_ATTEMPTS))
+    mode = os.environ.get("AWS_RETRY_MODE", "standard")
+    _Reachability().watch(sess)
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"mode": mode, "max_attempts": attempts},
+    )
+    return sess.client(service, config=config)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether the error says AWS could not be reached (connection refused or failed, timeouts, TLS),
+    rather than that it answered."""
+    import botocore.exceptions as bx
+
+    return isinstance(exc, bx.ConnectionError | bx.HTTPClientError)
+
+
+def endpoint_of(exc: BaseException) -> str:
+    kwargs = getattr(exc, "kwargs", {}) or {}
+    return str(kwargs.get("endpoint_url") or kwargs.get("proxy_url") or "AWS")
+
+
+def why_unreachable(exc: BaseException) -> str:
+    import botocore.exceptions as bx
+
+    if isinstance(exc, bx.ReadTimeoutError):
+        return f"no answer within {READ_TIMEOUT:g} s"
+    if isinstance(exc, bx.ConnectTimeoutError):
+        return f"no connection within {CONNECT_TIMEOUT:g} s"
+    if isinstance(exc, bx.ConnectionClosedError):
+        return "the connection was closed before an answer"
+    cause = str((getattr(exc, "kwargs", {}) or {}).get("error", "")) or str(exc)
+    # urllib3's text ends with the system's reason: "... [Errno 111] Connection refused".
+    m = re.search(r"\[Errno -?\d+\] ([^')\]]+)", cause)
+    return m.group(1).strip() if m else cause
+
+
+class _Reachability:
+    """Per session (registered once on its events): stops the retries of a call that cannot reach
+    AWS after CONNECTION_ATTEMPTS, and fails every later call at once with that error."""
+
+    def __init__(self) -> None:
+        self.failure: BaseException | None = None
+
+    def watch(self, sess: Any) -> None:
+        events = sess.events
+        # The same unique id registers once: the first instance's state is the session's.
+        events.register_first("needs-retry", self.needs_retry, unique_id="alb502-reachability-retry")
+        events.register_first("before-send", self.before_send, unique_id="alb502-reachability-send")
+
+    def before_send(self, **kwargs: Any) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def needs_retry(
+        self, attempts: int, caught_exception: BaseException | None = None, **kwargs: Any
+    ) -> None:
+        if caught_exception is None or not unreachable(caught_exception):
+            return
+        if caught_exception is self.failure or attempts >= CONNECTION_ATTEMPTS:
+            self.failure = caught_exception
+            raise caught_exception
 
 
 def translate(exc: BaseException, doing: str) -> AwsError | None:
@@ -44,8 +116,10 @@ def translate(exc: BaseException, doing: str) -> AwsError | None:
         return AwsError("no AWS credentials: set AWS_PROFILE, run `aws configure` or `aws sso login`")
     if isinstance(exc, bx.NoRegionError):
         return AwsError("no AWS region: use --region or set AWS_REGION")
-    if isinstance(exc, bx.EndpointConnectionError):
-        return AwsError(f"cannot reach AWS while {doing}: {exc}")
+    if unreachable(exc):
+        return AwsError(
+            f"AWS could not be reached ({endpoint_of(exc)}) while {doing}: {why_unreachable(exc)}"
+        )
     if isinstance(exc, bx.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", str(exc))

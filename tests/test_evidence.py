@@ -288,3 +288,98 @@ def test_lambda_timeout_seen_in_duration(aws: MotoServer, alb: dict[str, str], t
         "api ran up to 30.0 s of its 30 s timeout: these are timeouts; raise the timeout or the memory "
         "(512 MB), or make the slow call fail sooner"
     )
+
+
+# AWS that cannot be reached: a closed loopback port (refused at once) and one that accepts and never
+# answers (a listening socket nobody serves). The time is printed, and only bounded as a hang guard:
+# the real bound is aws.py's timeouts and attempts.
+UNREACHABLE_GUARD = 60.0
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+
+def _closed_port() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there once the socket is closed
+
+
+@pytest.fixture
+def silent_port() -> Any:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)  # the kernel completes the handshakes; nothing ever reads or answers
+    yield f"http://127.0.0.1:{s.getsockname()[1]}"
+    s.close()
+
+
+def _examples_diagnosis() -> Any:
+    window = Window.from_options(None, "2026-11-20T09:00Z", "2026-11-20T10:00Z")
+    files = discover([Path(__file__).parent.parent / "examples" / "logs"], window).files
+    return diagnose(LocalEngine(files, window), QueryParams(window))
+
+
+@pytest.mark.parametrize("where", ["closed", "silent"])
+def test_aws_unreachable_is_said_once_and_soon(
+    offline: None, silent_port: str, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    import time
+
+    from alb502athena.evidence.cloudtrail import add_correlations
+
+    url = _closed_port() if where == "closed" else silent_port
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    d = _examples_diagnosis()
+    session = boto3.Session(region_name=REGION)
+    started = time.monotonic()
+    gather(d, session)
+    add_correlations(d, None, session, [], None)  # CloudTrail: the same session, the same verdict
+    elapsed = time.monotonic() - started
+    print(f"AWS {where}: the evidence gave up after {elapsed:.1f} s")
+    assert d.notes.count(f"AWS could not be reached ({url}/): the evidence was not checked") == 1, d.notes
+    assert not [n for n in d.notes if n.startswith("not checked:")], d.notes
+    assert elapsed < UNREACHABLE_GUARD
+
+
+def test_aws_unreachable_in_the_cli(offline: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _closed_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    result = runner.invoke(
+        app, ["diagnose", str(Path(__file__).parent.parent / "examples" / "logs"), *WINDOW, "--aws-evidence"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"Note: AWS could not be reached ({url}/): the evidence was not checked" in result.stderr
+    assert "not checked: elasticloadbalancing" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["closed", "silent"])
+def test_athena_unreachable_is_said_as_such(
+    offline: None, silent_port: str, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    import time
+
+    from alb502athena.engines.athena import AthenaEngine, AthenaSettings
+    from alb502athena.errors import AwsError
+
+    url = _closed_port() if where == "closed" else silent_port
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    started = time.monotonic()
+    with pytest.raises(AwsError) as raised:
+        AthenaEngine(AthenaSettings(database="alb", poll_seconds=0.01)).run("SELECT 1")
+    elapsed = time.monotonic() - started
+    print(f"Athena {where}: gave up after {elapsed:.1f} s")
+    why = "Connection refused" if where == "closed" else "no answer within 10 s"
+    assert str(raised.value) == f"AWS could not be reached ({url}/) while running the Athena query: {why}"
+    assert elapsed < UNREACHABLE_GUARD

@@ -5,16 +5,19 @@ from __future__ import annotations
 import gc
 import os
 import re
+import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import typer
 from typer import _click as click  # Typer's own Click: its commands raise these exceptions
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from alb502athena import __version__
-from alb502athena.cli import aws_cmds, catalogue_cmds, logs, sample_cmd
+from alb502athena import __version__, interrupts
+from alb502athena.cli import aws_cmds, catalogue_cmds, faults, logs, sample_cmd
+from alb502athena.errors import Interrupted
 
 # What Rich would read as a markup tag in help text, e.g. `[database.]` (Typer renders help with Rich).
 _RICH_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
@@ -96,13 +99,28 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+@dataclass
+class RunOptions:
+    """What the root options ask of the whole run; the entry point reads it back after the command."""
+
+    debug: bool = False
+
+
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Show the traceback of an unexpected error (a bug), instead of one line.",
+        envvar="ALB502_DEBUG",
+    ),
 ) -> None:
     """Find why an AWS Application Load Balancer answers HTTP 502, from its access logs."""
+    ctx.ensure_object(RunOptions).debug = debug
 
 
 app.command("diagnose")(logs.diagnose)
@@ -116,6 +134,8 @@ app.command("metrics")(aws_cmds.metrics)
 
 
 def main() -> None:
+    """The `alb502` command: runs the app, then turns what escaped it into one line and an exit code
+    (130 whenever Ctrl-C came, wherever it landed; 3 and a hint to --debug for a bug)."""
     # A command is one short process. The cyclic collector finds nothing to free in it, but runs
     # dozens of times while the imports create their objects; without it a diagnosis of a million
     # lines is about 0.04 s faster. Memory is still freed by reference counting.
@@ -123,4 +143,23 @@ def main() -> None:
     # numpy's OpenBLAS starts a thread per core that spins for a while after the import, taking CPU
     # from the reader's workers; nothing here does linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    app()
+    ctrl_c = interrupts.take_over()  # already taken over by the entry point (alb502athena/__main__.py)
+    options = RunOptions(debug=os.environ.get("ALB502_DEBUG", "") not in ("", "0"))
+    try:
+        app(obj=options)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    except Exception as exc:  # a bug: one line, and the way to see more
+        typer.echo(f"Error: {faults.bug(exc, options.debug)}", err=True)
+        code = faults.BUG_EXIT
+    if ctrl_c is not None:
+        # The outcome is decided: a Ctrl-C from here on is ignored, also while the interpreter shuts
+        # down (it puts back the default handler, which would kill the process without a word).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if ctrl_c is not None and ctrl_c.count and code != Interrupted.exit_code:
+        # It came where nothing could raise it (imports, option parsing, the last output), or
+        # something swallowed it: the run still ends as interrupted.
+        typer.echo("Error: interrupted", err=True)
+        code = Interrupted.exit_code
+    sys.exit(code)

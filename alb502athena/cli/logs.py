@@ -228,6 +228,10 @@ def diagnose(
 
     On a Trino table: alb502 diagnose --engine trino --trino-url https://trino:8443 --schema alb --last 2h
     """
+    if report is not None:  # before the scan: a bad path must not cost the verdict
+        from alb502athena.cli.faults import check_output_file
+
+        check_output_file(report, "--report")
     if cloudtrail_table is not None and engine == "local":
         raise UsageError("--cloudtrail-table needs --engine athena or trino; use --cloudtrail FILES locally")
     engine_, found, params = _open(dict(locals()))

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from alb502athena.errors import Alb502Error
+from alb502athena.errors import Alb502Error, Interrupted
 from alb502athena.output import FORMATS
 from alb502athena.render import QueryParams, load_balancer_id
 from alb502athena.window import Window
@@ -90,15 +90,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def domain_errors(func: F) -> F:
-    """Turn the library's exceptions into one `Error: ...` line on stderr and the exception's exit code."""
+    """Turn the library's exceptions into one `Error: ...` line on stderr and the exception's exit code;
+    Ctrl-C into `Error: interrupted` and 130; an output that cannot be written into one line too."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from alb502athena import interrupts
+        from alb502athena.cli.faults import output_failed
+
         try:
-            return func(*args, **kwargs)
+            with interrupts.raising():
+                return func(*args, **kwargs)
         except Alb502Error as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("Error: interrupted", err=True)
+            raise typer.Exit(Interrupted.exit_code) from None
+        except OSError as exc:
+            message, code = output_failed(exc)
+            if message is not None:
+                typer.echo(f"Error: {message}", err=True)
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -24,8 +24,10 @@ def sample(
 
     Example: alb502 sample ./demo-logs && alb502 diagnose ./demo-logs
     """
+    from alb502athena.cli.faults import check_output_folder
     from alb502athena.sample import write_sample
 
+    check_output_folder(dest, "the folder")
     manifest = write_sample(
         dest,
         seed=seed,

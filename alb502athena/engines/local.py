@@ -15,6 +15,7 @@ from alb502athena.engines.compiled import compile_cached
 from alb502athena.engines.inline import inline_table
 from alb502athena.engines.local_view import PIECES_VIEW, TABLE_VIEW, LocalView, local_view, typed
 from alb502athena.errors import InputError, Interrupted, QueryError, UsageError
+from alb502athena.interrupts import stoppable
 from alb502athena.logfiles import LogFile
 from alb502athena.transpile import to_duckdb
 from alb502athena.window import Window
@@ -200,27 +201,33 @@ class LocalEngine:
         if self._progress is not None and needs_compiling():
             self._progress("Compiling the log parser for this machine (once, a few seconds)")
         fallback = None
-        try:
+        # Ctrl-C stops the query and the reader, and is raised as Interrupted once both are done
+        # with: DuckDB's threads call into the reader, and must not find it gone or cut midway.
+        with stoppable(self._stop_query(scan)) as stopped:
             try:
-                batches = scan.reader(columns)
-            except KernelError as exc:
-                # The results do not depend on the reader, only the time does: say so, and go on.
-                fallback = f"{exc}; the slower SQL view read the logs instead"
-            else:
-                self._con.register("alb_native_batches", batches)
                 try:
-                    self._con.execute(_native_view_sql(columns, "alb_native_batches"))
+                    batches = scan.reader(columns)
+                except KernelError as exc:
+                    # The results do not depend on the reader, only the time does: say so, and go on.
+                    fallback = f"{exc}; the slower SQL view read the logs instead"
+                else:
+                    self._con.register("alb_native_batches", batches)
+                    del batches  # DuckDB holds it until unregistered, below (still inside `stoppable`)
                     try:
-                        columns_out, rows = self._execute(sql, scan)
-                    except self._duckdb.Error as exc:
-                        first_line = str(exc).splitlines()[0]
-                        raise QueryError(f"DuckDB could not run the query: {first_line}") from None
-                finally:
-                    # Cleanup must not hide the error that got here, nor keep the scan open.
-                    with contextlib.suppress(self._duckdb.Error):
-                        self._con.unregister("alb_native_batches")
-        finally:
-            scan.close()
+                        self._con.execute(_native_view_sql(columns, "alb_native_batches"))
+                        if stopped():  # Ctrl-C while the parser loaded: the query is not started
+                            raise Interrupted("interrupted")
+                        try:
+                            columns_out, rows = self._execute(sql, scan)
+                        except self._duckdb.Error as exc:
+                            first_line = str(exc).splitlines()[0]
+                            raise QueryError(f"DuckDB could not run the query: {first_line}") from None
+                    finally:
+                        # Cleanup must not hide the error that got here, nor keep the scan open.
+                        with contextlib.suppress(self._duckdb.Error):
+                            self._con.unregister("alb_native_batches")
+            finally:
+                scan.close()
         if fallback is not None:
             self.parser = "sql"
             self.notes.append(fallback)
@@ -231,6 +238,16 @@ class LocalEngine:
         if self._files and len(unreadable) == len(self._files):
             raise InputError("no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files))
         return QueryResult(columns_out, rows, list(self.bad_files))
+
+    def _stop_query(self, scan: NativeScan | None = None) -> Callable[[], None]:
+        """What Ctrl-C does during a query (from the signal handler: it only sets flags)."""
+
+        def stop() -> None:
+            self._con.interrupt()
+            if scan is not None:
+                scan.stop()
+
+        return stop
 
     def _create_view(self, paths: set[str]) -> LocalView | None:
         kept = [f for f in self._files if str(f.path) in paths]
@@ -254,7 +271,8 @@ class LocalEngine:
                 )
             sql = compile_cached(athena_sql, *_compiler(view))
             try:
-                columns, rows = self._execute(sql)
+                with stoppable(self._stop_query()):
+                    columns, rows = self._execute(sql)
                 return QueryResult(columns, rows, list(self.bad_files))
             except (self._duckdb.IOException, self._duckdb.InvalidInputException) as exc:
                 message = str(exc)

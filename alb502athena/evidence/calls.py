@@ -1,8 +1,10 @@
-"""AWS calls for evidence: read-only, and a refusal degrades to "not checked: <permission>"."""
+"""AWS calls for evidence: read-only; a refusal degrades to "not checked: <permission>", and an AWS
+that cannot be reached to one note for all the calls, which are then not tried."""
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,15 +13,35 @@ T = TypeVar("T")
 _ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
 
 
+def terminal_progress() -> Callable[[str], None] | None:
+    """A line on stderr that rewrites itself, on a terminal only ("" clears it)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(message: str) -> None:
+        sys.stderr.write("\r" + message[:120].ljust(80) + ("" if message else "\r"))
+        sys.stderr.flush()
+
+    return show
+
+
 @dataclass
 class Unchecked:
-    """What could not be read, named by the permission it needs."""
+    """What could not be read: each permission missing, or the AWS endpoint that could not be reached."""
 
     missing: list[str] = field(default_factory=list)
+    unreachable: str | None = None
+    progress: Callable[[str], None] | None = None
 
     def call(self, permission: str, fn: Callable[[], T]) -> T | None:
         import botocore.exceptions as bx
 
+        from alb502athena.aws import endpoint_of, unreachable
+
+        if self.unreachable is not None:
+            return None  # it would only wait for the same failure
+        if self.progress is not None:
+            self.progress(f"Reading the evidence from AWS: {permission}")
         try:
             return fn()
         except bx.ClientError as exc:
@@ -31,13 +53,26 @@ class Unchecked:
                 return None
             self.note(f"{permission} ({code})")
             return None
-        except (bx.NoCredentialsError, bx.EndpointConnectionError) as exc:
+        except bx.NoCredentialsError as exc:
             self.note(f"{permission} ({type(exc).__name__})")
+            return None
+        except bx.BotoCoreError as exc:
+            if not unreachable(exc):
+                raise
+            self.unreachable = endpoint_of(exc)
             return None
 
     def note(self, what: str) -> None:
         if what not in self.missing:
             self.missing.append(what)
+
+    def notes(self) -> list[str]:
+        """For the diagnosis' notes: the unreachable endpoint once, or each permission missing."""
+        if self.progress is not None:
+            self.progress("")
+        if self.unreachable is not None:
+            return [f"AWS could not be reached ({self.unreachable}): the evidence was not checked"]
+        return [f"not checked: {m}" for m in self.missing]
 
 
 def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:

@@ -189,10 +189,10 @@ def add_correlations(
     """Find DeregisterTargets events (a CloudTrail table joined in SQL, files, else LookupEvents when
     AWS is reachable), map instance targets to IPs, read the target groups' delays, and put the
     correlations on the diagnosis."""
-    from alb502athena.evidence.calls import Unchecked
+    from alb502athena.evidence.calls import Unchecked, terminal_progress
     from alb502athena.evidence.config import read_configuration
 
-    unchecked = Unchecked()
+    unchecked = Unchecked(progress=terminal_progress())
     window = diagnosis.params.window
     if cloudtrail_table is not None:
         delays: dict[str, int] = {}
@@ -207,7 +207,7 @@ def add_correlations(
                 if t.deregistration_delay_seconds is not None
             }
         diagnosis.correlations = correlate_table(engine, diagnosis.params, cloudtrail_table, delays)
-        diagnosis.notes.extend(f"not checked: {m}" for m in unchecked.missing)
+        diagnosis.notes.extend(n for n in unchecked.notes() if n not in diagnosis.notes)
         return
     if files:
         events = from_files(files)
@@ -235,7 +235,7 @@ def add_correlations(
     found, notes = correlate(engine, diagnosis.params, events, delays)
     diagnosis.correlations = found
     diagnosis.notes.extend(notes)
-    diagnosis.notes.extend(f"not checked: {m}" for m in unchecked.missing)
+    diagnosis.notes.extend(n for n in unchecked.notes() if n not in diagnosis.notes)
     if any(not c["delay_known"] for c in found):
         diagnosis.notes.append(f"deregistration delay taken as {DEFAULT_DELAY} s where it could not be read")
 

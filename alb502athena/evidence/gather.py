@@ -7,7 +7,7 @@ from datetime import UTC
 from typing import Any
 
 from alb502athena.diagnosis import Diagnosis, Finding
-from alb502athena.evidence.calls import Unchecked
+from alb502athena.evidence.calls import Unchecked, terminal_progress
 from alb502athena.evidence.config import Configuration, LambdaConfig, read_configuration
 from alb502athena.evidence.metrics import (
     MetricKey,
@@ -179,7 +179,7 @@ def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
     diagnosis. Every call is read-only and batched: one GetMetricData per 500 metrics."""
     from alb502athena.aws import client
 
-    unchecked = Unchecked()
+    unchecked = Unchecked(progress=terminal_progress())
     window = diagnosis.params.window
     lbs = sorted({s.load_balancer for f in diagnosis.findings for s in f.sources if s.load_balancer})
     tgs = sorted({s.target_group for f in diagnosis.findings for s in f.sources if s.target_group})
@@ -221,6 +221,6 @@ def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
             f"{diagnosis.totals.lb_generated_502:,}: access logs are best effort, or logging was off "
             "for part of the window"
         )
-    diagnosis.notes.extend(f"not checked: {m}" for m in unchecked.missing)
+    diagnosis.notes.extend(n for n in unchecked.notes() if n not in diagnosis.notes)
     diagnosis.evidence = {k: v.as_json() for k, v in evidence.items()}
     return evidence

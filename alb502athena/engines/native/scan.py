@@ -176,6 +176,7 @@ class NativeScan:
     # Of bad_files, those damaged midway after some of their lines were read and counted.
     partial_files: set[str] = field(default_factory=set)
     _started: bool = False
+    _stopped: bool = False
 
     def reader(self, columns: Sequence[str]) -> Any:
         import numpy as np
@@ -236,6 +237,11 @@ class NativeScan:
         self._shown = max(self._shown, min(size, self._bytes_done + partial))
         return ScanProgress(self._files_done, files, self._shown, size)
 
+    def stop(self) -> None:
+        """Make the batches end with ScanClosed (for Ctrl-C: called from the signal handler, between
+        any two bytecodes of the main thread, so it only sets a flag and takes no lock)."""
+        self._stopped = True
+
     def close(self) -> None:
         """Stop the workers and let go of what they read (reader() closes its own scan at the end)."""
         if not self._started:
@@ -284,7 +290,7 @@ class NativeScan:
 
     def _next_chunk(self) -> tuple[_Load, Chunk] | None:
         """The next chunk in file order, once a loader has it; None when every file is read."""
-        if self._closing.is_set():
+        if self._closing.is_set() or self._stopped:
             raise ScanClosed("the scan was closed while it was being read")
         while self._loads:
             load = self._loads[0]
@@ -307,7 +313,7 @@ class NativeScan:
     def _take(self, chunks: queue.Queue[Any]) -> Any:
         # A closed scan has no loaders left to answer: stop rather than wait, or end short.
         while True:
-            if self._closing.is_set():
+            if self._closing.is_set() or self._stopped:
                 raise ScanClosed("the scan was closed while it was being read")
             try:
                 return chunks.get(timeout=0.05)
