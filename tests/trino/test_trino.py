@@ -211,6 +211,8 @@ def test_skipping_files_by_name_loses_no_request(
     by_local = build("trino", params, l_columns, l_rows).as_json()
     for d in (by_trino, by_local):
         del d["totals"]["lines"], d["totals"]["unparsed_lines"]
+        # The verdict's words name the lines read (and, locally, the files): its status must agree.
+        d["verdict"] = d["verdict"]["status"]
     assert by_trino == by_local
 
 
