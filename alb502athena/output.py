@@ -628,11 +628,28 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# A spreadsheet takes a cell that starts with one of these as a formula (CSV injection, OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    """A value made inert for spreadsheets: a would-be formula from the logs gets a leading `'`.
+    Numbers (-1, the logs' processing time for "no answer") and the logs' own `-` stay as they are."""
+    text = _cell(value)
+    if not text.startswith(_FORMULA_START) or text == "-" or isinstance(value, int | float):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
+
+
 def rows_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([[_cell(v) for v in r] for r in rows])
+    writer.writerows([[_csv_cell(v) for v in r] for r in rows])
     return buf.getvalue()
 
 

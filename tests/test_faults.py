@@ -251,10 +251,16 @@ def test_an_existing_report_is_not_touched_by_the_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_a_full_disk_is_one_error_line() -> None:
-    code, err = alb502("diagnose", str(EXAMPLES), "--report", "/dev/full")
+def test_a_full_disk_is_one_error_line(tmp_path: Path) -> None:
+    # The report is written after the verdict: a disk that fills up then does not take the verdict.
+    verdict = tmp_path / "verdict.txt"
+    with open(verdict, "w") as out:
+        code, err = alb502("diagnose", str(EXAMPLES), "--report", "/dev/full", stdout=out.fileno())
     assert code == 2
-    assert_one_error(err, "could not write the output: No space left on device")
+    assert_one_error(
+        err, "--report /dev/full could not be written: No space left on device (the verdict was printed)"
+    )
+    assert "Verdict: Most often connect-failed" in verdict.read_text()
     for args in (["diagnose", str(EXAMPLES)], ["list"], ["sql", "connect-failed"]):
         with open("/dev/full", "w") as full:
             code, err = alb502(*args, stdout=full.fileno())

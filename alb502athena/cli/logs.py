@@ -252,14 +252,6 @@ def diagnose(
     _notes(found, result.bad_files, engine_)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
-    if report is not None:
-        from alb502athena.report import write_report
-
-        samples = {}
-        if engine != "athena":  # the samples query is one more scan: free locally, billed on Athena
-            samples = signature_samples(engine_, params, [f.signature.id for f in result.findings])
-        write_report(result, report, samples)
-        typer.echo(f"Report: {report}", err=True)
     if result.totals.unparsed_lines:
         typer.echo(
             f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format "
@@ -268,6 +260,19 @@ def diagnose(
         )
     # color=True: the text holds colour codes only where output.Screen found a terminal (or FORCE_COLOR).
     typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(dict(locals()))), nl=False, color=True)
+    if report is not None:  # after the verdict: a disk that fills up now cannot take it away
+        from alb502athena.report import write_report
+
+        samples = {}
+        if engine != "athena":  # the samples query is one more scan: free locally, billed on Athena
+            samples = signature_samples(engine_, params, [f.signature.id for f in result.findings])
+        try:
+            write_report(result, report, samples)
+        except OSError as exc:
+            raise UsageError(
+                f"--report {report} could not be written: {exc.strerror or exc} (the verdict was printed)"
+            ) from None
+        typer.echo(f"Report: {report}", err=True)
     verdict = result.verdict()
     if verdict.exit_code:  # nothing to diagnose is an input error, whatever the format
         typer.echo(f"Error: {verdict.headline}", err=True)
