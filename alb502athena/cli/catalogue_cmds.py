@@ -125,8 +125,12 @@ def ddl(
     table: TableOpt = QueryParams.table,
     since: Annotated[
         str,
-        typer.Option("--since", help="First day of partition projection, yyyy/MM/dd."),
-    ] = "2018/01/01",
+        typer.Option(
+            "--since",
+            help="First day of partition projection, yyyy/MM/dd (default: ALB's launch, so every "
+            "line shape the table reads is in range).",
+        ),
+    ] = "2016/08/01",
     engine: Annotated[
         str,
         typer.Option(

@@ -252,12 +252,6 @@ def diagnose(
     _notes(found, result.bad_files, engine_)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
-    if result.totals.unparsed_lines:
-        typer.echo(
-            f"Warning: {result.totals.unparsed_lines:,} lines did not match the ALB log format "
-            "and were counted as unparsed",
-            err=True,
-        )
     # color=True: the text holds colour codes only where output.Screen found a terminal (or FORCE_COLOR).
     typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(dict(locals()))), nl=False, color=True)
     if report is not None:  # after the verdict: a disk that fills up now cannot take it away
@@ -274,6 +268,9 @@ def diagnose(
             ) from None
         typer.echo(f"Report: {report}", err=True)
     verdict = result.verdict()
+    if output in ("json", "csv"):  # the table and markdown print them; a script's reader sees them here
+        for warning in verdict.warnings:
+            typer.echo(f"Warning: {warning}", err=True)
     if verdict.exit_code:  # nothing to diagnose is an input error, whatever the format
         typer.echo(f"Error: {verdict.headline}", err=True)
         raise typer.Exit(verdict.exit_code)
