@@ -40,12 +40,16 @@ class LogFile:
 class Discovery:
     files: list[LogFile] = field(default_factory=list)
     ignored: list[tuple[Path, str]] = field(default_factory=list)  # (path, why), shown to the user
-    outside_window: int = 0
     # Other ELB logs found by name, by kind (objectname.ObjectName.set_aside_as): never read as access logs.
     set_aside: dict[str, list[Path]] = field(default_factory=dict)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # folders that could not be listed
     # Every access-log file found, in the window or not: what the folder holds, to say when none fits.
     all_files: list[LogFile] = field(default_factory=list)
+
+    @property
+    def outside_window(self) -> int:
+        """Access-log files whose names put them outside the window (not opened)."""
+        return len(self.all_files) - len(self.files)
 
     def load_balancers(self, in_window: bool = True) -> list[str]:
         """The load balancers the access-log files' names carry (in the window, or all)."""
@@ -116,8 +120,6 @@ def discover(paths: Sequence[Path], window: Window, by_name: bool = True) -> Dis
             found.all_files.append(f)
             if _in_window(f, window, days, by_name):
                 found.files.append(f)
-            else:
-                found.outside_window += 1
     # A folder holding nothing at all is a wrong path: one error line. Anything else (files outside the
     # window, other ELB logs, folders that could not be listed) is said by the verdict instead.
     if not (found.all_files or found.set_aside or found.unreadable):

@@ -34,3 +34,21 @@ def test_the_cli_does_not_probe_engines_for_attributes() -> None:
     cli = Path(REPO / "alb502athena" / "cli").glob("*.py")
     probes = [p.name for p in cli if "getattr(engine" in p.read_text()]
     assert probes == []
+
+
+def test_every_engine_setting_is_an_option_of_diagnose_and_run() -> None:
+    """The CLI builds the settings from the options of the same names (cli.options.settings): a setting
+    renamed on one side only would silently keep its default."""
+    import dataclasses
+    import inspect
+
+    from alb502athena.cli import logs
+    from alb502athena.engines.athena import AthenaSettings
+    from alb502athena.engines.select import EngineRequest
+
+    not_options = {"poll_seconds", "athena", "progress"}  # internal, or built by the CLI itself
+    for command in (logs.diagnose, logs.run):
+        options = set(inspect.signature(command).parameters)
+        for cls in (AthenaSettings, EngineRequest):
+            fields = {f.name for f in dataclasses.fields(cls)} - not_options
+            assert fields <= options, (command.__name__, cls.__name__, fields - options)

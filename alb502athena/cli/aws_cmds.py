@@ -20,6 +20,7 @@ from alb502athena.cli.options import (
     TimeoutOpt,
     WorkgroupOpt,
     domain_errors,
+    settings,
 )
 from alb502athena.errors import UsageError
 from alb502athena.output import rows_csv, rows_markdown
@@ -85,15 +86,7 @@ def check_table(
     aws = session(profile, region)
     engine = None
     if query:
-        settings = AthenaSettings(
-            database=database,
-            workgroup=workgroup,
-            output_location=output_location,
-            profile=profile,
-            region=region,
-            timeout=timeout,
-        )
-        engine = AthenaEngine(settings, aws_session=aws)
+        engine = AthenaEngine(settings(AthenaSettings, locals()), aws_session=aws)
     try:
         checks = run_checks(
             client(aws, "glue"), database, table, engine.run if engine else None, s3=_lister(aws)

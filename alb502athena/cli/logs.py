@@ -42,6 +42,7 @@ from alb502athena.cli.options import (
     WorkgroupOpt,
     domain_errors,
     query_params,
+    settings,
 )
 from alb502athena.diagnosis import diagnose as run_diagnosis
 from alb502athena.diagnosis import signature_rows, signature_samples
@@ -82,31 +83,8 @@ def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: En
 def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParams]:
     """The engine and query parameters from a command's options (diagnose and run share them all)."""
     o = options
-    athena = None
-    if o["database"] is not None:
-        athena = AthenaSettings(
-            database=o["database"],
-            workgroup=o["workgroup"],
-            output_location=o["output_location"],
-            profile=o["profile"],
-            region=o["region"],
-            reuse_minutes=o["reuse_minutes"],
-            timeout=o["timeout"],
-            price_per_tb=o["price_per_tb"],
-        )
-    request = EngineRequest(
-        engine=o["engine"],
-        paths=o["paths"] or [],
-        trino_url=o["trino_url"],
-        catalog=o["catalog"],
-        schema=o["schema"],
-        user=o["user"],
-        password=o["password"],
-        ca_bundle=o["ca_bundle"],
-        insecure=o["insecure"],
-        athena=athena,
-        progress=_progress(),
-    )
+    athena = settings(AthenaSettings, o) if o["database"] is not None else None
+    request = settings(EngineRequest, o, paths=o["paths"] or [], athena=athena, progress=_progress())
     table = QueryParams.table if o["engine"] == "local" else o["table"]
     params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
     engine, found = open_engine(request, params.window)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -73,6 +74,16 @@ TableOpt = Annotated[
         rich_help_panel=ATHENA,
     ),
 ]
+
+
+S = TypeVar("S")
+
+
+def settings(cls: type[S], options: Mapping[str, Any], **given: Any) -> S:
+    """A settings dataclass built from the command's options of the same names (the fields no option
+    sets keep their defaults), plus `given`: the names are written once, on the dataclass."""
+    names = {f.name for f in dataclasses.fields(cls)} - set(given)  # type: ignore[arg-type]
+    return cls(**{n: options[n] for n in names if n in options}, **given)
 
 
 def query_params(
