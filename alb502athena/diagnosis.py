@@ -97,6 +97,14 @@ class Diagnosis:
 
         return verdict(self)
 
+    def load_balancers(self) -> list[tuple[str | None, int]]:
+        """The load balancers that logged the 502s, busiest first, with their 502s."""
+        counts: dict[str | None, int] = {}
+        for f in self.findings:
+            for s in f.sources:
+                counts[s.load_balancer] = counts.get(s.load_balancer, 0) + s.count
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+
     def as_json(self) -> dict[str, Any]:
         inputs = self.inputs or Inputs()
         return {

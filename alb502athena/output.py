@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
+from alb502athena.arn import target_group
 from alb502athena.catalogue import Signature
 from alb502athena.diagnosis import Diagnosis, Finding
 from alb502athena.sparkline import Timeline, draw, timeline
@@ -162,18 +163,9 @@ def headline(d: Diagnosis) -> str:
 # Where the 502s came from: the load balancer (app/<name>/<id>) and target group (its ARN) of each.
 
 
-def load_balancers(d: Diagnosis) -> list[tuple[str | None, int]]:
-    """The load balancers that logged the 502s, busiest first, with their 502s."""
-    counts: Counter[str | None] = Counter()
-    for f in d.findings:
-        for s in f.sources:
-            counts[s.load_balancer] += s.count
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))
-
-
 def _tg_path(arn: str) -> str:
-    # arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id> -> targetgroup/<name>/<id>
-    return arn.rsplit(":", 1)[-1]
+    tg = target_group(arn)
+    return tg.path if tg else arn
 
 
 @dataclass(frozen=True)
@@ -364,7 +356,7 @@ def diagnosis_table(
         f"{_n(t.target_generated_502)} passed on from targets",
     ):
         _wrapped(console, "", line, 2)
-    lbs = load_balancers(d)
+    lbs = d.load_balancers()
     if len(lbs) == 1:
         _wrapped(console, "", f"load balancer {lbs[0][0] or 'not named in the logs'}", 2)
     elif lbs:
@@ -537,7 +529,7 @@ def diagnosis_markdown(d: Diagnosis) -> str:
     t = d.totals
     w = d.params.window.as_json()
     window = f"{w['start']} to {w['end']}" if w["start"] else "all lines of the files given"
-    lbs = load_balancers(d)
+    lbs = d.load_balancers()
     where = ""
     if len(lbs) == 1:
         where = f" Load balancer `{inert(lbs[0][0] or '-')}`."

@@ -14,6 +14,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from alb502athena import __version__
+from alb502athena.arn import target_group
 from alb502athena.diagnosis import Diagnosis, Samples
 from alb502athena.render import render_macro, render_signature
 from alb502athena.window import Window
@@ -28,10 +29,6 @@ SAMPLE_COLUMNS = (
 # Tick spacings in minutes, all dividing a day: the first that gives at most MAX_TICKS ticks is used.
 TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
 MAX_TICKS = 10
-_TARGET_GROUP = re.compile(
-    r"arn:aws[a-z-]*:elasticloadbalancing:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"targetgroup/(?P<name>[^/]+)/[0-9a-f]+"
-)
 _CODE = re.compile(r"`([^`]+)`")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 
@@ -79,12 +76,6 @@ class Scope:
         return f"{lbs} \u00b7 {accounts} \u00b7 {regions} \u00b7 {self.span_text()}"
 
 
-def target_group_name(arn: str | None) -> str | None:
-    """targetgroup/<name>/<id> -> <name>; None when the value is no target group ARN."""
-    m = _TARGET_GROUP.fullmatch(arn or "")
-    return m["name"] if m else None
-
-
 def span(d: Diagnosis) -> Window | None:
     """The window given, else the whole minutes from the first to the last 502 (None without any)."""
     w = d.params.window
@@ -98,17 +89,15 @@ def span(d: Diagnosis) -> Window | None:
 
 
 def scope(d: Diagnosis) -> Scope:
-    counts: dict[str, int] = {}
+    counts = {lb: n for lb, n in d.load_balancers() if lb}
     accounts: dict[str, int] = {}
     regions: dict[str, int] = {}
     for f in d.findings:
         for s in f.sources:
-            if s.load_balancer:
-                counts[s.load_balancer] = counts.get(s.load_balancer, 0) + s.count
-            m = _TARGET_GROUP.fullmatch(s.target_group or "")
-            if m:
-                accounts[m["account"]] = accounts.get(m["account"], 0) + s.count
-                regions[m["region"]] = regions.get(m["region"], 0) + s.count
+            tg = target_group(s.target_group)
+            if tg:
+                accounts[tg.account] = accounts.get(tg.account, 0) + s.count
+                regions[tg.region] = regions.get(tg.region, 0) + s.count
     if not counts and d.params.load_balancer:
         counts[d.params.load_balancer] = 0
 
@@ -273,8 +262,9 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
         sql = reproduce_sql(f.signature.id, d)
         sources = [
             {"load_balancer": s.load_balancer, "target_group": s.target_group, "count": s.count,
-             "name": target_group_name(s.target_group), "resource": (s.target_group or "").rsplit(":", 1)[-1]}
+             "name": tg.name if tg else None, "resource": tg.path if tg else s.target_group or ""}
             for s in f.sources
+            for tg in [target_group(s.target_group)]
         ]  # fmt: skip
         sections.append(
             {

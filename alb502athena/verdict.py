@@ -106,7 +106,7 @@ def _formats(inputs: Inputs) -> str | None:
 def _load_balancers(d: Diagnosis, inputs: Inputs) -> list[str]:
     """The load balancers of the window: the files' names, the findings' sources, the lines' query."""
     named = set(inputs.load_balancers_in_names)
-    named |= {s.load_balancer for f in d.findings for s in f.sources if s.load_balancer}
+    named |= {lb for lb, _ in d.load_balancers() if lb}
     named |= {x.load_balancer for x in inputs.lines_by_load_balancer or [] if x.load_balancer and x.in_window}
     return sorted(named)
 

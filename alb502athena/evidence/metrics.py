@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from alb502athena.arn import target_group
+
 ELB = "AWS/ApplicationELB"
 LAMBDA = "AWS/Lambda"
 # Per load balancer: who produced the 502s, and how connections to targets failed.
@@ -44,8 +46,8 @@ class MetricKey:
 
 def target_group_dimension(arn: str) -> str | None:
     """arn:aws:elasticloadbalancing:...:targetgroup/name/id -> targetgroup/name/id."""
-    _, sep, tail = arn.partition(":targetgroup/")
-    return f"targetgroup/{tail}" if sep else None
+    tg = target_group(arn)
+    return tg.path if tg else None
 
 
 def metric_keys(
