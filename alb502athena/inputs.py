@@ -117,15 +117,9 @@ def gather(d: Diagnosis, found: Discovery | None, engine: Engine) -> Inputs:
     return inputs
 
 
-def render_load_balancers(params: QueryParams) -> str:
-    """sql/load_balancers.sql for this window and table (the same text on every engine)."""
-    from alb502athena.render import environment, table_name
-
-    template = environment().get_template("load_balancers.sql")
-    return template.render(window=params.window.sql(), table=table_name(params.table)).strip() + "\n"
-
-
 def _lines_by_load_balancer(engine: Engine, params: QueryParams) -> list[LinesOf]:
+    from alb502athena.render import render_load_balancers
+
     result = engine.run(render_load_balancers(params))
     at = {c: i for i, c in enumerate(result.columns)}
     return [

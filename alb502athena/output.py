@@ -121,10 +121,6 @@ def _short_time(value: str | None) -> str:
     return value[:19].replace("T", " ") if value else "-"
 
 
-def _targets(targets: Sequence[tuple[str, int]], limit: int = 3) -> str:
-    return ", ".join(f"{t} ({n})" for t, n in targets[:limit]) or "-"
-
-
 def _span(d: Diagnosis) -> tuple[str, str] | None:
     """The minutes the timelines cover: the window, else from the first to the last 502."""
     w = d.params.window

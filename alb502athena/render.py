@@ -113,6 +113,12 @@ def render_samples(params: QueryParams, columns: Sequence[str], per_signature: i
     return _render("samples.sql", params, columns=list(columns), per_signature=int(per_signature))
 
 
+def render_load_balancers(params: QueryParams) -> str:
+    """sql/load_balancers.sql: the load balancers of the window's partitions, whatever --load-balancer
+    says (it is what the verdict names when that filter matched no line)."""
+    return _render("load_balancers.sql", QueryParams(params.window, None, params.table))
+
+
 def render_macro(name: str) -> str:
     module = environment().get_template("_macros/alb.sql").module
     return str(getattr(module, name)())

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from alb502athena.errors import InputError
 from alb502athena.inputs import Inputs
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 UNREAD_WARNING_SHARE = 0.01
 
 Status = Literal["502_found", "no_502", "no_alb_requests"]
-INPUT_ERROR_EXIT = 2  # the CLI's exit code for input errors
 NOTHING_READ = "No ALB access-log request in the window: "
 _MAX_NAMED = 5
 _NAME_UNSAFE = re.compile(
@@ -41,7 +41,7 @@ class Verdict:
     @property
     def exit_code(self) -> int:
         """0, or 2 when there was nothing to diagnose (--fail-on-findings adds 1 for findings)."""
-        return INPUT_ERROR_EXIT if self.status == "no_alb_requests" else 0
+        return InputError.exit_code if self.status == "no_alb_requests" else 0
 
     def headline_lines(self) -> list[str]:
         """The headline, then each warning: what every format shows first."""

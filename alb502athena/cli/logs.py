@@ -49,8 +49,8 @@ from alb502athena.diagnosis import signature_rows, signature_samples
 from alb502athena.engines.athena import AthenaSettings, human_bytes
 from alb502athena.engines.base import Engine
 from alb502athena.engines.select import EngineRequest, open_engine
-from alb502athena.errors import UsageError
-from alb502athena.inputs import from_discovery
+from alb502athena.errors import InputError, UsageError
+from alb502athena.inputs import Inputs, from_discovery
 from alb502athena.inputs import gather as gather_inputs
 from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
@@ -58,24 +58,32 @@ from alb502athena.render import QueryParams
 from alb502athena.verdict import clean, no_file_in_window
 
 
-def _notes(found: Discovery | None, bad_files: list[tuple[str, str]], engine: Engine) -> None:
+def _notes(
+    found: Discovery | None,
+    inputs: Inputs | None,
+    bad_files: list[tuple[str, str]],
+    engine: Engine,
+    *,
+    folders: bool,
+) -> None:
+    """What changed how the input was read, on stderr. A window that holds no file is said once, by
+    the verdict or run's error; folders that could not be listed only where no verdict says them."""
     for note in engine.notes:
         typer.echo(f"Note: {note}", err=True)
-    if found is not None:
+    if found is not None and inputs is not None:
         for ignored, why in found.ignored:
             typer.echo(f"Note: ignored {ignored}: {why}", err=True)
-        if found.outside_window:
+        if found.outside_window and found.files:
             typer.echo(
                 f"Note: skipped {found.outside_window} files whose names put them outside the window",
                 err=True,
             )
-        aside = from_discovery(found).set_aside_sentence()
+        aside = inputs.set_aside_sentence()
         if aside:
             typer.echo(f"Note: {aside}", err=True)
-        for folder, why in found.unreadable:
-            typer.echo(f"Warning: could not read folder {clean(str(folder), 300)}: {why}", err=True)
-        if not found.files:
-            typer.echo("Note: no log file falls in the window", err=True)
+        if folders:
+            for folder, why in inputs.unreadable:
+                typer.echo(f"Warning: could not read folder {clean(folder, 300)}: {why}", err=True)
     for path, reason in bad_files:
         typer.echo(f"Warning: could not read {path}: {reason}; the other files were analysed", err=True)
 
@@ -226,8 +234,8 @@ def diagnose(
         from alb502athena.evidence.cloudtrail import add_correlations
 
         add_correlations(result, engine_, aws, cloudtrail or [], cloudtrail_table)
-    gather_inputs(result, found, engine_)
-    _notes(found, result.bad_files, engine_)
+    inputs = gather_inputs(result, found, engine_)
+    _notes(found, inputs if found is not None else None, result.bad_files, engine_, folders=False)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
     # color=True: the text holds colour codes only where output.Screen found a terminal (or FORCE_COLOR).
@@ -291,12 +299,13 @@ def run(
     engine_, found, params = _open(dict(locals()))
     result = signature_rows(engine_, signature, params)
     _engine_stats(engine_)
-    _notes(found, result.bad_files, engine_)
+    inputs = from_discovery(found) if found is not None else None
+    _notes(found, inputs, result.bad_files, engine_, folders=True)
     rows = result.rows if limit == 0 else result.rows[:limit]
     if len(rows) < len(result.rows):
         typer.echo(f"Note: showing {len(rows)} of {len(result.rows)} rows (--limit 0 shows all)", err=True)
     typer.echo(render_rows(result.columns, rows, output), nl=False, color=True)
-    nothing = no_file_in_window(from_discovery(found)) if found is not None else None
+    nothing = no_file_in_window(inputs) if inputs is not None else None
     if nothing is not None:  # "No matching rows" must not read as an all-clear
         typer.echo(f"Error: {nothing}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(InputError.exit_code)
