@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import sys
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -54,6 +51,7 @@ from alb502athena.inputs import Inputs, from_discovery
 from alb502athena.inputs import gather as gather_inputs
 from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
+from alb502athena.progress import terminal_line
 from alb502athena.render import QueryParams
 from alb502athena.verdict import clean, no_file_in_window
 
@@ -92,38 +90,17 @@ def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParam
     """The engine and query parameters from a command's options (diagnose and run share them all)."""
     o = options
     athena = settings(AthenaSettings, o) if o["database"] is not None else None
-    request = settings(EngineRequest, o, paths=o["paths"] or [], athena=athena, progress=_progress())
+    request = settings(EngineRequest, o, paths=o["paths"] or [], athena=athena, progress=terminal_line())
     table = QueryParams.table if o["engine"] == "local" else o["table"]
     params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
     engine, found = open_engine(request, params.window)
     return engine, found, params
 
 
-def _stderr_width() -> int:
-    """The width of the terminal stderr writes to (stdout may be piped meanwhile)."""
-    try:
-        return max(20, os.get_terminal_size(sys.stderr.fileno()).columns)
-    except (OSError, ValueError, AttributeError):
-        return 80
-
-
-def _progress() -> Callable[[str], None] | None:
-    """A line on stderr that rewrites itself while a query runs, on a terminal only. It stays one
-    cell short of the width: a full line would wrap, and the next rewrite would start a line lower."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(message: str) -> None:
-        width = _stderr_width() - 1
-        sys.stderr.write("\r" + message[:width].ljust(width))
-        sys.stderr.flush()
-
-    return show
-
-
 def _engine_stats(engine: Engine) -> None:
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + " " * (_stderr_width() - 1) + "\r")  # clear the progress line
+    line = terminal_line()
+    if line is not None:
+        line("")  # clear the progress line
     stats = engine.last_stats
     if stats is None:
         return

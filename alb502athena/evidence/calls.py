@@ -4,25 +4,12 @@ that cannot be reached to one note for all the calls, which are then not tried."
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 _ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
-
-
-def terminal_progress() -> Callable[[str], None] | None:
-    """A line on stderr that rewrites itself, on a terminal only ("" clears it)."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(message: str) -> None:
-        sys.stderr.write("\r" + message[:120].ljust(80) + ("" if message else "\r"))
-        sys.stderr.flush()
-
-    return show
 
 
 @dataclass

@@ -189,10 +189,11 @@ def add_correlations(
     """Find DeregisterTargets events (a CloudTrail table joined in SQL, files, else LookupEvents when
     AWS is reachable), map instance targets to IPs, read the target groups' delays, and put the
     correlations on the diagnosis."""
-    from alb502athena.evidence.calls import Unchecked, terminal_progress
+    from alb502athena.evidence.calls import Unchecked
     from alb502athena.evidence.config import read_configuration
+    from alb502athena.progress import terminal_line
 
-    unchecked = Unchecked(progress=terminal_progress())
+    unchecked = Unchecked(progress=terminal_line())
     window = diagnosis.params.window
     if cloudtrail_table is not None:
         delays: dict[str, int] = {}

@@ -7,7 +7,7 @@ from datetime import UTC
 from typing import Any
 
 from alb502athena.diagnosis import Diagnosis, Finding
-from alb502athena.evidence.calls import Unchecked, terminal_progress
+from alb502athena.evidence.calls import Unchecked
 from alb502athena.evidence.config import Configuration, LambdaConfig, read_configuration
 from alb502athena.evidence.metrics import (
     MetricKey,
@@ -16,6 +16,7 @@ from alb502athena.evidence.metrics import (
     summarise,
     target_group_dimension,
 )
+from alb502athena.progress import terminal_line
 
 
 @dataclass
@@ -179,7 +180,7 @@ def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
     diagnosis. Every call is read-only and batched: one GetMetricData per 500 metrics."""
     from alb502athena.aws import client
 
-    unchecked = Unchecked(progress=terminal_progress())
+    unchecked = Unchecked(progress=terminal_line())
     window = diagnosis.params.window
     lbs = sorted({s.load_balancer for f in diagnosis.findings for s in f.sources if s.load_balancer})
     tgs = sorted({s.target_group for f in diagnosis.findings for s in f.sources if s.target_group})
