@@ -76,8 +76,3 @@ def draw(values: Sequence[float], peak: float | None = None) -> str:
         " " if v <= 0 else BLOCKS[max(0, min(len(BLOCKS) - 1, math.ceil(v * len(BLOCKS) / top) - 1))]
         for v in values
     )
-
-
-def sparkline(per_minute: Sequence[tuple[str, int]], start: str, end: str, width: int = 24) -> str:
-    """Counts per minute ('yyyy-mm-ddThh:mm', n) between start and end, scaled to the row's peak."""
-    return draw(timeline(start, end, width).values(per_minute))

@@ -315,6 +315,13 @@ def test_metrics_takes_the_arn_too() -> None:
     # Refused before any AWS call: the form is checked first.
     code, _, err = invoke("metrics", "--load-balancer", "shop")
     assert code == 2 and err.startswith("Error: invalid --load-balancer 'shop': use app/<name>/<16 hex id>")
+    # The ARN is taken, and the call goes out (to a closed loopback port: nothing answers).
+    arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188"
+    closed = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "eu-west-1",
+              "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # fmt: skip
+    result = runner.invoke(app, ["metrics", "--load-balancer", arn, "--last", "1h"], env=closed)
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr.startswith("Error: AWS could not be reached (http://127.0.0.1:9/)")
 
 
 def _help_texts() -> list[tuple[list[str], str]]:

@@ -154,6 +154,13 @@ def test_fields_a_shape_does_not_have_are_null(shape: str) -> None:
             assert (row[c.name] is None) == (f.name not in names), (shape, c.name)
 
 
+def test_aws_examples_cover_every_shape_before_2024() -> None:
+    # The parametrized tests below run one case per version: none may drop out unnoticed.
+    assert sorted(aws_examples_by_shape()) == [
+        "2016-08", "2017-10", "2018-05", "2018-07", "2018-11", "2019", "2020-08",
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("version", sorted(aws_examples_by_shape()))
 def test_aws_examples_of_every_shape_since_2016(version: str) -> None:
     lines = aws_examples_by_shape()[version]

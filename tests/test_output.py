@@ -68,6 +68,7 @@ def test_the_terminal_table_fits_and_ends_with_the_verdict(
     assert "\x1b" not in out  # piped: no escape codes
     # First for a reader who starts at the top, and last, still on screen after the long table.
     assert flat(out).endswith("Verdict: " + flat(example_headline))
+    assert "502s " in out  # the table's header: what comes before it is the top of the screen
     assert flat(example_headline) in flat(out.split("502s ")[0])
     assert "load balancer app/shop-prod/50dc6c495c0c9188" in out
     assert "shop-img-resize" in out  # the Lambda findings name the function's target group
@@ -286,9 +287,11 @@ def test_the_progress_line_moves_with_the_native_reader(tmp_path: Path) -> None:
     window = Window()
     messages: list[str] = []
     engine = LocalEngine(discover(paths, window).files, window, progress=messages.append, parser="native")
+    engine.poll_seconds = 0.0  # every state the scan passes through, not one every 0.2 s
     assert run_diagnosis(engine, QueryParams(window)).totals.elb_502 == 6
     shares = [int(m) for m in re.findall(r"(\d+)%$", "\n".join(messages), re.M)]
     assert shares == sorted(shares) and shares[-1] == 100
+    assert shares[0] < 100 and len(set(shares)) >= 2, shares  # it moved, not only its last state
     assert "6 of 6" in messages[-1]
 
 
