@@ -12,6 +12,7 @@ from alb502athena.errors import QueryError
 from alb502athena.inputs import Inputs
 from alb502athena.logformat import log_format
 from alb502athena.render import QueryParams, render_diagnosis, render_samples, render_signature
+from alb502athena.window import Window
 
 if TYPE_CHECKING:
     from alb502athena.verdict import Verdict
@@ -96,6 +97,16 @@ class Diagnosis:
         from alb502athena.verdict import verdict
 
         return verdict(self)
+
+    def span(self) -> Window | None:
+        """The window given, else the whole minutes from the first to the last 502 (None without any):
+        what the timelines draw and the SQL that finds the 502s again covers."""
+        w = self.params.window
+        if w.start is not None and w.end is not None:
+            return Window(w.start, w.end)
+        firsts = [f.first_seen for f in self.findings if f.first_seen]
+        lasts = [f.last_seen for f in self.findings if f.last_seen]
+        return Window.covering(min(firsts), max(lasts)) if firsts and lasts else None
 
     def load_balancers(self) -> list[tuple[str | None, int]]:
         """The load balancers that logged the 502s, busiest first, with their 502s."""

@@ -122,13 +122,12 @@ def _short_time(value: str | None) -> str:
 
 
 def _span(d: Diagnosis) -> tuple[str, str] | None:
-    """The minutes the timelines cover: the window, else from the first to the last 502."""
-    w = d.params.window
-    if w.start is not None and w.end is not None:
-        last = w.end - timedelta(minutes=1) if w.end - w.start >= timedelta(minutes=1) else w.start
-        return w.start.strftime("%Y-%m-%dT%H:%M"), last.strftime("%Y-%m-%dT%H:%M")
-    seen = [t for f in d.findings for t in (f.first_seen, f.last_seen) if t]
-    return (min(seen)[:16], max(seen)[:16]) if seen else None
+    """The first and last minute the timelines cover ('yyyy-mm-ddThh:mm')."""
+    span = d.span()
+    if span is None or span.start is None or span.end is None:
+        return None
+    last = span.end - timedelta(minutes=1) if span.end - span.start >= timedelta(minutes=1) else span.start
+    return span.start.strftime("%Y-%m-%dT%H:%M"), last.strftime("%Y-%m-%dT%H:%M")
 
 
 @dataclass(frozen=True)

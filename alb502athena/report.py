@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from alb502athena import __version__
 from alb502athena.arn import target_group
 from alb502athena.diagnosis import Diagnosis, Samples
+from alb502athena.objectname import KIND_LABELS
 from alb502athena.render import render_macro, render_signature
 from alb502athena.window import Window
 
@@ -76,18 +77,6 @@ class Scope:
         return f"{lbs} \u00b7 {accounts} \u00b7 {regions} \u00b7 {self.span_text()}"
 
 
-def span(d: Diagnosis) -> Window | None:
-    """The window given, else the whole minutes from the first to the last 502 (None without any)."""
-    w = d.params.window
-    if w.start is not None and w.end is not None:
-        return Window(w.start, w.end)
-    firsts = [f.first_seen for f in d.findings if f.first_seen]
-    lasts = [f.last_seen for f in d.findings if f.last_seen]
-    if not firsts or not lasts:
-        return None
-    return Window.covering(min(firsts), max(lasts))
-
-
 def scope(d: Diagnosis) -> Scope:
     counts = {lb: n for lb, n in d.load_balancers() if lb}
     accounts: dict[str, int] = {}
@@ -105,7 +94,7 @@ def scope(d: Diagnosis) -> Scope:
         return sorted(c, key=lambda k: (-c[k], k))
 
     given = d.params.window.start is not None and d.params.window.end is not None
-    return Scope(busiest(counts), busiest(accounts), busiest(regions), span(d), given)
+    return Scope(busiest(counts), busiest(accounts), busiest(regions), d.span(), given)
 
 
 def reproduce_sql(signature_id: str, d: Diagnosis) -> str:
@@ -113,7 +102,7 @@ def reproduce_sql(signature_id: str, d: Diagnosis) -> str:
     read the whole bucket, so the span of the 502s found stands in for it."""
     params = d.params
     if params.window.start is None or params.window.end is None:
-        covering = span(d)
+        covering = d.span()
         if covering is not None:
             params = replace(params, window=covering)
     return render_signature(signature_id, params)
@@ -138,7 +127,7 @@ class Bar:
 
 
 def _minutes(d: Diagnosis) -> list[datetime]:
-    covered = span(d)
+    covered = d.span()
     if covered is None or covered.start is None or covered.end is None:
         return []
     first = covered.start.replace(second=0, microsecond=0, tzinfo=None)
@@ -278,7 +267,6 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
                 "sample_rows": rows[:5],
             }
         )
-    data = d.as_json()
     where = scope(d)
     html = env.get_template("report.html.j2").render(
         d=d,
@@ -288,12 +276,12 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
         sections=sections,
         rule=rule,
         window=d.params.window.as_json(),
-        bad_files=data.get("bad_files") or [],
-        # Connection and health-check logs found next to the access logs and left out of the counts.
+        bad_files=d.bad_files,
+        # Other ELB logs found next to the access logs (connection, health-check, NLB, Classic): not counted.
         set_aside=[
-            {"path": path, "kind": kind.replace("_", " ") + " log"}
-            for kind, files in sorted((data.get("set_aside") or {}).items())
-            for path in files["paths"]
+            (path, KIND_LABELS.get(kind, kind))
+            for kind, paths in sorted((d.inputs.set_aside if d.inputs else {}).items())
+            for path in paths
         ],
         version=__version__,
     )

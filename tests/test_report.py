@@ -335,5 +335,5 @@ def test_bad_and_set_aside_files_listed(unwindowed: tuple[Path, Path], tmp_path:
     out = report.read_text()
     assert result.exit_code == 0, result.output
     assert "Files set aside (2)" in out
-    assert f"<td>{conn}</td><td>kind: connection log</td>" in out
-    assert f"<td>{health}</td><td>kind: health check log</td>" in out
+    assert f"<td>{conn}</td><td>connection-log</td>" in out
+    assert f"<td>{health}</td><td>health-check-log</td>" in out
