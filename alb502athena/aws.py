@@ -108,6 +108,18 @@ class _Reachability:
             raise caught_exception
 
 
+def denied(exc: Any) -> bool:
+    """Whether a botocore ClientError is AWS refusing a permission (each service names it its way)."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    return "AccessDenied" in code or code == "UnauthorizedOperation"
+
+
+def missing_permission(exc: Any) -> str | None:
+    """The IAM action AWS names in an access-denied message ("not authorized to perform: s3:GetObject")."""
+    m = _ACTION.search(exc.response.get("Error", {}).get("Message", ""))
+    return m.group(1) if m else None
+
+
 def translate(exc: BaseException, doing: str) -> AwsError | None:
     """The one-line error for a botocore exception, or None when it is not one."""
     import botocore.exceptions as bx
@@ -123,9 +135,9 @@ def translate(exc: BaseException, doing: str) -> AwsError | None:
     if isinstance(exc, bx.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", str(exc))
-        if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
-            m = _ACTION.search(message)
-            needed = f": the {m.group(1)} permission is missing" if m else ""
+        if denied(exc):
+            action = missing_permission(exc)
+            needed = f": the {action} permission is missing" if action else ""
             return AwsError(f"access denied while {doing}{needed} ({message})")
         if code in ("ThrottlingException", "TooManyRequestsException"):
             return AwsError(f"AWS kept throttling while {doing}, even after retries: try again later")

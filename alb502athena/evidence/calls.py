@@ -3,13 +3,11 @@ that cannot be reached to one note for all the calls, which are then not tried."
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
 
 
 @dataclass
@@ -23,7 +21,7 @@ class Unchecked:
     def call(self, permission: str, fn: Callable[[], T]) -> T | None:
         import botocore.exceptions as bx
 
-        from alb502athena.aws import endpoint_of, unreachable
+        from alb502athena.aws import denied, endpoint_of, missing_permission, unreachable
 
         if self.unreachable is not None:
             return None  # it would only wait for the same failure
@@ -32,13 +30,10 @@ class Unchecked:
         try:
             return fn()
         except bx.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            message = exc.response.get("Error", {}).get("Message", "")
-            if "AccessDenied" in code or code == "UnauthorizedOperation":
-                m = _ACTION.search(message)
-                self.note(m.group(1) if m else permission)
+            if denied(exc):
+                self.note(missing_permission(exc) or permission)
                 return None
-            self.note(f"{permission} ({code})")
+            self.note(f"{permission} ({exc.response.get('Error', {}).get('Code', '')})")
             return None
         except bx.NoCredentialsError as exc:
             self.note(f"{permission} ({type(exc).__name__})")
