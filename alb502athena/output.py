@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import os
-import re
 import shlex
 import sys
 from collections import Counter
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from alb502athena.arn import target_group
 from alb502athena.catalogue import Signature
 from alb502athena.diagnosis import Diagnosis, Finding
+from alb502athena.safetext import inert
 from alb502athena.sparkline import Timeline, draw, timeline
 
 if TYPE_CHECKING:
@@ -92,18 +92,6 @@ def _written(console: Console) -> str:
     out = console.file.getvalue()  # type: ignore[attr-defined]
     text: str = out if console.color_system else "\n".join(line.rstrip() for line in out.split("\n"))
     return text
-
-
-# C0 and C1 control characters (the escape that starts every terminal sequence among them) and the
-# bidirectional overrides that reorder what a terminal shows.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def inert(value: Any) -> str:
-    """A value from the logs made safe to print on a terminal: control characters are shown as
-    escapes (\\x1b), not obeyed. Rich markup is not interpreted as long as it is printed as Text."""
-    text = "" if value is None else str(value)
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _text(value: Any, style: str = "") -> Text:

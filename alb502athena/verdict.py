@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from alb502athena.errors import InputError
 from alb502athena.inputs import Inputs
+from alb502athena.safetext import inert
 
 if TYPE_CHECKING:
     from alb502athena.diagnosis import Diagnosis
@@ -67,12 +68,6 @@ def share(part: int, whole: int) -> str:
     if 99.9 < x < 100:
         return ">99.9%"
     return f"{x:.1f}%".replace(".0%", "%")
-
-
-def clean(text: str, limit: int = 120) -> str:
-    """Text read from logs or file names, safe to print anywhere: no control characters, bounded."""
-    out = "".join(c if c.isprintable() else "?" for c in text)
-    return out if len(out) <= limit else out[: limit - 3] + "..."
 
 
 def name(text: str) -> str:
@@ -190,7 +185,7 @@ def verdict(d: Diagnosis) -> Verdict:
         else:
             warnings.append(f"{_plural(len(d.bad_files), 'file')} unreadable")
     for path, why in inputs.unreadable:
-        warnings.append(f"folder {clean(path, 300)} could not be read ({why}): its logs are not counted")
+        warnings.append(f"folder {inert(path, 300)} could not be read ({why}): its logs are not counted")
 
     # Several load balancers are never merged silently.
     lb = d.params.load_balancer

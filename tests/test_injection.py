@@ -85,3 +85,18 @@ def test_log_values_cannot_become_spreadsheet_formulas(tmp_path: Path) -> None:
     assert row["target_processing_time"] == "-1.0"
     values = ["-", -1.0, "-1", "-x", "@a", "\tb", "ok", None]
     assert rows_csv(["v"] * len(values), [values]).splitlines()[1] == "-,-1.0,-1,'-x,'@a,'\tb,ok,"
+
+
+def test_a_file_name_cannot_steer_the_terminal(tmp_path: Path) -> None:
+    """File names are read from the disk (or a bucket): the notes on stderr show their control
+    characters as escapes, as the results do."""
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+
+    write_log(tmp_path / "good.log", [signature_line("connect-failed")])
+    (tmp_path / "bad\x1b]0;pwned\x07.log.gz").write_bytes(b"\x1f\x8b not gzip")
+    result = CliRunner().invoke(app, ["diagnose", str(tmp_path), "-o", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "bad\\x1b]0;pwned\\x07.log.gz" in result.stderr

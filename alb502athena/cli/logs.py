@@ -53,7 +53,8 @@ from alb502athena.logfiles import Discovery
 from alb502athena.output import render_diagnosis, render_rows
 from alb502athena.progress import terminal_line
 from alb502athena.render import QueryParams
-from alb502athena.verdict import clean, no_file_in_window
+from alb502athena.safetext import inert
+from alb502athena.verdict import no_file_in_window
 
 
 def _notes(
@@ -70,7 +71,7 @@ def _notes(
         typer.echo(f"Note: {note}", err=True)
     if found is not None and inputs is not None:
         for ignored, why in found.ignored:
-            typer.echo(f"Note: ignored {ignored}: {why}", err=True)
+            typer.echo(f"Note: ignored {inert(ignored)}: {why}", err=True)
         if found.outside_window and found.files:
             typer.echo(
                 f"Note: skipped {found.outside_window} files whose names put them outside the window",
@@ -81,9 +82,11 @@ def _notes(
             typer.echo(f"Note: {aside}", err=True)
         if folders:
             for folder, why in inputs.unreadable:
-                typer.echo(f"Warning: could not read folder {clean(folder, 300)}: {why}", err=True)
+                typer.echo(f"Warning: could not read folder {inert(folder, 300)}: {why}", err=True)
     for path, reason in bad_files:
-        typer.echo(f"Warning: could not read {path}: {reason}; the other files were analysed", err=True)
+        typer.echo(
+            f"Warning: could not read {inert(path)}: {inert(reason)}; the other files were analysed", err=True
+        )
 
 
 def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParams]:
