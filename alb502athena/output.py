@@ -23,8 +23,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from alb502athena.arn import target_group
-from alb502athena.catalogue import Signature
-from alb502athena.diagnosis import Diagnosis, Finding
 from alb502athena.safetext import inert
 from alb502athena.sparkline import Timeline, draw, timeline
 
@@ -33,7 +31,10 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-FORMATS = ("table", "json", "csv", "markdown")
+    from alb502athena.catalogue import Signature
+    from alb502athena.diagnosis import Diagnosis, Finding
+
+FORMATS = ("table", "json", "csv", "markdown")  # what --output takes
 
 PIPED_WIDTH = 100  # the width of text for people when stdout is no terminal and COLUMNS is unset
 MIN_WIDTH = 40  # narrower than this nothing reads; the text is laid out for this width and cropped

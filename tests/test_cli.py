@@ -255,7 +255,7 @@ try:
 except SystemExit:
     pass
 heavy = ["duckdb", "numpy", "pyarrow", "numba", "llvmlite", "isal", "deflate", "sqlglot", "jinja2", "yaml",
-         "boto3", "trino"]
+         "boto3", "trino", "alb502athena.diagnosis", "alb502athena.verdict", "alb502athena.inputs"]
 print("loaded:", ",".join(m for m in heavy if m in sys.modules))
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -41,20 +41,17 @@ from alb502athena.cli.options import (
     query_params,
     settings,
 )
-from alb502athena.diagnosis import diagnose as run_diagnosis
-from alb502athena.diagnosis import signature_rows, signature_samples
 from alb502athena.engines.athena import AthenaSettings, human_bytes
 from alb502athena.engines.base import Engine
 from alb502athena.engines.select import EngineRequest, open_engine
 from alb502athena.errors import InputError, UsageError
-from alb502athena.inputs import Inputs, from_discovery
-from alb502athena.inputs import gather as gather_inputs
 from alb502athena.logfiles import Discovery
-from alb502athena.output import render_diagnosis, render_rows
 from alb502athena.progress import terminal_line
 from alb502athena.render import QueryParams
 from alb502athena.safetext import inert
-from alb502athena.verdict import no_file_in_window
+
+if TYPE_CHECKING:
+    from alb502athena.inputs import Inputs
 
 
 def _notes(
@@ -200,6 +197,12 @@ def diagnose(
         check_output_file(report, "--report")
     if cloudtrail_table is not None and engine == "local":
         raise UsageError("--cloudtrail-table needs --engine athena or trino; use --cloudtrail FILES locally")
+    # Imported here, not at the top: `alb502 --help` must not pay for the diagnosis and its output.
+    from alb502athena.diagnosis import diagnose as run_diagnosis
+    from alb502athena.diagnosis import signature_samples
+    from alb502athena.inputs import gather as gather_inputs
+    from alb502athena.output import render_diagnosis
+
     engine_, found, params = _open(dict(locals()))
     result = run_diagnosis(engine_, params)
     _engine_stats(engine_)
@@ -276,6 +279,11 @@ def run(
 
     Example: alb502 run connect-failed ./logs --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z
     """
+    from alb502athena.diagnosis import signature_rows
+    from alb502athena.inputs import from_discovery
+    from alb502athena.output import render_rows
+    from alb502athena.verdict import no_file_in_window
+
     engine_, found, params = _open(dict(locals()))
     result = signature_rows(engine_, signature, params)
     _engine_stats(engine_)
