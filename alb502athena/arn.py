@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from alb502athena.objectname import ACCOUNT, LB_ID, LB_NAME, REGION
+
 _TARGET_GROUP = re.compile(
-    r"arn:aws[a-z-]*:elasticloadbalancing:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"(?P<path>targetgroup/(?P<name>[^/]+)/[0-9a-f]+)"
+    rf"arn:aws(?:-[a-z]+)*:elasticloadbalancing:(?P<region>{REGION}):(?P<account>{ACCOUNT}):"
+    rf"(?P<path>targetgroup/(?P<name>{LB_NAME})/{LB_ID})"
 )
 
 

@@ -25,12 +25,20 @@ from typing import Literal
 Kind = Literal["access", "connection", "health_check"]
 LoadBalancerType = Literal["application", "network", "classic"]
 
+# The pieces of ELB names and ARNs, written once: object names here, the `--load-balancer` value
+# (render.py) and target group ARNs (arn.py) are built from them.
+ACCOUNT = r"\d{12}"
+REGION = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"  # eu-west-1, us-gov-west-1, us-isob-east-1
+LB_NAME = r"[A-Za-z0-9-]{1,32}"
+LB_ID = r"[0-9a-f]{16}"
+APP_LOAD_BALANCER = rf"app/{LB_NAME}/{LB_ID}"  # the `elb` field, CloudWatch's LoadBalancer dimension
+
 _NAME = re.compile(
     r"(?P<prefix>conn_log[._]|health_check_log_)?"
-    r"(?P<account>\d{12})_elasticloadbalancing_(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2})_"
-    r"(?:app\.(?P<app_name>[A-Za-z0-9-]{1,32})\.(?P<app_id>[0-9a-f]{16})"
-    r"|net\.(?P<net_name>[A-Za-z0-9-]{1,32})\.(?P<net_id>[0-9a-f]{16})"
-    r"|(?P<classic>[A-Za-z0-9-]{1,32}))"
+    rf"(?P<account>{ACCOUNT})_elasticloadbalancing_(?P<region>{REGION})_"
+    rf"(?:app\.(?P<app_name>{LB_NAME})\.(?P<app_id>{LB_ID})"
+    rf"|net\.(?P<net_name>{LB_NAME})\.(?P<net_id>{LB_ID})"
+    rf"|(?P<classic>{LB_NAME}))"
     r"_(?P<end>\d{8}T\d{4}Z)"
     r"(?:_(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))?"
     r"_(?P<random>[A-Za-z0-9]+)\.log(?:\.gz)?"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from alb502athena.catalogue import get_signature
 from alb502athena.errors import UsageError
 from alb502athena.logformat import log_format
+from alb502athena.objectname import ACCOUNT, APP_LOAD_BALANCER, REGION
 from alb502athena.resources import sql_dir
 from alb502athena.sqltext import sql_string
 from alb502athena.window import Window
@@ -24,10 +25,9 @@ if TYPE_CHECKING:
 
 # app/<name>/<id>: the `elb` field and the CloudWatch LoadBalancer dimension; the load balancer's ARN
 # ends with it (arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>).
-_LOAD_BALANCER = re.compile(r"app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}")
+_LOAD_BALANCER = re.compile(APP_LOAD_BALANCER)
 _LOAD_BALANCER_ARN = re.compile(
-    r"arn:aws(-[a-z]+)*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:loadbalancer/"
-    r"(?P<id>app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16})"
+    rf"arn:aws(?:-[a-z]+)*:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/(?P<id>{APP_LOAD_BALANCER})"
 )
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 
@@ -130,8 +130,8 @@ def _hive_string(value: str) -> str:
 
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_ACCOUNT = re.compile(r"\d{12}")
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d")
+_ACCOUNT = re.compile(ACCOUNT)
+_REGION = re.compile(REGION)
 _PREFIX = re.compile(r"[A-Za-z0-9!_.*()/-]*")
 
 

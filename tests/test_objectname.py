@@ -89,3 +89,22 @@ def test_other_regions_and_ipv6_nodes() -> None:
 )
 def test_names_that_are_not_elb_objects(name: str) -> None:
     assert parse(name) is None
+
+
+def test_names_and_arns_read_the_same_accounts_and_regions() -> None:
+    """Object names, --load-balancer ARNs and target group ARNs are built from the same pieces, so a
+    region one of them takes (GovCloud here) is taken by all."""
+    from alb502athena.arn import target_group
+    from alb502athena.render import load_balancer_id
+
+    region, account = "us-gov-west-1", "123456789012"
+    name = parse(
+        f"{account}_elasticloadbalancing_{region}_app.shop.50dc6c495c0c9188_20261120T0905Z_10.0.0.1_ab.log.gz"
+    )
+    assert name is not None and (name.region, name.account) == (region, account)
+    lb = f"arn:aws-us-gov:elasticloadbalancing:{region}:{account}:loadbalancer/app/shop/50dc6c495c0c9188"
+    assert load_balancer_id(lb) == "app/shop/50dc6c495c0c9188"
+    tg = target_group(
+        f"arn:aws-us-gov:elasticloadbalancing:{region}:{account}:targetgroup/web/73e2d6bc24d8a067"
+    )
+    assert tg is not None and (tg.region, tg.account, tg.name) == (region, account, "web")
