@@ -304,12 +304,12 @@ def test_a_closed_pipe_ends_quietly(big_logs: Path) -> None:
 
 _BUG = """
 import sys
-import alb502athena.cli.logs
+import alb502athena.diagnosis
 
 def boom(*args, **kwargs):
     raise RuntimeError("something nobody expected")
 
-alb502athena.cli.logs.run_diagnosis = boom
+alb502athena.diagnosis.diagnose = boom  # what `diagnose` calls (imported when the command runs)
 from alb502athena.__main__ import main
 main()
 """
