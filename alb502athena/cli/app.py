@@ -143,6 +143,11 @@ def main() -> None:
     # numpy's OpenBLAS starts a thread per core that spins for a while after the import, taking CPU
     # from the reader's workers; nothing here does linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # numpy asks for transparent huge pages on every array of 4 MiB or more. Where THP defrag is
+    # "madvise" (a common default) each such fault may compact memory synchronously: after another
+    # process has fragmented it, that was 0.5 s of kernel time per diagnosis of a million lines.
+    # The reader's buffers are pooled and reused, so small pages cost little.
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     ctrl_c = interrupts.take_over()  # already taken over by the entry point (alb502athena/__main__.py)
     options = RunOptions(debug=os.environ.get("ALB502_DEBUG", "") not in ("", "0"))
     try:
