@@ -4,6 +4,10 @@ Translating with sqlglot costs about 0.2 s a run, mostly importing it, which is 
 diagnosis of a few files. The compiled text does not depend on the window's dates or the load balancer,
 so those literals are taken out before the text is hashed and put back into the cached result. Only
 what the run would compute anyway is stored; a cache that cannot be written is just not used.
+
+An entry is read back only when its first line names the key it was stored under and the SHA-256 of
+the text after it: a truncated, empty or binary file, or one copied or planted under another entry's
+name, is compiled again and replaced rather than run (a wrong query would give wrong totals).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ _VALUE = re.compile(r"'(?:\d{4}-\d{2}-\d{2}T[0-9:.]+Z|\d{4}/\d{2}/\d{2}|app/[A-Z
 _SLOT = "'__alb502_value_{}__'"
 # Each query shape is one small file; the correlation query embeds its events, so shapes accumulate.
 KEEP_QUERIES = 500
+_MAGIC = "-- alb502athena compiled"
+# A temporary file this old was left by a run that died between writing and renaming it.
+STALE_TEMP_SECONDS = 3600
 
 
 def cache_dir() -> Path:
@@ -40,12 +47,12 @@ def compile_cached(athena_sql: str, key_extra: str, compile_: Callable[[str], st
     shape = _VALUE.sub(take, athena_sql)
     digest = hashlib.sha256(f"{__version__}\0{_sqlglot_version()}\0{key_extra}\0{shape}".encode()).hexdigest()
     path = cache_dir() / f"{digest}.sql"
-    try:
-        compiled = path.read_text(encoding="utf-8")
-    except OSError:
+    compiled = _load(path, digest)
+    if compiled is None:
         compiled = compile_(shape)
-        _store(path, compiled)
+        _store(path, digest, compiled)
         prune(path.parent, "*.sql", KEEP_QUERIES)
+        prune_temporary(path.parent)
     for i, value in enumerate(values):
         compiled = compiled.replace(_SLOT.format(i), value)
     return compiled
@@ -60,14 +67,39 @@ def _sqlglot_version() -> str:
         return "unknown"
 
 
-def _store(path: Path, text: str) -> None:
+def _header(key: str, body: bytes) -> bytes:
+    return f"{_MAGIC} {key} {hashlib.sha256(body).hexdigest()}\n".encode()
+
+
+def _load(path: Path, key: str) -> str | None:
+    """The entry's text, or None when there is none or it is not what was stored under `key`."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header, newline, body = data.partition(b"\n")
+    if not newline or header + newline != _header(key, body):
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _store(path: Path, key: str, text: str) -> None:
+    """Write the entry whole or not at all: to a temporary file renamed into place, so that a run that
+    dies half-way, or a concurrent one, never leaves a partial entry under the real name."""
+    body = text.encode("utf-8")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(tmp, "wb") as out:
+            out.write(_header(key, body) + body)
         tmp.replace(path)
     except OSError:
-        pass  # a read-only home: compile every time
+        # A read-only home or a full disk: compile every time, and leave no partial file behind.
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def prune(folder: Path, pattern: str, keep: int) -> None:
@@ -81,3 +113,19 @@ def prune(folder: Path, pattern: str, keep: int) -> None:
     for old in entries[keep:]:
         with contextlib.suppress(OSError):
             old.unlink()
+
+
+def prune_temporary(folder: Path, now: float | None = None) -> None:
+    """Delete the temporary files of runs that died before renaming them (older than an hour: a
+    younger one may be another run's, being written)."""
+    import time
+
+    limit = (time.time() if now is None else now) - STALE_TEMP_SECONDS
+    try:
+        entries = list(folder.glob("*.tmp"))
+    except OSError:
+        return
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if entry.stat().st_mtime < limit:
+                entry.unlink()
