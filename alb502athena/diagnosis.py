@@ -12,7 +12,7 @@ from alb502athena.errors import QueryError
 from alb502athena.inputs import Inputs
 from alb502athena.logformat import log_format
 from alb502athena.render import QueryParams, render_diagnosis, render_samples, render_signature
-from alb502athena.window import Window
+from alb502athena.window import Window, read_log_time
 
 if TYPE_CHECKING:
     from alb502athena.verdict import Verdict
@@ -104,9 +104,17 @@ class Diagnosis:
         w = self.params.window
         if w.start is not None and w.end is not None:
             return Window(w.start, w.end)
-        firsts = [f.first_seen for f in self.findings if f.first_seen]
-        lasts = [f.last_seen for f in self.findings if f.last_seen]
-        return Window.covering(min(firsts), max(lasts)) if firsts and lasts else None
+        # Times are log data: one that is no time (or one no window can hold) must not hide the others.
+        # A finding's first or last time may be such a value, so its minutes stand in as well.
+        times = [
+            (moment, t)
+            for f in self.findings
+            for t in (f.first_seen, f.last_seen, *(m for m, _ in f.per_minute))
+            if Window.covering(t, t) is not None and (moment := read_log_time(t)) is not None
+        ]
+        if not times:
+            return None
+        return Window.covering(min(times)[1], max(times)[1])
 
     def load_balancers(self) -> list[tuple[str | None, int]]:
         """The load balancers that logged the 502s, busiest first, with their 502s."""

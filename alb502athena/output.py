@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import shlex
 import sys
 from collections import Counter
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from alb502athena.arn import target_group
 from alb502athena.safetext import inert
-from alb502athena.sparkline import Timeline, draw, timeline
+from alb502athena.sparkline import Timeline, draw, timeline, untimed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -126,16 +127,34 @@ class _Trends:
     timeline: Timeline | None
     lines: dict[str, str]
     peak: float
+    untimed: int = 0  # 502s whose `time` is not a time: in no column
+    untimed_example: str | None = None
+
+    def untimed_note(self, markdown: bool = False) -> str | None:
+        """Says that the timelines leave out 502s, how many, and one of their times, escaped (the
+        first 16 characters of a log's `time`, control characters shown, markdown marks taken as text)."""
+        if not self.untimed:
+            return None
+        example = inert(self.untimed_example)
+        if markdown:
+            example = re.sub(r"([\\`*_{}\[\]()#+!|<>~&])", r"\\\1", example)
+        return (
+            f"{_n(self.untimed)} HTTP 502 with a time that is not a time (such as {example}) are counted, "
+            "but in no column of the timelines."
+        )
 
 
 def _trends(d: Diagnosis, width: int) -> _Trends:
+    counts = [untimed(f.per_minute) for f in d.findings]
+    missing = sum(n for n, _ in counts)
+    example = next((e for _, e in counts if e is not None), None)
     span = _span(d)
     if span is None:
-        return _Trends(None, {}, 0)
+        return _Trends(None, {}, 0, missing, example)
     tl = timeline(span[0], span[1], width)
     values = {f.signature.id: tl.values(f.per_minute) for f in d.findings}
     peak = max((v for row in values.values() for v in row), default=0.0)
-    return _Trends(tl, {sid: draw(row, peak) for sid, row in values.items()}, peak)
+    return _Trends(tl, {sid: draw(row, peak) for sid, row in values.items()}, peak, missing, example)
 
 
 def headline(d: Diagnosis) -> str:
@@ -443,6 +462,9 @@ def _findings_table(console: Console, d: Diagnosis, several_lbs: bool) -> None:
             f"█ = {trends.peak:,.0f} 502s",
             0,
         )
+    note = trends.untimed_note()
+    if note:
+        _wrapped(console, "", note, 0)
     if not single:
         console.print()
         where_table = _table(
@@ -566,6 +588,9 @@ def diagnosis_markdown(d: Diagnosis) -> str:
                 f"One scale for all rows, {trends.timeline.label} a column: █ = {trends.peak:,.0f} 502s."
             )
             out.append("")
+        note = trends.untimed_note(markdown=True)
+        if note:
+            out += [note, ""]
         out.append("**Next steps**")
         out.append("")
         for i, f in enumerate(d.findings, 1):

@@ -18,6 +18,7 @@ from alb502athena.arn import target_group
 from alb502athena.diagnosis import Diagnosis, Samples
 from alb502athena.objectname import KIND_LABELS
 from alb502athena.render import render_macro, render_signature
+from alb502athena.sparkline import minute_of
 from alb502athena.window import Window
 
 # Colour-blind-safe palette (Okabe-Ito), one colour per signature in catalogue order.
@@ -158,8 +159,17 @@ def ticks(minutes: list[datetime]) -> list[tuple[int, str, str | None]]:
 
 
 def chart(d: Diagnosis) -> dict[str, Any]:
-    """Geometry of the stacked timeline: bars per signature, axis ticks, event markers."""
+    """Geometry of the stacked timeline: bars per signature, axis ticks, event markers, and the 502s
+    drawn nowhere (a time that is not a time, or past the axis's week), with one of those times."""
     minutes = _minutes(d)
+    index = {m.strftime("%Y-%m-%dT%H:%M"): i for i, m in enumerate(minutes)}
+    untimed = [(m, n) for f in d.findings for m, n in f.per_minute if minute_of(m) is None]
+    off_axis = sum(n for f in d.findings for m, n in f.per_minute if m not in index and minute_of(m))
+    undrawn = {
+        "untimed": sum(n for _, n in untimed),
+        "example": untimed[0][0] if untimed else None,
+        "off_axis": off_axis,
+    }
     if not minutes:
         return {
             "series": [],
@@ -169,8 +179,8 @@ def chart(d: Diagnosis) -> dict[str, Any]:
             "ymax": 0,
             "width": WIDTH,
             "height": HEIGHT,
+            "undrawn": undrawn,
         }
-    index = {m.strftime("%Y-%m-%dT%H:%M"): i for i, m in enumerate(minutes)}
     totals = [0] * len(minutes)
     for f in d.findings:
         for m, n in f.per_minute:
@@ -230,6 +240,7 @@ def chart(d: Diagnosis) -> dict[str, Any]:
         "top": TOP,
         "plot_h": plot_h,
         "plot_w": plot_w,
+        "undrawn": undrawn,
     }
 
 

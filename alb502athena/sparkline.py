@@ -8,6 +8,7 @@ so that a signature twice as frequent draws twice as high.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +18,31 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 NICE_MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440)
 
 
+_MINUTE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")  # ASCII digits only, as logs write
+
+
+def minute_of(text: str | None) -> datetime | None:
+    """The minute a per-minute key names ('yyyy-mm-ddThh:mm', the first 16 characters of a log's
+    `time`), or None: the key is log data, and a line's time may be no time at all."""
+    if not isinstance(text, str) or not _MINUTE.fullmatch(text[:16]):
+        return None
+    try:
+        return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
+    except ValueError:
+        return None
+
+
+def untimed(per_minute: Sequence[tuple[str, int]]) -> tuple[int, str | None]:
+    """The 502s whose minute is not a time (left out of every column), and the first such key."""
+    bad = [(m, n) for m, n in per_minute if minute_of(m) is None]
+    return sum(n for _, n in bad), (bad[0][0] if bad else None)
+
+
 def _minute(text: str) -> datetime:
-    return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
+    moment = minute_of(text)
+    if moment is None:
+        raise ValueError(f"not a minute: {text!r}")
+    return moment
 
 
 @dataclass(frozen=True)
@@ -45,10 +69,14 @@ class Timeline:
 
     def values(self, per_minute: Sequence[tuple[str, int]]) -> list[float]:
         """The count in each column; a last column shorter than the others (the span is not a whole
-        number of columns) is scaled up to a full column, so that it draws the same rate as high."""
+        number of columns) is scaled up to a full column, so that it draws the same rate as high.
+        Minutes that are not a time are in no column (`untimed` counts them)."""
         sums = [0] * self.columns
         for minute, n in per_minute:
-            offset = int((_minute(minute) - self.start) / timedelta(minutes=1))
+            moment = minute_of(minute)
+            if moment is None:
+                continue
+            offset = int((moment - self.start) / timedelta(minutes=1))
             if 0 <= offset < self.minutes:
                 sums[offset // self.bucket] += n
         values = [float(n) for n in sums]

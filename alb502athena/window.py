@@ -54,9 +54,10 @@ def read_log_time(text: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        # Year 1 an hour east of UTC is before the first moment Python can hold.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _minute(moment: datetime) -> datetime:
@@ -105,7 +106,13 @@ class Window:
         lower, upper = read_log_time(first), read_log_time(last)
         if lower is None or upper is None or upper < lower:
             return None
-        return cls(_minute(lower), _minute(upper) + timedelta(minutes=1))
+        try:
+            # The SQL's day range reaches a day past the end: a time at the end of year 9999 has none.
+            end = _minute(upper) + timedelta(minutes=1)
+            end + timedelta(days=1)
+        except OverflowError:
+            return None
+        return cls(_minute(lower), end)
 
     def as_json(self) -> dict[str, str | None]:
         return {

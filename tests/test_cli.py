@@ -433,3 +433,57 @@ def test_usage_errors_in_a_real_process_have_no_box() -> None:
     lines = done.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("Error: Invalid value for '--output'")
     assert not re.search("[╭│╰]", done.stderr)
+
+
+# A `time` is log data: the log format takes any text without a blank or a quote there.
+BAD_TIMES = [
+    "2026-13-45T99:99:99.000000Z",  # the shape of a time, no time
+    "2026-11-20T10:1|<b>x</b>\x1b]0;t\x07",  # markup and a terminal title in the minute itself
+]
+
+
+@pytest.mark.parametrize(
+    "window", [[], ["--start", "2026-11-20", "--end", "2027-01-01"]], ids=["all", "window"]
+)
+@pytest.mark.parametrize("output", ["table", "markdown", "report"])
+def test_a_502_whose_time_is_not_a_time(output: str, window: list[str], tmp_path: Path) -> None:
+    lines = [
+        make_line(),
+        signature_line("connect-failed", time="2026-11-20T10:15:30.000000Z"),
+        signature_line("connect-failed", time="2026-11-20T10:17:30.000000Z"),
+        *(signature_line("connect-failed", time=t) for t in BAD_TIMES),
+    ]
+    logs = write_log(tmp_path / "logs" / "a.log", lines)
+    report = tmp_path / "r.html"
+    args = ["-o", "json", "--report", str(report)] if output == "report" else ["-o", output]
+    code, out, err = invoke("diagnose", str(logs), *window, *args)
+    assert code == 0, err
+    text = report.read_text() if output == "report" else out
+    flat = " ".join(text.split())
+    # Counted, and said to be left out of the timeline, with the count and one of them as written.
+    assert "connect-failed" in flat and "4 HTTP 502" in " ".join(out.split())
+    assert "2 HTTP 502 with a time that is not a time" in flat
+    assert "<b>x" not in text
+    if output != "report":  # in HTML these are inert characters, not escapes to obey
+        assert "\x1b" not in text and "\x07" not in text
+    if output == "table":
+        assert "█" in out  # the real times are still drawn
+    elif output == "markdown":
+        assert "(such as 2026-11-20T10:1\\|)" in flat and "█" in out  # | would end the cell
+    else:
+        assert "<code>2026-11-20T10:1|</code>" in text and 'class="series"' in text
+        assert "2026-11-20T10:1|&lt;b&gt;x" in text  # a sample row shows it, as text
+
+
+def test_a_time_at_the_end_of_the_calendar(tmp_path: Path) -> None:
+    # A real time, but no window can end a minute after it: the other 502s still make the timeline.
+    late = "9999-12-31T23:59:59.999999Z"
+    logs = write_log(
+        tmp_path / "logs" / "a.log",
+        [signature_line("connect-failed"), signature_line("connect-failed", time=late)],
+    )
+    for output in ("table", "markdown", "json"):
+        code, out, err = invoke("diagnose", str(logs), "-o", output, "--report", str(tmp_path / "r.html"))
+        assert code == 0, err
+        assert "9999-12-31" in out
+    assert 'class="series"' in (tmp_path / "r.html").read_text()

@@ -57,3 +57,16 @@ def test_rows_share_one_scale() -> None:
     assert draw(busy, peak) == "█" * 20
     assert draw(quiet, peak) == "▂" * 20  # a quarter of the rate, a quarter of the height
     assert draw(quiet) == "█" * 20  # on its own scale it would look as busy
+
+
+def test_minutes_that_are_no_time_are_counted_not_drawn() -> None:
+    from alb502athena.sparkline import minute_of, untimed
+
+    series = [("2026-11-20T09:00", 2), ("2026-13-45T99:99", 3), ("2026-11-20T09:01", 2), ("<b>\x1b]0;", 1)]
+    assert sparkline(series, "2026-11-20T09:00", "2026-11-20T09:01", width=2) == "██"
+    assert untimed(series) == (4, "2026-13-45T99:99")
+    assert (
+        minute_of("2026-11-20T09:0x") is None
+        and minute_of("") is None
+        and minute_of("٢٠٢٦-11-20T09:00") is None
+    )
