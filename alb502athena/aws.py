@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from alb502athena.errors import AwsError, UsageError
+from alb502athena.objectname import REGION
 
 _ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
 
@@ -18,6 +19,8 @@ def session(profile: str | None, region: str | None) -> Any:
 
     # AWS_REGION is the variable the AWS CLI and SDKs document; older botocore reads only AWS_DEFAULT_REGION.
     region = region or os.environ.get("AWS_REGION") or None
+    if region is not None and not re.fullmatch(REGION, region):
+        raise UsageError(f"invalid --region {region!r}: an AWS region, e.g. eu-west-1")
     try:
         s = boto3.Session(profile_name=profile, region_name=region)
     except botocore.exceptions.ProfileNotFound:

@@ -16,6 +16,7 @@ from alb502athena.catalogue import get_signature
 from alb502athena.errors import UsageError
 from alb502athena.logformat import log_format
 from alb502athena.objectname import ACCOUNT, APP_LOAD_BALANCER, REGION
+from alb502athena.reserved import RESERVED
 from alb502athena.resources import sql_dir
 from alb502athena.sqltext import sql_string
 from alb502athena.window import Window
@@ -29,7 +30,7 @@ _LOAD_BALANCER = re.compile(APP_LOAD_BALANCER)
 _LOAD_BALANCER_ARN = re.compile(
     rf"arn:aws(?:-[a-z]+)*:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/(?P<id>{APP_LOAD_BALANCER})"
 )
-_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+_TABLE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,2}")
 
 
 @cache
@@ -45,10 +46,19 @@ def environment() -> jinja2.Environment:
 
 
 def table_name(name: str) -> str:
-    """[catalog.][schema.]table, identifiers only: a table name cannot be a literal."""
-    if not _TABLE.fullmatch(name):
+    """[catalog.][schema.]table, identifiers only: a table name cannot be a literal. Each part is a name
+    as Glue stores it (lowercase, at most 255 characters) that needs no quotes in Athena's DDL or
+    queries, nor in Trino's: it starts with a letter and is no reserved word."""
+    if not _TABLE.fullmatch(name) or any(len(part) > 255 for part in name.split(".")):
         raise UsageError(
-            f"invalid table name {name!r}: use letters, digits and underscores, e.g. alb.alb_logs"
+            f"invalid table name {name!r}: [database.]table, each a lowercase letter then lowercase "
+            "letters, digits and underscores (at most 255), e.g. alb.alb_logs"
+        )
+    reserved = [part for part in name.split(".") if part.upper() in RESERVED]
+    if reserved:
+        raise UsageError(
+            f"invalid table name {name!r}: {reserved[0]!r} is a reserved word of Athena's SQL "
+            "(DDL or queries); use another name, e.g. alb_logs"
         )
     return name
 
@@ -153,8 +163,21 @@ _TRINO_LOCATION = re.compile(r"(s3a?|local|gs|abfss?)://[A-Za-z0-9!_.*()/:-]*")
 
 
 def _check_projection_start(value: str) -> None:
-    if not re.fullmatch(r"\d{4}/\d{2}/\d{2}", value):
-        raise UsageError(f"invalid --since {value!r}: use yyyy/MM/dd")
+    """A real day, yyyy/MM/dd, from 1970 to today: partition projection lists the days from it to NOW,
+    so a day that does not exist, or one in the future, leaves the table with no partition at all."""
+    from datetime import UTC, datetime
+
+    problem = "use yyyy/MM/dd, e.g. 2016/08/01"
+    if re.fullmatch(r"[0-9]{4}/[0-9]{2}/[0-9]{2}", value):
+        try:
+            day = datetime.strptime(value, "%Y/%m/%d").replace(tzinfo=UTC)
+        except ValueError:
+            problem = "no such day; use yyyy/MM/dd, e.g. 2016/08/01"
+        else:
+            if day.year >= 1970 and day <= datetime.now(UTC):
+                return
+            problem = "use a day from 1970/01/01 to today"
+    raise UsageError(f"invalid --since {value!r}: {problem}")
 
 
 def render_trino_ddl(*, location: str, table: str, projection_start: str) -> str:

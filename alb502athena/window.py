@@ -9,8 +9,15 @@ from datetime import UTC, datetime, timedelta
 from alb502athena.errors import UsageError
 from alb502athena.sqltext import sql_string
 
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_DURATION = re.compile(r"([0-9]+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# The times a window may hold: every engine, and the day after the end that the SQL's partition filter
+# reads, can represent them; nothing in the logs is older than ALB (2016), and --last goes back no
+# further than a century.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+LONGEST = timedelta(days=36500)
+_RANGE = f"from {EARLIEST:%Y-%m-%d} to {LATEST - timedelta(days=1):%Y-%m-%d} (UTC)"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -19,10 +26,15 @@ def parse_duration(text: str) -> timedelta:
     if not compact or _DURATION.sub("", compact).strip():
         raise UsageError(f"invalid duration {text!r}: use a number and a unit, e.g. 30m, 2h, 1d")
     total = timedelta()
-    for amount, unit in _DURATION.findall(compact):
-        total += timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        for amount, unit in _DURATION.findall(compact):
+            total += timedelta(**{_UNITS[unit]: int(amount)})
+    except OverflowError:
+        total = timedelta.max
     if total <= timedelta():
         raise UsageError(f"invalid duration {text!r}: it must be longer than zero")
+    if total > LONGEST:
+        raise UsageError(f"invalid duration {text!r}: at most {LONGEST.days}d (100 years)")
     return total
 
 
@@ -39,7 +51,13 @@ def parse_time(text: str, option: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise UsageError(f"invalid {option} {text!r}: use a time {_RANGE}")
+    return moment
 
 
 def log_time(moment: datetime) -> str:
@@ -88,7 +106,13 @@ class Window:
         end_at = parse_time(end, "--end") if end is not None else None
         if last is not None:
             upper = end_at or now
-            return cls(upper - parse_duration(last), upper)
+            duration = parse_duration(last)
+            if upper - EARLIEST < duration:
+                raise UsageError(
+                    f"invalid --last {last!r}: the window would start before {EARLIEST:%Y-%m-%d} "
+                    f"(at most {(upper - EARLIEST).days}d before {'--end' if end_at else 'now'})"
+                )
+            return cls(upper - duration, upper)
         if start is not None:
             start_at = parse_time(start, "--start")
             upper = end_at or now

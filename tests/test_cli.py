@@ -487,3 +487,175 @@ def test_a_time_at_the_end_of_the_calendar(tmp_path: Path) -> None:
         assert code == 0, err
         assert "9999-12-31" in out
     assert 'class="series"' in (tmp_path / "r.html").read_text()
+
+
+RANGE = "use a time from 1970-01-01 to 9998-12-31 (UTC)"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--last", "999999999999d"], "invalid duration '999999999999d': at most 36500d (100 years)"),
+        (["--last", "36501d"], "invalid duration '36501d': at most 36500d (100 years)"),
+        (["--start", "9999-12-31"], f"invalid --start '9999-12-31': {RANGE}"),
+        (
+            ["--start", "9998-12-30", "--end", "9999-12-31T23:59:59"],
+            f"invalid --end '9999-12-31T23:59:59': {RANGE}",
+        ),
+        (["--start", "0001-01-01T00:00+01:00"], f"invalid --start '0001-01-01T00:00+01:00': {RANGE}"),
+        (["--last", "1d", "--end", "1969-12-31"], f"invalid --end '1969-12-31': {RANGE}"),
+        (
+            ["--last", "3d", "--end", "1970-01-02T12:00Z"],
+            "invalid --last '3d': the window would start before 1970-01-01 (at most 1d before --end)",
+        ),
+    ],
+)
+def test_windows_beyond_the_calendar(args: list[str], message: str, logs: Path) -> None:
+    for command in (["diagnose", str(logs)], ["sql", "connect-failed"]):
+        code, out, err = invoke(*command, *args)
+        assert (code, out, err.strip()) == (2, "", f"Error: {message}")
+
+
+def test_the_last_day_a_window_may_hold(logs: Path) -> None:
+    code, out, err = invoke(
+        "sql", "connect-failed", "--start", "9998-12-31T00:00Z", "--end", "9998-12-31T23:59Z"
+    )
+    assert code == 0 and "'9998-12-31T00:00:00.000000Z'" in out and "'9999/01/01'" in out, err
+
+
+@pytest.mark.parametrize(
+    ("table", "why"),
+    [
+        (
+            "select",
+            "'select' is a reserved word of Athena's SQL (DDL or queries); use another name, e.g. alb_logs",
+        ),
+        (
+            "alb.user",
+            "'user' is a reserved word of Athena's SQL (DDL or queries); use another name, e.g. alb_logs",
+        ),
+        (
+            "Alb_Logs",
+            "[database.]table, each a lowercase letter then lowercase letters, digits and underscores",
+        ),
+        ("_alb", "[database.]table, each a lowercase letter then lowercase letters, digits and underscores"),
+        ("1alb", "[database.]table, each a lowercase letter then lowercase letters, digits and underscores"),
+        (
+            "a" * 256,
+            "[database.]table, each a lowercase letter then lowercase letters, digits and underscores",
+        ),
+    ],
+)
+def test_table_names_need_no_quotes(table: str, why: str) -> None:
+    for command in (
+        ["sql", "connect-failed", "--table", table],
+        [
+            "ddl",
+            "--bucket",
+            "my-alb-logs",
+            "--account",
+            "123456789012",
+            "--region",
+            "eu-west-1",
+            "--table",
+            table,
+        ],
+    ):
+        code, out, err = invoke(*command)
+        assert code == 2 and out == "" and err.startswith(f"Error: invalid table name {table!r}: {why}"), err
+        assert len(err.strip().splitlines()) == 1
+    code, out, err = invoke("sql", "connect-failed", "--table", "alb.alb_logs")
+    assert code == 0 and "FROM alb.alb_logs" in out, err
+
+
+@pytest.mark.parametrize(
+    ("since", "why"),
+    [
+        ("2024/13/45", "no such day; use yyyy/MM/dd, e.g. 2016/08/01"),
+        ("2023/02/29", "no such day; use yyyy/MM/dd, e.g. 2016/08/01"),
+        ("2024-01-01", "use yyyy/MM/dd, e.g. 2016/08/01"),
+        ("9999/01/01", "use a day from 1970/01/01 to today"),
+        ("1969/12/31", "use a day from 1970/01/01 to today"),
+    ],
+)
+def test_ddl_since_is_a_day(since: str, why: str) -> None:
+    where = ["--bucket", "my-alb-logs", "--account", "123456789012", "--region", "eu-west-1"]
+    for command in (["ddl", *where], ["ddl", "--engine", "trino", "--location", "s3://my-alb-logs/AWSLogs"]):
+        code, out, err = invoke(*command, "--since", since)
+        assert (code, out, err.strip()) == (2, "", f"Error: invalid --since {since!r}: {why}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--engine", "athena", "--database", "alb", "--region", "eu-west-1\nx", "--last", "1h"],
+            "invalid --region 'eu-west-1\\nx': an AWS region, e.g. eu-west-1",
+        ),
+        (
+            [
+                "--engine",
+                "athena",
+                "--database",
+                "alb",
+                "--region",
+                "eu-west-1",
+                "--output-location",
+                "results/",
+                "--last",
+                "1h",
+            ],
+            "invalid --output-location 'results/': an S3 folder, e.g. s3://my-bucket/athena/",
+        ),
+        (
+            [
+                "--engine",
+                "athena",
+                "--database",
+                "alb",
+                "--table",
+                "select",
+                "--region",
+                "eu-west-1",
+                "--last",
+                "1h",
+            ],
+            "invalid table name 'select': 'select' is a reserved word of Athena's SQL (DDL or queries); "
+            "use another name, e.g. alb_logs",
+        ),
+        (
+            [
+                "--engine",
+                "trino",
+                "--trino-url",
+                "http://127.0.0.1:9",
+                "--catalog",
+                "hive\r\nX-Evil: 1",
+                "--last",
+                "1h",
+            ],
+            "invalid --catalog 'hive\\r\\nX-Evil: 1': letters, digits, '_' and '-', e.g. hive",
+        ),
+        (
+            ["--engine", "trino", "--trino-url", "http://127.0.0.1:9", "--schema", 'a"b', "--last", "1h"],
+            "invalid --schema 'a\"b': letters, digits, '_' and '-', e.g. hive",
+        ),
+        (
+            [
+                "--engine",
+                "trino",
+                "--trino-url",
+                "http://127.0.0.1:9",
+                "--user",
+                "me\nX-Evil: 1",
+                "--last",
+                "1h",
+            ],
+            "invalid --user 'me\\nX-Evil: 1': a Trino user name, printable characters",
+        ),
+    ],
+)
+def test_free_values_are_checked_before_any_call(args: list[str], message: str) -> None:
+    # No AWS or Trino is reachable here: the value is refused before anything is asked of one.
+    code, out, err = invoke("diagnose", *args)
+    assert (code, out, err.strip()) == (2, "", f"Error: {message}")

@@ -80,9 +80,11 @@ def check_table(
     from alb502athena.aws import client, session, translate
     from alb502athena.checktable import check_table as run_checks
     from alb502athena.engines.athena import AthenaEngine, AthenaSettings
+    from alb502athena.render import table_name
 
     if not table.isidentifier():
         raise UsageError(f"invalid --table {table!r}: letters, digits and underscores only")
+    table_name(f"{database}.{table}")  # the name the checks' SQL reads: checked before any AWS call
     aws = session(profile, region)
     engine = None
     if query:

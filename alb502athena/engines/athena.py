@@ -21,6 +21,8 @@ from alb502athena.errors import AwsError, Interrupted, UsageError
 TB = 1024**4
 _DATABASE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _WORKGROUP = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# s3://bucket[/prefix]: a bucket name, then any printable characters (an object key), no blank.
+_OUTPUT_LOCATION = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[!-~]*)?")
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
@@ -103,6 +105,10 @@ class AthenaEngine:
             )
         if settings.workgroup is not None and not _WORKGROUP.fullmatch(settings.workgroup):
             raise UsageError(f"invalid --workgroup {settings.workgroup!r}: letters, digits, '.', '_' and '-'")
+        if settings.output_location is not None and not _OUTPUT_LOCATION.fullmatch(settings.output_location):
+            raise UsageError(
+                f"invalid --output-location {settings.output_location!r}: an S3 folder, e.g. s3://my-bucket/athena/"
+            )
         self.settings = settings
         self._progress = progress or (lambda _: None)
         self.aws_session = aws_session or session(settings.profile, settings.region)

@@ -6,6 +6,7 @@ message and query id reach the user; nothing is retried behind their back.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -15,6 +16,10 @@ from alb502athena.errors import QueryError, UsageError
 
 if TYPE_CHECKING:
     from alb502athena.engines.athena import EngineStats
+
+
+# Catalog and schema names reach Trino in HTTP headers: no blank, quote or line break.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +39,11 @@ class TrinoEngine:
         parts = urlsplit(settings.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"invalid --trino-url {settings.url!r}: e.g. https://trino.example.com:8443")
+        for option, value in (("--catalog", settings.catalog), ("--schema", settings.schema)):
+            if not _NAME.fullmatch(value):
+                raise UsageError(f"invalid {option} {value!r}: letters, digits, '_' and '-', e.g. hive")
+        if not settings.user or not settings.user.isprintable():
+            raise UsageError(f"invalid --user {settings.user!r}: a Trino user name, printable characters")
         if settings.password is not None and parts.scheme != "https":
             raise UsageError("a Trino password is only sent over https: use an https:// --trino-url")
         self._settings = settings
