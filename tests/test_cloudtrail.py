@@ -251,3 +251,118 @@ def test_cloudtrail_table_needs_a_remote_engine(tmp_path: Path) -> None:
         result.stderr.strip()
         == "Error: --cloudtrail-table needs --engine athena or trino; use --cloudtrail FILES locally"
     )
+
+
+# CloudTrail files are input like the access logs: a malformed record is skipped and counted, a file
+# that cannot be read (or inflates beyond the limit) is named, and the rest is read.
+
+GOOD = RECORDS[0]
+
+
+def _malformed() -> list[Any]:
+    def with_target(**target: Any) -> dict[str, Any]:
+        return record("bad", "2026-11-20T09:24:00Z", [{"id": "10.0.12.14", "port": 8080, **target}])
+
+    no_time = dict(GOOD)
+    del no_time["eventTime"]
+    return [
+        with_target(port="eighty"),
+        with_target(port=-1),
+        with_target(port=[8080]),
+        with_target(id="10.0.12.14\u0000' OR 1=1 --"),
+        with_target(id=None),
+        no_time,
+        record("bad", "yesterday", [{"id": "10.0.12.14", "port": 8080}]),
+        record("bad", "9999-12-31T23:59:59Z", [{"id": "10.0.12.14", "port": 8080}]),  # no room for a delay
+        record("bad", 1763630640, [{"id": "10.0.12.14", "port": 8080}]),
+        {**GOOD, "requestParameters": {"targetGroupArn": TG, "targets": "10.0.12.14"}},
+        {**GOOD, "requestParameters": {"targetGroupArn": f"{TG}\u0000", "targets": [{"id": "10.0.12.14"}]}},
+        {**GOOD, "requestParameters": "targets"},
+        "not a record",
+    ]
+
+
+def _diagnose_with(tmp_path: Path, cloudtrail: Path) -> Any:
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+
+    args = ["diagnose", str(logs(tmp_path)), "--cloudtrail", str(cloudtrail), *WINDOW_ARGS, "-o", "json"]
+    return CliRunner().invoke(app, args)
+
+
+WINDOW_ARGS = ["--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z"]
+
+
+def test_malformed_records_are_skipped_and_counted(tmp_path: Path) -> None:
+    ct = tmp_path / "ct"
+    ct.mkdir()
+    bad = _malformed()
+    (ct / "a.json").write_text(json.dumps({"Records": [*bad, GOOD]}))
+    result = _diagnose_with(tmp_path, ct)
+    assert result.exit_code == 0, result.stderr
+    (c,) = json.loads(result.stdout)["correlations"]
+    assert (c["event_id"], c["target"], c["elb_502"]) == ("e1", "10.0.12.14:8080", 2)
+    assert (
+        f"Note: {len(bad)} CloudTrail record(s) skipped: not as CloudTrail writes them "
+        "(eventTime, targetGroupArn, a target's id or port)"
+    ) in result.stderr
+
+
+def test_unreadable_files_are_named_and_the_others_read(tmp_path: Path) -> None:
+    ct = cloudtrail_files(tmp_path)
+    broken = ct / "broken.json.gz"
+    broken.write_bytes(gzip.compress(b'{"Records": []}')[:-12])  # cut in its last block
+    (ct / "list.json").write_text("[1, 2]")
+    result = _diagnose_with(tmp_path, ct)
+    assert result.exit_code == 0, result.stderr
+    assert [c["event_id"] for c in json.loads(result.stdout)["correlations"]] == ["e1"]
+    assert f"Note: CloudTrail file {broken} not read: " in result.stderr
+    assert f"Note: CloudTrail file {ct / 'list.json'} not read: no Records list" in result.stderr
+
+
+def _bomb(path: Path, inflated: int) -> Path:
+    # The start of a CloudTrail document, then blanks (valid JSON, as far as it goes): one gzip member of
+    # 16 MiB of blanks, repeated (a file of several members inflates to all of them).
+    blanks = gzip.compress(b" " * (16 << 20), compresslevel=9)
+    with path.open("wb") as out:
+        out.write(gzip.compress(b'{"Records": ['))
+        for _ in range(inflated >> 24):
+            out.write(blanks)
+        out.write(gzip.compress(b"]}"))
+    return path
+
+
+@pytest.mark.slow
+def test_a_cloudtrail_gzip_bomb_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    import resource
+    import subprocess
+    import sys
+
+    from alb502athena.evidence.cloudtrail import MAX_FILE_BYTES
+
+    ct = cloudtrail_files(tmp_path)
+    bomb = _bomb(ct / "bomb.json.gz", 1 << 30)  # 1 GiB of JSON in about 1 MB
+    assert bomb.stat().st_size < 2 << 20
+    args = ["diagnose", str(logs(tmp_path)), "--cloudtrail", str(ct), *WINDOW_ARGS, "-o", "json"]
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: measured from a fresh probe process.
+    probe = (
+        "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(done.returncode); "
+        "sys.stdout.write(done.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, sys.executable, "-m", "alb502athena", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    peak_kib, code, *stderr = out.split("\n")
+    peak = int(peak_kib) * 1024
+    print(f"CloudTrail bomb (1 GiB inflated): peak {peak / 2**20:.0f} MiB")
+    assert code == "0", stderr
+    assert (
+        f"Note: CloudTrail file {bomb} not read: larger than {MAX_FILE_BYTES >> 20} MiB (inflated)" in stderr
+    )
+    assert peak < MAX_FILE_BYTES * 2 + (400 << 20)  # the limit's text, joined once, and the run itself
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 < 1 << 30  # the test itself stays small

@@ -1,11 +1,15 @@
 """AWS calls for evidence: read-only; a refusal degrades to "not checked: <permission>", and an AWS
-that cannot be reached to one note for all the calls, which are then not tried."""
+that cannot be reached to one note for all the calls, which are then not tried. Evidence is best
+effort: any other failure of a call (a connection cut in the middle of an answer, an answer that is
+not what the API promises) is a note too, never the end of a diagnosis that is already done."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from alb502athena.errors import Interrupted
 
 T = TypeVar("T")
 
@@ -40,8 +44,14 @@ class Unchecked:
             return None
         except bx.BotoCoreError as exc:
             if not unreachable(exc):
-                raise
+                self.note(f"{permission} ({failure(exc)})")
+                return None
             self.unreachable = endpoint_of(exc)
+            return None
+        except Interrupted:
+            raise
+        except Exception as exc:  # urllib3's own errors, a malformed answer, ...
+            self.note(f"{permission} ({failure(exc)})")
             return None
 
     def note(self, what: str) -> None:
@@ -55,6 +65,15 @@ class Unchecked:
         if self.unreachable is not None:
             return [f"AWS could not be reached ({self.unreachable}): the evidence was not checked"]
         return [f"not checked: {m}" for m in self.missing]
+
+
+def failure(exc: BaseException) -> str:
+    """An unexpected failure in a few words for a note: its type and the start of its message, which
+    may quote what the answer held (escaped)."""
+    from alb502athena.safetext import inert
+
+    text = inert(str(exc), 160)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:

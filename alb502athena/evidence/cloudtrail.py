@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import stat
+import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from alb502athena.errors import InputError
 from alb502athena.render import QueryParams, environment, table_name
+from alb502athena.safetext import inert
 from alb502athena.sqltext import sql_string
-from alb502athena.window import log_time
+from alb502athena.window import EARLIEST, LATEST, log_time, read_log_time
 
 EVENT_SOURCE = "elasticloadbalancing.amazonaws.com"
 DEFAULT_DELAY = 300  # seconds: the target group default when the real value cannot be read
@@ -46,49 +50,147 @@ def _who(identity: dict[str, Any]) -> str:
     return str(identity.get("invokedBy") or issuer.get("arn") or identity.get("arn") or "unknown")
 
 
-def from_record(record: dict[str, Any]) -> list[Deregistration]:
-    """The targets of one CloudTrail record, if it is a successful DeregisterTargets."""
+class Malformed(ValueError):
+    """A CloudTrail record that is not what CloudTrail writes: skipped and counted, like a log line."""
+
+
+# Control characters (NUL among them) have no place in an id, an ARN or an address, and NUL none in SQL.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value or _CONTROL.search(value):
+        raise Malformed(f"{what} is not a name")
+    return value
+
+
+def _port(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdecimal():
+        raise Malformed("port is not a number")
+    port = int(str(value))
+    if not 1 <= port <= 65535:
+        raise Malformed("port is out of range")
+    return port
+
+
+def from_record(record: Any) -> list[Deregistration]:
+    """The targets of one CloudTrail record, if it is a successful DeregisterTargets. The record is data
+    from a file or an API answer: anything it does not hold as CloudTrail writes it raises Malformed."""
+    if not isinstance(record, dict):
+        raise Malformed("a record is not an object")
     if record.get("eventName") != "DeregisterTargets" or record.get("eventSource") != EVENT_SOURCE:
         return []
     if record.get("errorCode"):
         return []
     params = record.get("requestParameters") or {}
-    when = datetime.fromisoformat(str(record["eventTime"]).replace("Z", "+00:00")).astimezone(UTC)
-    who = _who(record.get("userIdentity") or {})
-    return [
-        Deregistration(
-            str(record.get("eventID", "")),
-            when,
-            str(params.get("targetGroupArn", "")),
-            str(t.get("id", "")),
-            int(t["port"]) if t.get("port") is not None else None,
-            who,
+    targets = params.get("targets") if isinstance(params, dict) else None
+    if not isinstance(targets, list):
+        raise Malformed("no targets")
+    time = record.get("eventTime")
+    when = read_log_time(time) if isinstance(time, str) else None
+    # Times a window can hold: the correlation adds the delay to it and reads the next day's partition.
+    if when is None or not EARLIEST <= when < LATEST:
+        raise Malformed("no eventTime")
+    identity = record.get("userIdentity")
+    who = _who(identity if isinstance(identity, dict) else {})
+    target_group = _text(params.get("targetGroupArn"), "targetGroupArn")
+    found = []
+    for t in targets:
+        if not isinstance(t, dict):
+            raise Malformed("a target is not an object")
+        found.append(
+            Deregistration(
+                str(record.get("eventID", "")),
+                when,
+                target_group,
+                _text(t.get("id"), "target id"),
+                _port(t.get("port")),
+                who,
+            )
         )
-        for t in params.get("targets") or []
-    ]
-
-
-def from_files(paths: Sequence[Path]) -> list[Deregistration]:
-    """CloudTrail log files as S3 holds them: *.json or *.json.gz with a "Records" list."""
-    found: list[Deregistration] = []
-    files = [p for root in paths for p in ([root] if root.is_file() else sorted(root.rglob("*.json*")))]
-    if not files:
-        raise InputError(f"no CloudTrail files (*.json, *.json.gz) in {', '.join(map(str, paths))}")
-    for f in files:
-        try:
-            data = f.read_bytes()
-            text = gzip.decompress(data) if f.name.endswith(".gz") else data
-            records = json.loads(text).get("Records", [])
-        except (OSError, ValueError, EOFError) as exc:
-            raise InputError(f"cannot read CloudTrail file {f}: {exc}") from None
-        for record in records:
-            found.extend(from_record(record))
     return found
 
 
-def from_lookup(cloudtrail: Any, start: datetime, end: datetime) -> list[Deregistration]:
+# A CloudTrail file inflated: CloudTrail delivers a file about every 5 minutes per region, a few MB at
+# most; a larger one is refused (naming it) before it takes the memory its JSON would.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+@dataclass
+class Trail:
+    """The deregistrations read, and what was not: records skipped as malformed, files not read."""
+
+    events: list[Deregistration] = field(default_factory=list)
+    malformed: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, records: Iterable[Any]) -> None:
+        for record in records:
+            try:
+                self.events.extend(from_record(record))
+            except Malformed:
+                self.malformed += 1
+
+    def notes(self) -> list[str]:
+        out = [f"CloudTrail file {inert(path)} not read: {why}" for path, why in self.unreadable]
+        if self.malformed:
+            out.append(
+                f"{self.malformed:,} CloudTrail record(s) skipped: not as CloudTrail writes them "
+                "(eventTime, targetGroupArn, a target's id or port)"
+            )
+        return out
+
+
+def _read(path: Path, limit: int) -> bytes:
+    """The file's text, inflated in bounded chunks whatever the gzip trailer says; refused beyond
+    `limit` bytes, and refused unless a regular file (a FIFO would never end)."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ValueError("not a regular file")
+    parts: list[bytes] = []
+    size = 0
+    with path.open("rb") as raw:
+        stream: Any = gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else raw
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise ValueError(f"larger than {limit // (1024 * 1024)} MiB (inflated)")
+            parts.append(chunk)
+    return b"".join(parts)
+
+
+def read_files(paths: Sequence[Path], limit: int = MAX_FILE_BYTES) -> Trail:
+    """CloudTrail log files as S3 holds them: *.json or *.json.gz with a "Records" list. A file that
+    cannot be read is named and the others read; InputError when none can be."""
+    files = [p for root in paths for p in ([root] if root.is_file() else sorted(root.rglob("*.json*")))]
+    if not files:
+        raise InputError(f"no CloudTrail files (*.json, *.json.gz) in {', '.join(map(str, paths))}")
+    trail = Trail()
+    for f in files:
+        try:
+            document = json.loads(_read(f, limit))
+            records = document.get("Records", []) if isinstance(document, dict) else None
+            if not isinstance(records, list):
+                raise ValueError("no Records list")
+        except (OSError, ValueError, EOFError, zlib.error) as exc:
+            trail.unreadable.append((str(f), inert(str(exc) or type(exc).__name__, 200)))
+            continue
+        trail.add(records)
+    if len(trail.unreadable) == len(files):
+        path, why = trail.unreadable[0]
+        raise InputError(f"cannot read CloudTrail file {inert(path)}: {why}")
+    return trail
+
+
+def from_files(paths: Sequence[Path]) -> list[Deregistration]:
+    return read_files(paths).events
+
+
+def lookup(cloudtrail: Any, start: datetime, end: datetime) -> Trail:
     """LookupEvents for DeregisterTargets between start and end (the API keeps 90 days)."""
-    found: list[Deregistration] = []
+    trail = Trail()
     pages = cloudtrail.get_paginator("lookup_events").paginate(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "DeregisterTargets"}],
         StartTime=start,
@@ -96,8 +198,17 @@ def from_lookup(cloudtrail: Any, start: datetime, end: datetime) -> list[Deregis
     )
     for page in pages:
         for event in page.get("Events", []):
-            found.extend(from_record(json.loads(event["CloudTrailEvent"])))
-    return found
+            try:
+                record = json.loads(event["CloudTrailEvent"])
+            except (KeyError, TypeError, ValueError):
+                trail.malformed += 1
+                continue
+            trail.add([record])
+    return trail
+
+
+def from_lookup(cloudtrail: Any, start: datetime, end: datetime) -> list[Deregistration]:
+    return lookup(cloudtrail, start, end).events
 
 
 def resolve_instances(ec2: Any, events: list[Deregistration]) -> list[Deregistration]:
@@ -188,12 +299,32 @@ def add_correlations(
 ) -> None:
     """Find DeregisterTargets events (a CloudTrail table joined in SQL, files, else LookupEvents when
     AWS is reachable), map instance targets to IPs, read the target groups' delays, and put the
-    correlations on the diagnosis."""
-    from alb502athena.evidence.calls import Unchecked
-    from alb502athena.evidence.config import read_configuration
+    correlations on the diagnosis. Best effort: what fails here is a note, and the diagnosis stands."""
+    from alb502athena.errors import Alb502Error, Interrupted
+    from alb502athena.evidence.calls import Unchecked, failure
     from alb502athena.progress import terminal_line
 
     unchecked = Unchecked(progress=terminal_line())
+    try:
+        _add_correlations(diagnosis, engine, aws_session, files, cloudtrail_table, unchecked)
+    except Interrupted:
+        raise
+    except Exception as exc:  # a correlation is evidence: never the end of the run
+        why = str(exc) if isinstance(exc, Alb502Error) else failure(exc)
+        diagnosis.notes.extend(n for n in unchecked.notes() if n not in diagnosis.notes)
+        diagnosis.notes.append(f"DeregisterTargets not correlated: {why}")
+
+
+def _add_correlations(
+    diagnosis: Any,
+    engine: Any,
+    aws_session: Any | None,
+    files: Sequence[Path],
+    cloudtrail_table: str | None,
+    unchecked: Any,
+) -> None:
+    from alb502athena.evidence.config import read_configuration
+
     window = diagnosis.params.window
     if cloudtrail_table is not None:
         delays: dict[str, int] = {}
@@ -211,15 +342,17 @@ def add_correlations(
         diagnosis.notes.extend(n for n in unchecked.notes() if n not in diagnosis.notes)
         return
     if files:
-        events = from_files(files)
+        trail = read_files(files)
     elif aws_session is not None and window.start is not None and window.end is not None:
         from alb502athena.aws import client
 
-        trail = client(aws_session, "cloudtrail")
+        api = client(aws_session, "cloudtrail")
         start, end = window.start - LOOKBACK, window.end
-        events = unchecked.call("cloudtrail:LookupEvents", lambda: from_lookup(trail, start, end)) or []
+        trail = unchecked.call("cloudtrail:LookupEvents", lambda: lookup(api, start, end)) or Trail()
     else:
         return
+    diagnosis.notes.extend(trail.notes())
+    events = trail.events
     delays = {}
     if aws_session is not None:
         from alb502athena.aws import client

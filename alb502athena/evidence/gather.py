@@ -7,7 +7,8 @@ from datetime import UTC
 from typing import Any
 
 from alb502athena.diagnosis import Diagnosis, Finding
-from alb502athena.evidence.calls import Unchecked
+from alb502athena.errors import Interrupted
+from alb502athena.evidence.calls import Unchecked, failure
 from alb502athena.evidence.config import Configuration, LambdaConfig, read_configuration
 from alb502athena.evidence.metrics import (
     MetricKey,
@@ -177,10 +178,22 @@ def _per_minute(
 
 def gather(diagnosis: Diagnosis, aws_session: Any) -> dict[str, Evidence]:
     """Evidence for each finding, by signature id; notes and what could not be checked go on the
-    diagnosis. Every call is read-only and batched: one GetMetricData per 500 metrics."""
+    diagnosis. Every call is read-only and batched: one GetMetricData per 500 metrics. Best effort:
+    whatever fails here is a note on the diagnosis, which stands without the evidence."""
+    unchecked = Unchecked(progress=terminal_line())
+    try:
+        return _gather(diagnosis, aws_session, unchecked)
+    except Interrupted:
+        raise
+    except Exception as exc:  # evidence is never the end of the run
+        diagnosis.notes.extend(n for n in unchecked.notes() if n not in diagnosis.notes)
+        diagnosis.notes.append(f"AWS evidence not complete: {failure(exc)}")
+        return {}
+
+
+def _gather(diagnosis: Diagnosis, aws_session: Any, unchecked: Unchecked) -> dict[str, Evidence]:
     from alb502athena.aws import client
 
-    unchecked = Unchecked(progress=terminal_line())
     window = diagnosis.params.window
     lbs = sorted({s.load_balancer for f in diagnosis.findings for s in f.sources if s.load_balancer})
     tgs = sorted({s.target_group for f in diagnosis.findings for s in f.sources if s.target_group})
