@@ -53,7 +53,21 @@ def client(sess: Any, service: str) -> Any:
         read_timeout=READ_TIMEOUT,
         retries={"mode": mode, "max_attempts": attempts},
     )
-    return sess.client(service, config=config)
+    made = sess.client(service, config=config)
+    made.meta.events.register("before-parse", _whole_answer)
+    return made
+
+
+def _whole_answer(response_dict: dict[str, Any], **_: Any) -> None:
+    """Refuse an answer shorter than its Content-Length. botocore reads without enforcing it, so a
+    connection cut in the middle of an answer would be parsed as the shorter text it left, and a JSON or
+    CBOR answer (CloudWatch, Athena's results) may still parse, with fewer values: wrong figures."""
+    import botocore.exceptions as bx
+
+    body = response_dict.get("body")
+    expected = str((response_dict.get("headers") or {}).get("content-length", ""))
+    if isinstance(body, bytes) and expected.isdigit() and len(body) < int(expected):
+        raise bx.IncompleteReadError(actual_bytes=len(body), expected_bytes=int(expected))
 
 
 def unreachable(exc: BaseException) -> bool:

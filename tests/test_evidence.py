@@ -383,3 +383,129 @@ def test_athena_unreachable_is_said_as_such(
     why = "Connection refused" if where == "closed" else "no answer within 10 s"
     assert str(raised.value) == f"AWS could not be reached ({url}/) while running the Athena query: {why}"
     assert elapsed < UNREACHABLE_GUARD
+
+
+# A connection that drops in the middle of a call, or an answer that is not what the API promises:
+# a real HTTP peer in front of moto's server, misbehaving for the calls named, passing on the others.
+
+
+class Misbehaving:
+    """Forwards each request to moto's server, except those whose text names one of `rules`' calls:
+    'drop' closes the connection once the request is read, 'cut' sends the head and half of moto's
+    answer then closes, 'garbage' answers 200 with a body no AWS API writes."""
+
+    def __init__(self, upstream: str, rules: dict[bytes, str]) -> None:
+        import socketserver
+        import threading
+
+        self.upstream = upstream.removeprefix("http://")
+        self.rules = rules
+        self.hits: list[str] = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                outer._handle(self.rfile, self.wfile, self.connection)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handle(self, rfile: Any, wfile: Any, connection: Any) -> None:
+        import http.client
+
+        while True:  # keep-alive: one request after another until the client or a rule closes
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                line = rfile.readline()
+                if not line:
+                    return
+                head += line
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = dict(h.split(": ", 1) for h in lines[1:] if h)
+            length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0"))
+            body = rfile.read(length)
+            rule = next((r for name, r in self.rules.items() if name in head + body), None)
+            if rule == "drop":
+                self.hits.append(rule)
+                connection.close()
+                return
+            if rule == "garbage":
+                self.hits.append(rule)
+                junk = b"\x00\xff<<< not an AWS answer"
+                wfile.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n" % len(junk)
+                )
+                wfile.write(junk)
+                wfile.flush()
+                continue
+            up = http.client.HTTPConnection(self.upstream, timeout=30)
+            up.request(method, path, body=body, headers=headers)
+            answer = up.getresponse()
+            content = answer.read()
+            up.close()
+            kept = [
+                (k, v)
+                for k, v in answer.getheaders()
+                if k.lower() not in ("transfer-encoding", "content-length")
+            ]
+            out = f"HTTP/1.1 {answer.status} {answer.reason}\r\n".encode()
+            out += b"".join(f"{k}: {v}\r\n".encode() for k, v in kept)
+            out += b"Content-Length: %d\r\n\r\n" % len(content)
+            if rule == "cut":
+                self.hits.append(rule)
+                wfile.write(out + content[: len(content) // 2])
+                wfile.flush()
+                connection.close()
+                return
+            wfile.write(out + content)
+            wfile.flush()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("rules", "said"),
+    [
+        ({b"GetMetricData": "cut"}, "not checked: cloudwatch:GetMetricData ("),
+        ({b"GetMetricData": "garbage"}, "not checked: cloudwatch:GetMetricData ("),
+        (
+            {b"DescribeLoadBalancerAttributes": "cut"},
+            "not checked: elasticloadbalancing:DescribeLoadBalancerAttributes (",
+        ),
+        ({b"DescribeTargetGroups": "garbage"}, "not checked: elasticloadbalancing:DescribeTargetGroups ("),
+        ({b"DescribeLoadBalancers": "drop"}, "AWS could not be reached"),
+    ],
+    ids=["metrics-cut", "metrics-garbage", "attributes-cut", "target-groups-garbage", "dropped"],
+)
+def test_evidence_that_fails_mid_call_is_a_note(
+    rules: dict[bytes, str],
+    said: str,
+    aws: MotoServer,
+    alb: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    put_metric("TargetConnectionErrorCount", 3, alb["lb"])
+    peer = Misbehaving(aws.url, rules)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", peer.url)
+    try:
+        result = runner.invoke(
+            app, ["diagnose", str(logs(tmp_path, alb)), *WINDOW, "--aws-evidence", "-o", "json"]
+        )
+    finally:
+        peer.stop()
+    assert peer.hits, "the peer misbehaved"
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.stderr and "a bug" not in result.stderr
+    data = json.loads(result.stdout)  # the diagnosis, whole
+    assert {s["id"]: s["count"] for s in data["signatures"]} == {"connect-failed": 3, "response-failed": 2}
+    assert any(n.startswith(said) or said in n for n in data["notes"]), data["notes"]
+    if "GetMetricData" in str(rules):  # no figure from a broken answer; the other calls still answered
+        assert not [n for n in data["notes"] if n.startswith("CloudWatch")], data["notes"]
+        evidence = {s["id"]: s["evidence"] for s in data["signatures"]}
+        assert evidence["response-failed"]["config"]["idle_timeout_seconds"] == [120]
