@@ -314,3 +314,17 @@ def test_athena_usage_errors(aws: MotoServer) -> None:
         code == 2
         and err.strip() == "Error: invalid --database 'alb; drop': letters, digits and underscores only"
     )
+
+
+@pytest.mark.parametrize("output", ["table", "markdown"])
+def test_a_time_from_athena_that_is_not_a_time(aws: MotoServer, output: str) -> None:
+    # Athena's rows are strings, log data as the lines held it: a billed answer is never lost to it.
+    bad = "2026-13-45T99:99:99.000000Z"
+    rows = [[bad if v == T2 else v for v in row] for row in DIAGNOSIS_ROWS] + [
+        ["minute", "target-502", None, None, None, bad[:16], 2, 0, 2, 2, bad, bad]
+    ]
+    aws.queue_results(DIAGNOSIS_COLUMNS, rows)
+    code, out, err = invoke("diagnose", *ATHENA, "--no-aws-evidence", *WINDOW, "-o", output)
+    assert code == 0, err
+    assert "2 HTTP 502 with a time that is not a time" in " ".join(out.split())
+    assert "2026-13-45" in out  # shown as it is
