@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from alb502athena.window import EARLIEST, LATEST
+
 BLOCKS = "▁▂▃▄▅▆▇█"
 # Minutes per column, round enough to read at a glance; beyond a day, whole days.
 NICE_MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440)
@@ -27,9 +29,11 @@ def minute_of(text: str | None) -> datetime | None:
     if not isinstance(text, str) or not _MINUTE.fullmatch(text[:16]):
         return None
     try:
-        return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
+        moment = datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
     except ValueError:
         return None
+    # As for a window: a minute before 1970 or in year 9999 is no time to draw against the others.
+    return moment if EARLIEST.year <= moment.year < LATEST.year else None
 
 
 def untimed(per_minute: Sequence[tuple[str, int]]) -> tuple[int, str | None]:

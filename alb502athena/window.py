@@ -126,17 +126,13 @@ class Window:
     @classmethod
     def covering(cls, first: str | None, last: str | None) -> Window | None:
         """The whole minutes from log time `first` to log time `last` (both included), or None when
-        either is missing or not a time: the span a query needs to find those lines again."""
+        either is missing or not a time a window may hold: the span a query needs to find those lines
+        again."""
         lower, upper = read_log_time(first), read_log_time(last)
-        if lower is None or upper is None or upper < lower:
+        # A time no window may hold (year 1, the end of year 9999) is log data, not a span to query.
+        if lower is None or upper is None or not EARLIEST <= lower <= upper < LATEST:
             return None
-        try:
-            # The SQL's day range reaches a day past the end: a time at the end of year 9999 has none.
-            end = _minute(upper) + timedelta(minutes=1)
-            end + timedelta(days=1)
-        except OverflowError:
-            return None
-        return cls(_minute(lower), end)
+        return cls(_minute(lower), _minute(upper) + timedelta(minutes=1))
 
     def as_json(self) -> dict[str, str | None]:
         return {

@@ -475,17 +475,20 @@ def test_a_502_whose_time_is_not_a_time(output: str, window: list[str], tmp_path
         assert "2026-11-20T10:1|&lt;b&gt;x" in text  # a sample row shows it, as text
 
 
-def test_a_time_at_the_end_of_the_calendar(tmp_path: Path) -> None:
-    # A real time, but no window can end a minute after it: the other 502s still make the timeline.
-    late = "9999-12-31T23:59:59.999999Z"
+def test_times_at_the_ends_of_the_calendar(tmp_path: Path) -> None:
+    # Real times, but none a window may hold (no minute after the last one, nothing before year 1):
+    # the other 502s still make the timeline, and these two are counted out of it.
+    late, early = "9999-12-31T23:59:59.999999Z", "0001-01-01T00:00:00.000000Z"
     logs = write_log(
         tmp_path / "logs" / "a.log",
-        [signature_line("connect-failed"), signature_line("connect-failed", time=late)],
+        [signature_line("connect-failed", time=t) for t in ("2026-11-20T10:15:30.000000Z", late, early)],
     )
     for output in ("table", "markdown", "json"):
         code, out, err = invoke("diagnose", str(logs), "-o", output, "--report", str(tmp_path / "r.html"))
         assert code == 0, err
-        assert "9999-12-31" in out
+        assert "9999-12-31" in out and ("0001-01-01" in out)
+        if output != "json":
+            assert "2 HTTP 502 with a time that is not a time" in " ".join(out.split()) and "█" in out
     assert 'class="series"' in (tmp_path / "r.html").read_text()
 
 

@@ -62,9 +62,15 @@ def test_rows_share_one_scale() -> None:
 def test_minutes_that_are_no_time_are_counted_not_drawn() -> None:
     from alb502athena.sparkline import minute_of, untimed
 
-    series = [("2026-11-20T09:00", 2), ("2026-13-45T99:99", 3), ("2026-11-20T09:01", 2), ("<b>\x1b]0;", 1)]
+    series = [
+        ("0001-01-01T00:00", 5),  # a time, but none a window may hold
+        ("2026-11-20T09:00", 2),
+        ("2026-13-45T99:99", 3),
+        ("2026-11-20T09:01", 2),
+        ("<b>\x1b]0;", 1),
+    ]
     assert sparkline(series, "2026-11-20T09:00", "2026-11-20T09:01", width=2) == "██"
-    assert untimed(series) == (4, "2026-13-45T99:99")
+    assert untimed(series) == (9, "0001-01-01T00:00")
     assert (
         minute_of("2026-11-20T09:0x") is None
         and minute_of("") is None
