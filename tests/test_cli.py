@@ -662,3 +662,17 @@ def test_free_values_are_checked_before_any_call(args: list[str], message: str) 
     # No AWS or Trino is reachable here: the value is refused before anything is asked of one.
     code, out, err = invoke("diagnose", *args)
     assert (code, out, err.strip()) == (2, "", f"Error: {message}")
+
+
+def test_numbers_and_tables_refused_before_any_query() -> None:
+    athena = ["diagnose", "--engine", "athena", "--database", "alb", "--region", "eu-west-1", "--last", "1h"]
+    code, out, err = invoke(*athena, "--cloudtrail-table", "select")
+    assert (code, out, err.strip()) == (
+        2,
+        "",
+        "Error: invalid table name 'select': 'select' is a reserved word of Athena's SQL (DDL or queries); "
+        "use another name, e.g. alb_logs",
+    )
+    for option in ("--timeout", "--price-per-tb"):
+        code, out, err = invoke(*athena, option, "inf")
+        assert code == 2 and out == "" and f"Invalid value for '{option}'" in err and "a finite number" in err

@@ -197,6 +197,10 @@ def diagnose(
         check_output_file(report, "--report")
     if cloudtrail_table is not None and engine == "local":
         raise UsageError("--cloudtrail-table needs --engine athena or trino; use --cloudtrail FILES locally")
+    if cloudtrail_table is not None:
+        from alb502athena.render import table_name
+
+        table_name(cloudtrail_table)  # before the diagnosis' query, which may be billed
     # Imported here, not at the top: `alb502 --help` must not pay for the diagnosis and its output.
     from alb502athena.diagnosis import diagnose as run_diagnosis
     from alb502athena.diagnosis import signature_samples

@@ -34,6 +34,15 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
     return check
 
 
+def _finite(value: float) -> float:
+    """An option callback that refuses nan and inf, which pass every `min=` bound or none."""
+    import math
+
+    if not math.isfinite(value):
+        raise typer.BadParameter("a finite number")
+    return value
+
+
 OutputOpt = Annotated[
     str,
     typer.Option(
@@ -241,7 +250,11 @@ ReuseOpt = Annotated[
 TimeoutOpt = Annotated[
     float,
     typer.Option(
-        "--timeout", min=1, help="Stop the Athena query after this many seconds.", rich_help_panel=ATHENA
+        "--timeout",
+        min=1,
+        callback=_finite,
+        help="Stop the Athena query after this many seconds.",
+        rich_help_panel=ATHENA,
     ),
 ]
 PriceOpt = Annotated[
@@ -249,6 +262,7 @@ PriceOpt = Annotated[
     typer.Option(
         "--price-per-tb",
         min=0,
+        callback=_finite,
         help="USD per TB scanned, for the cost shown.",
         envvar="ALB502_PRICE_PER_TB",
         rich_help_panel=ATHENA,
