@@ -58,12 +58,14 @@ def client(sess: Any, service: str) -> Any:
     return made
 
 
-def _whole_answer(response_dict: dict[str, Any], **_: Any) -> None:
+def _whole_answer(response_dict: dict[str, Any], operation_model: Any = None, **_: Any) -> None:
     """Refuse an answer shorter than its Content-Length. botocore reads without enforcing it, so a
     connection cut in the middle of an answer would be parsed as the shorter text it left, and a JSON or
     CBOR answer (CloudWatch, Athena's results) may still parse, with fewer values: wrong figures."""
     import botocore.exceptions as bx
 
+    if operation_model is not None and operation_model.http.get("method") == "HEAD":
+        return  # the Content-Length of a HEAD is the object's, with no body
     body = response_dict.get("body")
     expected = str((response_dict.get("headers") or {}).get("content-length", ""))
     if isinstance(body, bytes) and expected.isdigit() and len(body) < int(expected):
