@@ -18,6 +18,7 @@ import errno
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -90,7 +91,9 @@ def describe(path: Path, name: ObjectName | None = None, folder_day: str | None 
     end = name.end_time if name else None
     day = folder_day or _day_of(path.parent.as_posix())
     day = day or (end.strftime("%Y/%m/%d") if end else None)
-    return LogFile(path, day, end, name.load_balancer if name and name.is_alb_access_log else None)
+    # Interned: thousands of files name the same load balancer, and a bucket of a month is a million.
+    lb = sys.intern(name.load_balancer) if name and name.is_alb_access_log else None
+    return LogFile(path, day, end, lb)
 
 
 _Identity = tuple[int, int]  # (st_dev, st_ino): a file or folder whatever the path that reaches it
