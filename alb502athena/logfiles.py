@@ -52,7 +52,8 @@ class Discovery:
     set_aside: dict[str, list[Path]] = field(default_factory=dict)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # folders that could not be listed
     # Names that look like log files but are not regular files (FIFOs, devices, sockets, links to
-    # nothing), with why: never opened, since reading one can wait forever or never end.
+    # nothing) or could not be looked at, with why: never opened (a FIFO waits forever, /dev/zero never
+    # ends).
     not_regular: list[tuple[Path, str]] = field(default_factory=list)
     # Folders reached again through links, not read again: (path, why), a loop cut or a second path;
     # and links to nothing whose names are not log names (they may have led to a folder).
@@ -116,14 +117,6 @@ def _not_regular(mode: int) -> str:
     return f"{kind}, not a regular file: not opened"
 
 
-def _broken(exc: OSError, done: str) -> str:
-    if exc.errno == errno.ENOENT:
-        return f"a symbolic link to nothing (its target does not exist): {done}"
-    if exc.errno == errno.ELOOP:
-        return f"a symbolic link that leads back to itself: {done}"
-    return f"could not be looked at ({exc.strerror or exc}): {done}"
-
-
 @dataclass(frozen=True)
 class _Folder:
     path: Path
@@ -177,6 +170,31 @@ class _Walk:
             self.found.unreadable.append((folder, exc.strerror or str(exc)))
             return None
 
+    def _unseen(self, path: Path, entry: os.DirEntry[str], named: bool, exc: OSError) -> None:
+        """An entry listed but not looked at, said where it belongs: a log name among the files that
+        could not be read, a link to nothing as a link not followed (it may have led to a folder of
+        logs), anything else (a folder that can be listed but not entered) as an unreadable folder."""
+        try:
+            link = entry.is_symlink()
+        except OSError:
+            link = False
+        if link and exc.errno in (errno.ENOENT, errno.ELOOP):
+            why = (
+                "a symbolic link to nothing (its target does not exist)"
+                if exc.errno == errno.ENOENT
+                else "a symbolic link that leads back to itself"
+            )
+            if named:
+                self.found.not_regular.append((path, f"{why}: not opened"))
+            else:
+                self.found.links.append((path, f"{why}: not followed"))
+        elif named:
+            self.found.not_regular.append(
+                (path, f"could not be looked at ({exc.strerror or exc}): not opened")
+            )
+        elif exc.errno != errno.ENOENT:  # ENOENT: removed since the listing, nothing is there to read
+            self.found.unreadable.append((path, exc.strerror or str(exc)))
+
     def walk(self, root: Path, st: os.stat_result) -> Iterator[tuple[Path, str | None]]:
         """(path, its folder's day) for each file to read; one stat per folder and per log-named file,
         none for other names."""
@@ -192,24 +210,19 @@ class _Walk:
             below = []
             for entry in entries:
                 named = entry.name.endswith(LOG_SUFFIXES)
-                # From the listing alone (no system call): other names are neither looked at nor said,
-                # unless a folder or a link (which may lead to a folder, or nowhere).
-                if not (named or entry.is_symlink() or entry.is_dir()):
+                try:
+                    # From the listing alone (no system call): other names are neither looked at nor
+                    # said, unless a folder or a link (which may lead to a folder, or nowhere).
+                    if not (named or entry.is_symlink() or entry.is_dir()):
+                        continue
+                    info = entry.stat()  # follows links: the one system call for this entry
+                except OSError as exc:
+                    self._unseen(folder.path / entry.name, entry, named, exc)
                     continue
                 path = folder.path / entry.name
-                try:
-                    st = entry.stat()  # follows links: the one system call for this entry
-                except OSError as exc:
-                    # A log name is a file that could not be read; any other name a link that may
-                    # have led to a folder of logs: said either way.
-                    if named:
-                        self.found.not_regular.append((path, _broken(exc, "not opened")))
-                    else:
-                        self.found.links.append((path, _broken(exc, "not followed")))
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    below.append(_Folder(path, _identity(st), folder))
-                elif named and self.file(path, st):
+                if stat.S_ISDIR(info.st_mode):
+                    below.append(_Folder(path, _identity(info), folder))
+                elif named and self.file(path, info):
                     yield path, day
             todo.extend(reversed(below))
 

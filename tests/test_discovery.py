@@ -178,3 +178,49 @@ def test_an_unreadable_folder_is_said_in_every_format(tmp_path: Path) -> None:
     assert f"Warning: {warning}" in runs["csv"].stderr.splitlines()
     assert [r[0] for r in csv.reader(io.StringIO(runs["csv"].stdout))][1:] == ["connect-failed"]
     assert f'<p class="warning"><strong>Warning:</strong> {warning}</p>' in report.read_text()
+
+
+_DISCOVER = """
+import json, sys
+from pathlib import Path
+from alb502athena.logfiles import discover
+from alb502athena.window import Window
+found = discover([Path(sys.argv[1])], Window(None, None))
+print(json.dumps({
+    "files": [str(f.path) for f in found.files],
+    "unreadable": [[str(p), why] for p, why in found.unreadable],
+    "not_regular": [[str(p), why] for p, why in found.not_regular],
+}))
+"""
+
+
+def test_a_folder_that_can_be_listed_but_not_entered(tmp_path: Path) -> None:
+    """Mode r-- (no x): its names are listed but none can be looked at (the walk's stat fails). Its
+    log files are named as unreadable files and never handed to a reader, its subfolders as unreadable
+    folders (a warning each), not as mere links not followed."""
+    prefix = _without_root_powers()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: root enters a mode-444 folder")
+    write_log(tmp_path / "logs" / "ok.log", [make_line()])
+    shut = tmp_path / "logs" / "shut"
+    write_log(shut / "a.log", [make_line()])
+    write_log(shut / "inner" / "b.log", [make_line()])
+    shut.chmod(0o444)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        done = subprocess.run(
+            [*prefix, sys.executable, "-c", _DISCOVER, str(tmp_path / "logs")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    finally:
+        shut.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["files"] == [str(tmp_path / "logs" / "ok.log")]
+    assert found["unreadable"] == [[str(shut / "inner"), "Permission denied"]]
+    assert found["not_regular"] == [
+        [str(shut / "a.log"), "could not be looked at (Permission denied): not opened"]
+    ]
