@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alb502athena.objectname import KIND_LABELS
+from alb502athena.safetext import inert
 
 if TYPE_CHECKING:
     from alb502athena.diagnosis import Diagnosis
@@ -41,6 +42,11 @@ class Inputs:
     outside_window: int = 0
     set_aside: dict[str, list[str]] = field(default_factory=dict)  # by kind: connection, health_check, ...
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # folders that could not be listed
+    # Log-named entries that are not regular files (FIFOs, devices, links to nothing), never opened; in
+    # the diagnosis they join the files that could not be read (gather).
+    not_regular: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # folders reached again, not read again
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, the path read): read once
     days: tuple[str, str] | None = None  # first and last `day` of the files found
     load_balancers_in_names: list[str] = field(default_factory=list)  # of the files in the window
     load_balancers_in_all_names: list[str] = field(default_factory=list)  # of every file found
@@ -57,6 +63,8 @@ class Inputs:
             "outside_window": self.outside_window,
             "days": list(self.days) if self.days else None,
             "load_balancers_in_file_names": list(self.load_balancers_in_names),
+            "folders_not_followed": [{"path": p, "reason": r} for p, r in self.links],
+            "files_read_once": [{"path": p, "same_as": first} for p, first in self.duplicates],
             "unparsed_lines_look_like": [{"format": f, "sampled_lines": n} for f, n in self.formats],
             "load_balancers_in_sampled_lines": list(self.load_balancers_in_sample),
             "lines_by_load_balancer": (
@@ -68,6 +76,19 @@ class Inputs:
 
     def set_aside_json(self) -> dict[str, Any]:
         return {k: {"count": len(v), "paths": list(v)} for k, v in sorted(self.set_aside.items())}
+
+    def links_sentences(self) -> list[str]:
+        """The folders reached again through links (a loop cut, a second path) and the files read once
+        although reached twice: nothing is lost, but a count that looks low must be explained."""
+        out = [inert(f"folder {path} {why}", 700) for path, why in self.links]
+        if self.duplicates:
+            n = len(self.duplicates)
+            out.append(
+                f"{n:,} file{'s' if n != 1 else ''} reached by a second path (a link or a hard link) "
+                f"read once: the first is {inert(self.duplicates[0][0], 300)}, "
+                f"the same file as {inert(self.duplicates[0][1], 300)}"
+            )
+        return out
 
     def set_aside_sentence(self) -> str | None:
         """`set aside 3 connection-log and 2 health-check-log files`, or None."""
@@ -86,6 +107,9 @@ def from_discovery(found: Discovery) -> Inputs:
         outside_window=found.outside_window,
         set_aside={k: [str(p) for p in v] for k, v in found.set_aside.items()},
         unreadable=[(str(p), why) for p, why in found.unreadable],
+        not_regular=[(str(p), why) for p, why in found.not_regular],
+        links=[(str(p), why) for p, why in found.links],
+        duplicates=[(str(p), str(first)) for p, first in found.duplicates],
         days=found.days(),
         load_balancers_in_names=found.load_balancers(),
         load_balancers_in_all_names=found.load_balancers(in_window=False),
@@ -95,6 +119,10 @@ def from_discovery(found: Discovery) -> Inputs:
 def gather(d: Diagnosis, found: Discovery | None, engine: Engine) -> Inputs:
     """Everything the verdict says about the input besides the counts; attached to `d` and returned."""
     inputs = from_discovery(found) if found is not None else Inputs()
+    # A FIFO or a device named like a log was found and not read: a file that could not be read, said
+    # wherever those are (the verdict's share, bad_files in JSON, the report, stderr).
+    known = {p for p, _ in d.bad_files}
+    d.bad_files[:0] = [(p, why) for p, why in inputs.not_regular if p not in known]
     t = d.totals
     if found is not None and t.unparsed_lines:
         from alb502athena.sniff import sniff

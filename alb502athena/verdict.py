@@ -118,6 +118,10 @@ def no_file_in_window(inputs: Inputs) -> str | None:
         reason = "no ALB access-log file was found, only other logs"
     elif inputs.unreadable:
         reason = "no ALB access-log file could be read: the folders could not be listed"
+    elif inputs.not_regular:
+        n = len(inputs.not_regular)
+        found = "the one file found is not" if n == 1 else f"none of the {n:,} files found is"
+        reason = f"no ALB access-log file could be read: {found} a regular file"
     else:
         reason = "no ALB access-log file was found"
     return NOTHING_READ + reason + "."
@@ -178,7 +182,8 @@ def verdict(d: Diagnosis) -> Verdict:
         text = f"{share(t.unparsed_lines, t.lines)} of lines unparsed ({t.unparsed_lines:,} of {t.lines:,})"
         (warnings if t.unparsed_lines / t.lines > UNREAD_WARNING_SHARE else details).append(text)
     if d.bad_files:
-        total = inputs.files if inputs.files else None
+        # Log-named FIFOs and devices were found, not read: they count among the files (inputs.gather).
+        total = inputs.files + len(inputs.not_regular) if inputs.files is not None else None
         if total:
             text = f"{len(d.bad_files):,} of {total:,} files unreadable ({share(len(d.bad_files), total)})"
             (warnings if len(d.bad_files) / total > UNREAD_WARNING_SHARE else details).append(text)
@@ -214,5 +219,6 @@ def verdict(d: Diagnosis) -> Verdict:
     aside = inputs.set_aside_sentence()
     if aside:
         details.append(aside)
+    details += inputs.links_sentences()
     details += inputs.notes
     return Verdict(status, headline, warnings, details, lbs)

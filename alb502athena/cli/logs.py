@@ -77,9 +77,13 @@ def _notes(
         aside = inputs.set_aside_sentence()
         if aside:
             typer.echo(f"Note: {aside}", err=True)
+        for sentence in inputs.links_sentences():
+            typer.echo(f"Note: {sentence}", err=True)
         if folders:
             for folder, why in inputs.unreadable:
                 typer.echo(f"Warning: could not read folder {inert(folder, 300)}: {why}", err=True)
+            # Where a diagnosis is made they are among its bad files (inputs.gather), said just below.
+            bad_files = [*inputs.not_regular, *bad_files]
     for path, reason in bad_files:
         typer.echo(
             f"Warning: could not read {inert(path)}: {inert(reason)}; the other files were analysed", err=True
