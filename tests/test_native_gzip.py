@@ -403,3 +403,26 @@ def test_a_careful_reader_gets_the_same_text_wherever_the_damage() -> None:
             assert read(damaged)[0] == (kept + b"\n" if kept else b""), (i, at)  # no line: refused
         elif careful_stop(damaged) is not None:
             assert read(damaged + member(b))[0] == whole_lines(careful(damaged)) + b"\n" + b, (i, at)
+
+
+def test_the_warnings_say_a_damaged_file_was_read_in_part(tmp_path: Path) -> None:
+    from tests.test_cli import invoke
+
+    lines = corpus(400)
+    whole = member(text(lines))
+    (tmp_path / "cut.log.gz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "notgzip.log.gz").write_bytes(b"plain text, not gzip\n")
+    (tmp_path / "normal.log.gz").write_bytes(member(text(lines[:30])))
+    code, out, err = invoke("diagnose", str(tmp_path), "-o", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    counted = {Path(b["path"]).name: b["lines_counted"] for b in data["bad_files"]}
+    assert counted == {"cut.log.gz": True, "notgzip.log.gz": False}
+    cut, notgzip = str(tmp_path / "cut.log.gz"), str(tmp_path / "notgzip.log.gz")
+    assert f"Warning: {cut} is damaged and was read in part: damaged gzip (at byte " in err
+    assert f"Warning: could not read {notgzip}: not a gzip file; the other files were analysed" in err
+    warnings = data["verdict"]["warnings"]
+    assert (
+        "1 of 3 files unreadable (33.3%)" in warnings
+        and "1 of 3 files damaged, read in part (33.3%)" in warnings
+    )
