@@ -335,7 +335,7 @@ def test_damage_in_several_places_is_one_unparsed_line_each_and_said_once() -> N
     out, damage = read(data)
     # Junk before the first member owes its line to the first text.
     assert out == b"\n" + a + b"\n" + b + whole_lines(careful(member(c)[:-30])) + b"\n"
-    assert damage is not None and damage.counted
+    assert damage is not None and damage.read_whole
     assert str(damage).startswith("damaged gzip in 3 places (at byte 0 of ")
 
 
@@ -367,7 +367,7 @@ def test_a_file_with_no_whole_line_is_refused() -> None:
         (whole[:25], "the file ends inside a gzip member at byte 25, before the first whole line"),
     ]:
         out, damage = read(data)
-        assert out == b"" and damage is not None and not damage.counted and str(damage) == reason
+        assert out == b"" and damage is not None and not damage.read_whole and str(damage) == reason
     assert read(b"") == (b"", None)
 
 
@@ -377,7 +377,7 @@ def test_a_checksum_that_does_not_match_is_said() -> None:
     bad[-8] ^= 1
     out, damage = read(bytes(bad) + member(a))
     assert out == a + a
-    assert damage is not None and damage.counted
+    assert damage is not None and damage.read_whole
     assert str(damage) == (
         "the gzip member at byte 0: its text does not match its checksum: it is counted as decoded, and "
         "some lines may be garbled"

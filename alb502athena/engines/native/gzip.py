@@ -102,12 +102,12 @@ def gunzip(data: bytes, pool: Pool, limit: int) -> tuple[Lease, int] | None:
 
 
 class DamagedGzip(ValueError):
-    """A gzip file read through damage (raised once every line it holds has been read: `counted` says
-    the message tells what was counted), or one from which not a single line could be read."""
+    """A gzip file read through damage, raised once every line that could be read was (`read_whole`;
+    the message says what was counted), or one from which not a single line could be read."""
 
-    def __init__(self, message: str, counted: bool) -> None:
+    def __init__(self, message: str, read_whole: bool) -> None:
         super().__init__(message)
-        self.counted = counted
+        self.read_whole = read_whole
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,8 @@ class GzipText(io.BufferedIOBase):
         first = self._damages[0]
         if not self._returned:
             not_gzip = first.at == 0 and first.what == _NOT_GZIP
-            raise DamagedGzip("not a gzip file" if not_gzip else _refusal(first), counted=False)
-        raise DamagedGzip(_note(self._damages, self._size), counted=True)
+            raise DamagedGzip("not a gzip file" if not_gzip else _refusal(first), read_whole=False)
+        raise DamagedGzip(_note(self._damages, self._size), read_whole=True)
 
     # Decoding
 

@@ -141,7 +141,7 @@ class ScanClosed(RuntimeError):
 @dataclass
 class _Failed:
     reason: str
-    counted: bool = False  # the reason says what of the file was counted (a gzip file read through damage)
+    read_whole: bool = False  # every line that could be read was (a gzip file read through damage, say)
 
 
 @dataclass
@@ -276,7 +276,7 @@ class NativeScan:
                     return
             self._hand_over(load.chunks, _END)
         except DamagedGzip as exc:
-            self._hand_over(load.chunks, _Failed(str(exc), exc.counted))
+            self._hand_over(load.chunks, _Failed(str(exc), read_whole=exc.read_whole))
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             self._hand_over(load.chunks, _Failed(str(exc) or type(exc).__name__))
         except BaseException as exc:  # a bug: the reader raises it, rather than wait forever
@@ -307,7 +307,7 @@ class NativeScan:
                 self._bytes_done += load.size
                 self._top_up()
                 if isinstance(item, _Failed):
-                    self._failed(load, item.reason, item.counted)
+                    self._failed(load, item.reason, item.read_whole)
                 continue
             load.dispatched += 1
             return load, item
@@ -323,10 +323,11 @@ class NativeScan:
             except queue.Empty:
                 continue
 
-    def _failed(self, load: _Load, reason: str, counted: bool = False) -> None:
+    def _failed(self, load: _Load, reason: str, read_whole: bool = False) -> None:
         if any(path == load.path for path, _ in self.bad_files):
             return
-        if counted and load.dispatched:
+        if read_whole:
+            # Every line was read, and counted: later queries read it all again, as this one did.
             self.bad_files.append((load.path, reason))
             self.partial_files.add(load.path)
         elif load.dispatched:
