@@ -426,3 +426,31 @@ def test_the_warnings_say_a_damaged_file_was_read_in_part(tmp_path: Path) -> Non
         "1 of 3 files unreadable (33.3%)" in warnings
         and "1 of 3 files damaged, read in part (33.3%)" in warnings
     )
+
+
+def test_a_member_after_damage_is_found_whatever_its_header_holds() -> None:
+    # FEXTRA, FNAME, FCOMMENT and FHCRC, as RFC 1952 has them; the search must step over each.
+    a, b = text(corpus(20)), text(corpus(30)[::-1])
+    raw = member(b)[len(HEADER) :]
+    head = (
+        b"\x1f\x8b\x08"
+        + bytes([4 | 8 | 16 | 2])
+        + HEADER[4:]
+        + b"\x04\x00abcd"
+        + b"name.log\x00"
+        + b"a comment\x00"
+    )
+    rich = head + struct.pack("<H", zlib.crc32(head) & 0xFFFF) + raw
+    assert zlib.decompress(rich, 31) == b
+    out, damage = read(member(a) + b"\x1f\x8b\x08\xff junk" + rich)
+    assert out == a + b"\n" + b and damage is not None
+
+
+def test_a_flood_of_false_member_headers_is_not_searched_for_ever() -> None:
+    # 100,000 headers that each fail at once: each costs a decoder, so the search stops at a budget
+    # proportional to the file's size, and says so.
+    a = text(corpus(20))
+    data = member(a) + (HEADER + b"\xff\xff") * 100_000
+    out, damage = read(data)
+    assert out == a + b"\n" and damage is not None
+    assert ": too many false gzip member headers: the rest of the file was not searched" in str(damage)

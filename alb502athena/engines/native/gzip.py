@@ -41,7 +41,11 @@ _OUTPUT = 1 << 20  # bytes of text it may produce at a time: what bounds memory
 # with 1f 8b 08 fail long before.
 _PROBE = 64 << 10
 _SALVAGE_PIECE = 64 << 10  # bytes of gzip zlib decodes between checkpoints, when salvaging
-_FIELD_LIMIT = 1 << 20  # a file name or comment in a header longer than this is not a header
+_FIELD_LIMIT = 4 << 10  # a file name or comment in a header longer than this is not a header
+_FIRST_INPUT = 4 << 10  # the first read of a member's deflate data: most false headers fail within it
+# What searching for a member after damage may cost, in bytes of text decoded by members it rejects
+# (each counted as at least _CANDIDATE): beyond that many, a file of false headers is not searched on.
+_SEARCH_BUDGET, _SEARCH_PER_BYTE, _CANDIDATE = 64 << 20, 8, 1 << 10
 _SHOWN_DAMAGES = 3  # damaged stretches described in the note, at most
 _NOT_GZIP = "bytes that are not gzip data"
 
@@ -116,9 +120,11 @@ class _Damage:
     what: str
     cut: bool  # text was lost there: the stretch reads as one unparsed line
     garbled: bool = False  # deflate data was bad there: the text decoded just before may be wrong
+    member: bool = True  # `at` is where a member starts (when not `cut`)
 
 
-_Outcome = tuple[str, int]  # ("end", where the next member may start), ("rejected", 0), ("cut", 0)
+# ("end", where the next member may start), ("rejected", bytes of text it decoded), ("cut", 0)
+_Outcome = tuple[str, int]
 
 
 class GzipText(io.BufferedIOBase):
@@ -144,6 +150,8 @@ class GzipText(io.BufferedIOBase):
         self._returned = False  # whether any text was returned
         self._last = 10  # the last byte returned (a line end before the first)
         self._owed = 0  # unparsed lines of damage found before any text, written before the first
+        self._window_at, self._window = 0, b""  # bytes of the file read ahead, for searching
+        self._budget = _SEARCH_BUDGET + _SEARCH_PER_BYTE * self._size
 
     def readable(self) -> bool:
         return True
@@ -212,6 +220,14 @@ class GzipText(io.BufferedIOBase):
         self._raw.seek(at)
         return self._raw.read(n)
 
+    def _window_over(self, at: int, n: int) -> tuple[bytes, int]:
+        """Bytes read ahead that hold the file's `n` bytes from `at` (or up to its end), and where `at`
+        is in them: searching reads the file once, not once for each header it finds."""
+        end = self._window_at + len(self._window)
+        if not (self._window_at <= at and (at + n <= end or end >= self._size)):
+            self._window_at, self._window = at, self._read_at(at, max(n, _INPUT))
+        return self._window, at - self._window_at
+
     def _text(self) -> Generator[bytes | _Damage, None, None]:
         """The file's text, with a _Damage where a damaged stretch starts."""
         at = 0
@@ -230,6 +246,11 @@ class GzipText(io.BufferedIOBase):
             if outcome == "end":
                 at, searching = where, False
             elif outcome == "rejected":
+                self._budget -= max(where, _CANDIDATE)
+                if self._budget < 0:
+                    what = "too many false gzip member headers: the rest of the file was not searched"
+                    self._damages.append(_Damage(at, what, cut=False, member=False))
+                    return
                 at = self._find(at + 1)
             else:  # cut: the damage is recorded and yielded; a member may start anywhere after the header
                 at, searching = self._find(start), True
@@ -237,55 +258,59 @@ class GzipText(io.BufferedIOBase):
     def _find(self, at: int) -> int:
         """Where the next member header may start from `at` on (the file's size when nowhere)."""
         while at < self._size:
-            block = self._read_at(at, _INPUT + len(MAGIC) - 1)
-            hit = block.find(MAGIC)
+            window, offset = self._window_over(at, len(MAGIC))
+            hit = window.find(MAGIC, offset)
             if hit >= 0:
-                return at + hit
-            if len(block) < len(MAGIC):
+                return self._window_at + hit
+            end = self._window_at + len(window)
+            if end >= self._size:
                 break
-            at += len(block) - len(MAGIC) + 1
+            at = end - len(MAGIC) + 1
         return self._size
 
     def _header_end(self, at: int) -> int | None:
         """Where the deflate data of a member whose header starts at `at` begins (RFC 1952), or None
         when there is no valid header there."""
-        head = self._read_at(at, 10)
+        window, offset = self._window_over(at, 10)
+        head = window[offset : offset + 10]
         if len(head) < 10 or head[:3] != MAGIC or head[3] & 0xE0:
             return None
         flags, end = head[3], at + 10
         if flags & 4:  # FEXTRA
-            size = self._read_at(end, 2)
+            window, offset = self._window_over(end, 2)
+            size = window[offset : offset + 2]
             if len(size) < 2:
                 return None
             end += 2 + int.from_bytes(size, "little")
         for flag in (8, 16):  # FNAME, FCOMMENT: zero-terminated
             if flags & flag:
-                zero = self._read_at(end, _FIELD_LIMIT).find(b"\0")
+                window, offset = self._window_over(end, _FIELD_LIMIT)
+                zero = window.find(b"\0", offset, offset + _FIELD_LIMIT)
                 if zero < 0:
                     return None
-                end += zero + 1
+                end += zero - offset + 1
         if flags & 2:  # FHCRC
             end += 2
         return end if end <= self._size else None
 
     def _member(self, at: int, start: int, probe: bool) -> Generator[bytes | _Damage, None, _Outcome]:
         """The text of the member whose header is at `at` and deflate data at `start`. Its outcome:
-        ("end", where the next member may start), ("rejected", 0) when `probe` (the header was found
-        by searching) and it fails before it has shown it is one, ("cut", 0) after yielding the text a
-        careful reader gets and the damage."""
+        ("end", where the next member may start), ("rejected", the bytes of text it decoded) when
+        `probe` (the header was found by searching) and it fails before it has shown it is one, ("cut",
+        0) after yielding the text a careful reader gets and the damage."""
         from isal import igzip_lib, isal_zlib
 
         decoder = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_DEFLATE)
-        crc, produced, fed = 0, 0, start
+        crc, produced, fed, step = 0, 0, start, _FIRST_INPUT
         held: list[bytes] | None = [] if probe else None  # a probe's text, until it is accepted
         failure = None  # ISA-L's complaint; None: the file ends inside the member
         while True:
             data = b""
             if decoder.needs_input:
-                data = self._read_at(fed, _INPUT)
+                data = self._read_at(fed, step)
                 if not data:
                     break
-                fed += len(data)
+                fed, step = fed + len(data), min(2 * step, _INPUT)
             try:
                 out = decoder.decompress(data, _OUTPUT)
             except isal_error() as exc:
@@ -306,14 +331,14 @@ class GzipText(io.BufferedIOBase):
                 trailer = self._read_at(end, 8)
                 if held is not None:
                     if len(trailer) < 8 or int.from_bytes(trailer[4:], "little") != produced & 0xFFFFFFFF:
-                        return "rejected", 0
+                        return "rejected", produced
                     yield from held
                 damage = _trailer_damage(at, trailer, crc, produced)
                 if damage is not None:
                     self._damages.append(damage)
                 return "end", end + len(trailer)
         if held is not None:
-            return "rejected", 0
+            return "rejected", produced
         stop, reason = yield from self._salvage(start, produced, fed)
         what = reason or failure or "the file ends inside a gzip member"
         damage = _Damage(stop, what, cut=True, garbled=failure is not None)
@@ -436,7 +461,7 @@ def _note(damages: list[_Damage], size: int) -> str:
         )
     members = [d for d in damages if not d.cut]
     for d in members[:_SHOWN_DAMAGES]:
-        parts.append(f"the gzip member at byte {d.at:,}: {d.what}")
+        parts.append(f"{'the gzip member ' if d.member else ''}at byte {d.at:,}: {d.what}")
     if len(members) > _SHOWN_DAMAGES:
         parts.append(f"and {len(members) - _SHOWN_DAMAGES:,} more gzip members like it")
     if any(d.garbled for d in cuts):
