@@ -86,6 +86,7 @@ class Diagnosis:
     totals: Totals
     findings: list[Finding]
     bad_files: list[tuple[str, str]] = field(default_factory=list)
+    damaged_files: list[str] = field(default_factory=list)  # of bad_files, those whose readable lines count
     notes: list[str] = field(default_factory=list)
     engine_stats: dict[str, Any] | None = None
     evidence: dict[str, dict[str, Any]] | None = None  # by signature id, when AWS evidence was gathered
@@ -135,7 +136,9 @@ class Diagnosis:
                 {**f.as_json(), **({"evidence": self.evidence[f.signature.id]} if self.evidence else {})}
                 for f in self.findings
             ],
-            "bad_files": [{"path": p, "reason": r} for p, r in self.bad_files],
+            "bad_files": [
+                {"path": p, "reason": r, "lines_counted": p in self.damaged_files} for p, r in self.bad_files
+            ],
             "set_aside": inputs.set_aside_json(),
             "unreadable": [{"path": p, "reason": r} for p, r in inputs.unreadable],
             "inputs": inputs.as_json(),
@@ -207,6 +210,7 @@ def diagnose(engine: Engine, params: QueryParams) -> Diagnosis:
     result = engine.run(render_diagnosis(params))
     diagnosis = build(engine.name, params, result.columns, result.rows)
     diagnosis.bad_files = list(result.bad_files)
+    diagnosis.damaged_files = list(result.damaged_files)
     if result.stats is not None:
         diagnosis.engine_stats = result.stats.as_json()
     return diagnosis

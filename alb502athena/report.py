@@ -288,6 +288,7 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
         rule=rule,
         window=d.params.window.as_json(),
         bad_files=d.bad_files,
+        damaged_files=d.damaged_files,
         # Other ELB logs found next to the access logs (connection, health-check, NLB, Classic): not counted.
         set_aside=[
             (path, KIND_LABELS.get(kind, kind))

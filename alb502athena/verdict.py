@@ -181,14 +181,18 @@ def verdict(d: Diagnosis) -> Verdict:
     if t.unparsed_lines and t.unparsed_lines < t.lines:
         text = f"{share(t.unparsed_lines, t.lines)} of lines unparsed ({t.unparsed_lines:,} of {t.lines:,})"
         (warnings if t.unparsed_lines / t.lines > UNREAD_WARNING_SHARE else details).append(text)
-    if d.bad_files:
+    # A damaged file read in part is not unreadable: what it lost counts as unparsed lines, said above.
+    damaged = len(d.damaged_files)
+    for n, what in ((len(d.bad_files) - damaged, "unreadable"), (damaged, "damaged, read in part")):
+        if not n:
+            continue
         # Log-named FIFOs and devices were found, not read: they count among the files (inputs.gather).
         total = inputs.files + len(inputs.not_regular) if inputs.files is not None else None
         if total:
-            text = f"{len(d.bad_files):,} of {total:,} files unreadable ({share(len(d.bad_files), total)})"
-            (warnings if len(d.bad_files) / total > UNREAD_WARNING_SHARE else details).append(text)
+            text = f"{n:,} of {total:,} files {what} ({share(n, total)})"
+            (warnings if n / total > UNREAD_WARNING_SHARE else details).append(text)
         else:
-            warnings.append(f"{_plural(len(d.bad_files), 'file')} unreadable")
+            warnings.append(f"{_plural(n, 'file')} {what}")
     for path, why in inputs.unreadable:
         warnings.append(f"folder {inert(path, 300)} could not be read ({why}): its logs are not counted")
 

@@ -51,6 +51,8 @@ from alb502athena.render import QueryParams
 from alb502athena.safetext import inert
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from alb502athena.inputs import Inputs
 
 
@@ -61,6 +63,7 @@ def _notes(
     engine: Engine,
     *,
     folders: bool,
+    damaged: Sequence[str] = (),
 ) -> None:
     """What changed how the input was read, on stderr. A window that holds no file is said once, by
     the verdict or run's error; folders that could not be listed only where no verdict says them."""
@@ -85,6 +88,9 @@ def _notes(
             # Where a diagnosis is made they are among its bad files (inputs.gather), said just below.
             bad_files = [*inputs.not_regular, *bad_files]
     for path, reason in bad_files:
+        if path in damaged:
+            typer.echo(f"Warning: {inert(path)} is damaged and was read in part: {inert(reason)}", err=True)
+            continue
         typer.echo(
             f"Warning: could not read {inert(path)}: {inert(reason)}; the other files were analysed", err=True
         )
@@ -226,7 +232,10 @@ def diagnose(
 
         add_correlations(result, engine_, aws, cloudtrail or [], cloudtrail_table)
     inputs = gather_inputs(result, found, engine_)
-    _notes(found, inputs if found is not None else None, result.bad_files, engine_, folders=False)
+    _notes(
+        found, inputs if found is not None else None, result.bad_files, engine_, folders=False,
+        damaged=result.damaged_files,
+    )  # fmt: skip
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
     # color=True: the text holds colour codes only where output.Screen found a terminal (or FORCE_COLOR).
@@ -296,7 +305,7 @@ def run(
     result = signature_rows(engine_, signature, params)
     _engine_stats(engine_)
     inputs = from_discovery(found) if found is not None else None
-    _notes(found, inputs, result.bad_files, engine_, folders=True)
+    _notes(found, inputs, result.bad_files, engine_, folders=True, damaged=result.damaged_files)
     rows = result.rows if limit == 0 else result.rows[:limit]
     if len(rows) < len(result.rows):
         typer.echo(f"Note: showing {len(rows)} of {len(result.rows)} rows (--limit 0 shows all)", err=True)

@@ -19,6 +19,8 @@ class QueryResult:
     columns: list[str]
     rows: list[tuple[Any, ...]]
     bad_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # Of bad_files, those read through their damage: their readable lines are counted, as the reason says.
+    damaged_files: list[str] = field(default_factory=list)
     stats: EngineStats | None = None  # what the query cost, where the engine bills by the byte
 
 

@@ -237,7 +237,8 @@ class LocalEngine:
         unreadable = [p for p, _ in self.bad_files if p not in self._partial_files]
         if self._files and len(unreadable) == len(self._files):
             raise InputError("no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files))
-        return QueryResult(columns_out, rows, list(self.bad_files))
+        damaged = [p for p, _ in self.bad_files if p in self._partial_files]
+        return QueryResult(columns_out, rows, list(self.bad_files), damaged_files=damaged)
 
     def _stop_query(self, scan: NativeScan | None = None) -> Callable[[], None]:
         """What Ctrl-C does during a query (from the signal handler: it only sets flags)."""

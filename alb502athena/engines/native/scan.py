@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from alb502athena.engines.native.gzip import libdeflate
+from alb502athena.engines.native.gzip import DamagedGzip, libdeflate
 from alb502athena.engines.native.pool import Lease, Pool
 from alb502athena.engines.native.source import Chunk, chunks, pieces
 from alb502athena.logformat import LogFormat, log_format
@@ -141,6 +141,7 @@ class ScanClosed(RuntimeError):
 @dataclass
 class _Failed:
     reason: str
+    read_whole: bool = False  # every line that could be read was (a gzip file read through damage, say)
 
 
 @dataclass
@@ -274,6 +275,8 @@ class NativeScan:
                 if not self._hand_over(load.chunks, chunk):
                     return
             self._hand_over(load.chunks, _END)
+        except DamagedGzip as exc:
+            self._hand_over(load.chunks, _Failed(str(exc), read_whole=exc.read_whole))
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             self._hand_over(load.chunks, _Failed(str(exc) or type(exc).__name__))
         except BaseException as exc:  # a bug: the reader raises it, rather than wait forever
@@ -304,7 +307,7 @@ class NativeScan:
                 self._bytes_done += load.size
                 self._top_up()
                 if isinstance(item, _Failed):
-                    self._failed(load, item.reason)
+                    self._failed(load, item.reason, item.read_whole)
                 continue
             load.dispatched += 1
             return load, item
@@ -320,10 +323,14 @@ class NativeScan:
             except queue.Empty:
                 continue
 
-    def _failed(self, load: _Load, reason: str) -> None:
+    def _failed(self, load: _Load, reason: str, read_whole: bool = False) -> None:
         if any(path == load.path for path, _ in self.bad_files):
             return
-        if load.dispatched:
+        if read_whole:
+            # Every line was read, and counted: later queries read it all again, as this one did.
+            self.bad_files.append((load.path, reason))
+            self.partial_files.add(load.path)
+        elif load.dispatched:
             # Chunks of it were counted already: deflate finds some damage only after decoding
             # bytes from it, so the last of them may be garbled.
             self.bad_files.append(

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from alb502athena.engines.native.gzip import gunzip
+from alb502athena.engines.native.gzip import GzipText, gunzip
 from alb502athena.engines.native.pool import Lease, Pool
 
 WHOLE = 256 << 20  # bytes of text read as one chunk
@@ -29,20 +29,13 @@ Chunk = tuple[Any, Lease | None]  # a uint8 array of whole lines, and the lease 
 
 def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
     """The file's text in chunks of whole lines (the last may lack its line end). Damage raises the
-    standard library's own errors (EOFError, gzip.BadGzipFile, zlib.error), which name it."""
+    standard library's own errors (OSError, ValueError), which name it; a gzip file is read through its
+    damage first, and then raises DamagedGzip, which says what was counted."""
     size = os.path.getsize(path)
     stream: io.BufferedIOBase
     if path.endswith(".gz"):
-        if size <= WHOLE_GZIP:
-            data = Path(path).read_bytes()
-            # The trailer holds the last member's size (mod 4 GiB): the whole text for one member.
-            if len(data) < 18 or int.from_bytes(data[-4:], "little") <= WHOLE:
-                lease, n = gunzip(data, pool)
-                yield as_athena_reads(lease.array[:n], lease)
-                return
-            stream = _gzip_stream(io.BytesIO(data))
-        else:
-            stream = _gzip_stream(path)
+        yield from _gzip_chunks(path, size, pool)
+        return
     elif size == 0:
         return
     elif size <= WHOLE:
@@ -53,28 +46,35 @@ def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
     else:
         stream = open(path, "rb")  # noqa: SIM115  (closed below)
     with stream:
-        try:
-            for chunk in _streamed(stream, pool):
-                yield as_athena_reads(*chunk)
-        except _isal_error() as exc:
-            raise ValueError(str(exc)) from exc  # damage, named as zlib would
+        for chunk in _streamed(stream, pool):
+            yield as_athena_reads(*chunk)
 
 
-def _gzip_stream(source: str | io.BytesIO) -> io.BufferedIOBase:
-    from isal import igzip
+def _gzip_chunks(path: str, size: int, pool: Pool) -> Iterator[Chunk]:
+    text = _gzip_stream(path, size, pool)
+    if not isinstance(text, GzipText):
+        yield as_athena_reads(*text)
+        return
+    with text:
+        for chunk in _streamed(text, pool):
+            yield as_athena_reads(*chunk)
+        text.damage()
 
-    # isal has no annotations for these.
-    if isinstance(source, str):
-        return igzip.open(source, "rb")  # type: ignore[no-any-return,no-untyped-call]
-    return igzip.IGzipFile(fileobj=source)  # type: ignore[no-untyped-call]
 
-
-def _isal_error() -> type[Exception]:
-    from isal import igzip_lib
-
-    # Its stub declares an instance; it is the exception class that ISA-L's reader raises.
-    error: type[Exception] = igzip_lib.IsalError  # type: ignore[assignment]
-    return error
+def _gzip_stream(path: str, size: int, pool: Pool) -> tuple[Any, Lease] | GzipText:
+    """A small gzip file's whole text, decompressed at once (the fast path); or, for a big one, one
+    whose text outgrows WHOLE whatever its trailer says, or a damaged one, a stream of its text."""
+    if size > WHOLE_GZIP:
+        return GzipText(open(path, "rb"))  # the caller closes it
+    data = Path(path).read_bytes()
+    # The trailer holds the last member's size (mod 4 GiB, if it is honest): only a guess of the size,
+    # for the buffer; a file it says is big is streamed from the start, rather than after WHOLE bytes.
+    if len(data) < 18 or int.from_bytes(data[-4:], "little") <= WHOLE:
+        whole = gunzip(data, pool, WHOLE)
+        if whole is not None:
+            lease, n = whole
+            return lease.array[:n], lease
+    return GzipText(io.BytesIO(data))
 
 
 def _streamed(stream: io.BufferedIOBase, pool: Pool) -> Iterator[tuple[Any, Lease]]:
