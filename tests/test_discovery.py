@@ -130,7 +130,7 @@ def test_fifos_and_devices_named_like_logs_are_named_never_opened(tmp_path: Path
         (logs / "x.log.gz", "a FIFO (named pipe), not a regular file: not opened"),
         (logs / "zero.log", "a character device, not a regular file: not opened"),
     ]
-    assert data["bad_files"] == [{"path": str(p), "reason": r} for p, r in expected]
+    assert data["bad_files"] == [{"path": str(p), "reason": r, "lines_counted": False} for p, r in expected]
     assert "3 of 4 files unreadable (75%)" in data["verdict"]["warnings"]
     for path, reason in expected:
         assert f"Warning: could not read {path}: {reason}; the other files were analysed" in done.stderr
