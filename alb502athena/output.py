@@ -662,10 +662,13 @@ def _fit(widths: Sequence[int], room: int) -> list[int] | None:
     return [w if w <= SHORT_CELL else min(w, cap) for w in widths]
 
 
-def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: Screen) -> str:
+def _rows_table(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: Screen, first: int | None = None
+) -> str:
     """Rows for people: one line per row when that fits (long values shortened with an ellipsis, and
     said so), else one block per row; then the values every row shares, said once, at the end, where
-    they stay on screen after many rows."""
+    they stay on screen after many rows. `first`: the number of the first row, when these are a page
+    of a longer result."""
     from rich.cells import cell_len
     from rich.rule import Rule
     from rich.text import Text
@@ -696,7 +699,8 @@ def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: S
     else:
         key = max(cell_len(columns[i]) for i in varying)
         for n, r in enumerate(cells, 1):
-            console.print(Rule(Text(f"{n} of {len(cells)}"), align="left", characters="-"))
+            label = f"{n} of {len(cells)}" if first is None else f"row {first + n - 1:,}"
+            console.print(Rule(Text(label), align="left", characters="-"))
             block = _table(("", {"no_wrap": True, "style": "bold", "width": key}), ("", {"overflow": "fold"}))
             block.show_header = False
             for i in varying:
@@ -725,15 +729,55 @@ def _rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], screen: S
 def render_rows(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, screen: Screen | None = None
 ) -> str:
+    out: list[str] = []
+    write_rows(columns, [rows], fmt, out.append, screen)
+    return "".join(out)
+
+
+TABLE_PAGE = 1_000  # rows laid out together on a terminal when a result is longer than this
+
+
+def write_rows(
+    columns: Sequence[str],
+    batches: Iterable[Sequence[Sequence[Any]]],
+    fmt: str,
+    write: Callable[[str], None],
+    screen: Screen | None = None,
+) -> int:
+    """Rows as they come, batch after batch, written as they are formatted (memory holds a batch, or a
+    page of the terminal's table); the number of rows written. The text is the same as for all rows
+    at once, except that a terminal table longer than TABLE_PAGE rows is laid out a page at a time."""
+    count = 0
     if fmt == "json":
-        return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], indent=2, default=str) + "\n"
-    if fmt == "csv":
-        return rows_csv(columns, rows)
-    if fmt == "markdown":
-        return rows_markdown(columns, rows, code=True)
-    if not rows:
-        return "No matching rows.\n"
-    return _rows_table(columns, rows, screen or Screen.detect())
+        for batch in batches:
+            for r in batch:
+                row = json.dumps(dict(zip(columns, r, strict=True)), indent=2, default=str)
+                write(("[\n" if count == 0 else ",\n") + "  " + row.replace("\n", "\n  "))
+                count += 1
+        write("\n]\n" if count else "[]\n")
+        return count
+    if fmt in ("csv", "markdown"):
+        write(csv_header(columns) if fmt == "csv" else markdown_header(columns))
+        for batch in batches:
+            write(csv_rows(batch) if fmt == "csv" else markdown_rows(batch, code=True))
+            count += len(batch)
+        return count
+    screen = screen or Screen.detect()
+    page: list[Sequence[Any]] = []
+    paged = False
+    for batch in batches:
+        page.extend(batch)
+        while len(page) > TABLE_PAGE:
+            write(_rows_table(columns, page[:TABLE_PAGE], screen, first=count + 1))
+            count += TABLE_PAGE
+            page = page[TABLE_PAGE:]
+            paged = True
+    if page:
+        write(_rows_table(columns, page, screen, first=count + 1 if paged else None))
+        count += len(page)
+    elif not count:
+        write("No matching rows.\n")
+    return count
 
 
 def render_catalogue(signatures: Sequence[Signature], fmt: str, screen: Screen | None = None) -> str:
