@@ -33,7 +33,9 @@ def _escape(match: re.Match[str]) -> str:
 def inert(value: Any, limit: int | None = None) -> str:
     """The value with its control characters shown as escapes (\\x1b), not obeyed, and cut to `limit`
     characters (with "...") when one is given. Rich markup stays literal when printed as Text."""
-    text = _UNSAFE.sub(_escape, "" if value is None else str(value))
+    text = "" if value is None else str(value)
+    if not text.isprintable():  # a fast test: every character escaped here is unprintable
+        text = _UNSAFE.sub(_escape, text)
     return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
