@@ -2,9 +2,10 @@
 markdown, a spreadsheet (CSV) and the HTML report (which also escapes it as HTML).
 
 Control characters (C0, DEL, C1: the escape that starts every terminal sequence among them, OSC 52
-clipboard writes and title changes included) and the bidirectional overrides and isolates (U+202A-202E,
-U+2066-2069), which reorder what a reader sees, are shown as Python escapes (\\x1b, \\u202e) in every
-medium for people. JSON is the exact copy: its encoder writes them as \\u escapes.
+clipboard writes and title changes included), the bidirectional controls (U+202A-202E, U+2066-2069 and
+the marks U+200E, U+200F, U+061C), which reorder what a reader sees, and the Unicode line separators
+(U+2028, U+2029) are shown as Python escapes (\\x1b, \\u202e) in every medium for people: the terminal,
+markdown, CSV and the HTML report. JSON is the exact copy: its encoder writes them as \\u escapes.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# C0 and C1 control characters (the escape that starts every terminal sequence among them) and the
-# bidirectional overrides that reorder what a terminal shows.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 control characters (the escape that starts every terminal sequence among them), the
+# bidirectional controls that reorder what a reader sees (embeddings, overrides and isolates, and the
+# marks LRM, RLM and ALM: the "Trojan Source" set) and the Unicode line and paragraph separators, which
+# some readers take as a new line.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 # What markdown (CommonMark and GitHub's) reads as markup anywhere in a line: code, emphasis, links and
 # images, raw HTML and autolinks (<...>), entities (&#x202e; would bring an override back), table
 # pipes, strikethrough, and the backslash itself.

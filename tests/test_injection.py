@@ -117,11 +117,13 @@ def test_a_file_name_cannot_steer_the_terminal(tmp_path: Path) -> None:
 # terminal sequences (OSC 52 writes the clipboard, OSC 0 the title, CSI moves the cursor and clears the
 # screen, the C1 forms of them), bidirectional overrides, spreadsheet formulas, HTML and markdown.
 OSC52, TITLE, CURSOR = "\x1b]52;c;cHduZWQ=\x07", "\x1b]0;pwned\x07", "\x1b[2J\x1b[H"
-C1, BIDI = "\x9b31m\x9d0;t\x9c", "\u202etxt.exe\u2066"
+C1, BIDI = "\x9b31m\x9d0;t\x9c", "\u202etxt.exe\u2066\u200f\u2028"
 MARKUP = "<img/src=x/onerror=alert(1)>[click](http://evil.example)![i](http://evil.example/t.png)|pipe|`tick`*em*_u_&#x202e;"
 # What the markdown of a diagnosis or of rows may render to: no link, image, raw HTML or emphasis from data.
 MARKDOWN_TAGS = {"h3", "p", "strong", "table", "thead", "tbody", "tr", "th", "td", "code", "ol", "li"}
-SHOWN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # never printed raw
+SHOWN = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+)  # never printed raw
 HOSTILE_URL = f"https://x.example/{MARKUP}{OSC52}{TITLE}{CURSOR}{BIDI}"
 HOSTILE_TG = f"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/<b>x</b>{MARKUP}{OSC52}/73e2d6bc24d8a067"
 
