@@ -220,3 +220,20 @@ def test_hostile_log_values_in_the_report_are_shown_not_obeyed(tmp_path: Path) -
     assert not SHOWN.search(html.replace("\t", "")), SHOWN.findall(html)
     assert "\\x1b]52;c;cHduZWQ=\\x07" in html and "\\u202etxt.exe\\u2066" in html
     assert html.count("<script") == 1 and "<img" not in html and "<b>x</b>" not in html
+
+
+def test_error_lines_show_file_names_inert(tmp_path: Path) -> None:
+    """The one `Error:` line names files too (here: none could be read), and a bug's message may quote
+    a value from the logs: both show control characters as escapes."""
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+
+    (tmp_path / f"x{TITLE}.log.gz").write_bytes(b"\x1f\x8b not gzip")
+    for command in ("diagnose", "run"):
+        args = (
+            [command, str(tmp_path)] if command == "diagnose" else [command, "connect-failed", str(tmp_path)]
+        )
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and "no readable log files" in result.stderr, result.stderr
+        assert not SHOWN.search(result.stderr) and "x\\x1b]0;pwned\\x07.log.gz" in result.stderr

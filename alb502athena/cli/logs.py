@@ -65,7 +65,7 @@ def _notes(
     """What changed how the input was read, on stderr. A window that holds no file is said once, by
     the verdict or run's error; folders that could not be listed only where no verdict says them."""
     for note in engine.notes:
-        typer.echo(f"Note: {note}", err=True)
+        typer.echo(f"Note: {inert(note)}", err=True)
     if found is not None and inputs is not None:
         for ignored, why in found.ignored:
             typer.echo(f"Note: ignored {inert(ignored)}: {why}", err=True)
@@ -76,7 +76,7 @@ def _notes(
             )
         aside = inputs.set_aside_sentence()
         if aside:
-            typer.echo(f"Note: {aside}", err=True)
+            typer.echo(f"Note: {inert(aside)}", err=True)
         if folders:
             for folder, why in inputs.unreadable:
                 typer.echo(f"Warning: could not read folder {inert(folder, 300)}: {why}", err=True)
@@ -220,7 +220,7 @@ def diagnose(
     inputs = gather_inputs(result, found, engine_)
     _notes(found, inputs if found is not None else None, result.bad_files, engine_, folders=False)
     for note in result.notes:
-        typer.echo(f"Note: {note}", err=True)
+        typer.echo(f"Note: {inert(note)}", err=True)
     # color=True: the text holds colour codes only where output.Screen found a terminal (or FORCE_COLOR).
     typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(dict(locals()))), nl=False, color=True)
     if report is not None:  # after the verdict: a disk that fills up now cannot take it away
@@ -307,5 +307,5 @@ def run(
             write_rows(result.columns, result.batches, output, echo)
     nothing = no_file_in_window(inputs) if inputs is not None else None
     if nothing is not None:  # "No matching rows" must not read as an all-clear
-        typer.echo(f"Error: {nothing}", err=True)
+        typer.echo(f"Error: {inert(nothing)}", err=True)
         raise typer.Exit(InputError.exit_code)
