@@ -183,10 +183,9 @@ def test_a_regex_without_the_shapes_before_lambda_targets(glue: Any, aws: MotoSe
 
 def test_table_values_print_inert(glue: Any, aws: MotoServer) -> None:
     # Whoever may edit the table's definition writes what the details quote: shown, never obeyed.
-    template = "s3://elsewhere/\x1b]0;pwned\x07/${day}"
     glue.create_table(
         DatabaseName="alb",
-        TableInput=table_input(name="odd", parameters={"storage.location.template": template}),
+        TableInput=table_input(name="odd", parameters={"projection.day.format": "\x1b]0;pwned\x07"}),
     )
     result = runner.invoke(app, ["check-table", "--database", "alb", "--table", "odd", "--no-query"])
     assert result.exit_code == 1
