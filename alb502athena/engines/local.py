@@ -285,8 +285,9 @@ class LocalEngine:
 
     @contextlib.contextmanager
     def stream(self, athena_sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[RowStream]:
-        """The result a batch at a time: DuckDB keeps the rows (spilling to disk as its memory limit
-        says) and Python holds one batch. Ctrl-C stops the fetching too."""
+        """The result a batch at a time: DuckDB keeps the rows in its own compact form (a query's ORDER
+        BY sorts them all first: about 0.4 KiB a row of `alb502 run`) and Python holds one batch.
+        Ctrl-C stops the fetching too."""
         with self._query(athena_sql, _keep_cursor) as (columns, cursor):
             try:
                 yield RowStream(columns, self._batches(cursor, batch_rows), self.bad_files)
