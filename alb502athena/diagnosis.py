@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alb502athena.catalogue import Signature, catalogue, get_signature
-from alb502athena.engines.base import Engine, QueryResult
+from alb502athena.engines.base import Engine, QueryResult, RowStream
 from alb502athena.errors import QueryError
 from alb502athena.inputs import Inputs
 from alb502athena.logformat import log_format
@@ -218,6 +219,13 @@ def diagnose(engine: Engine, params: QueryParams) -> Diagnosis:
 
 def signature_rows(engine: Engine, signature_id: str, params: QueryParams) -> QueryResult:
     return engine.run(render_signature(signature_id, params))
+
+
+def signature_stream(
+    engine: Engine, signature_id: str, params: QueryParams, limit: int | None = None
+) -> AbstractContextManager[RowStream]:
+    """A signature's rows in time order as the engine fetches them, at most `limit` (in the query)."""
+    return engine.stream(render_signature(signature_id, params, limit))
 
 
 Samples = dict[str, tuple[list[str], list[tuple[Any, ...]]]]

@@ -109,9 +109,12 @@ def render_diagnosis(params: QueryParams) -> str:
     return _render("diagnosis.sql", params)
 
 
-def render_signature(signature_id: str, params: QueryParams) -> str:
+def render_signature(signature_id: str, params: QueryParams, limit: int | None = None) -> str:
+    """A signature's rows; with `limit`, the first that many (in the query: the engine returns no more,
+    Athena and Trino alike)."""
     get_signature(signature_id)  # an unknown id is a usage error with the list of known ones
-    return _render(f"signatures/{signature_id}.sql", params)
+    sql = _render(f"signatures/{signature_id}.sql", params)
+    return sql if limit is None else f"{sql.rstrip()}\nLIMIT {int(limit)}\n"
 
 
 def render_samples(params: QueryParams, columns: Sequence[str], per_signature: int) -> str:

@@ -4,6 +4,8 @@ its 502s came from, top targets, sample requests, remediation and the Athena SQL
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -18,6 +20,7 @@ from alb502athena.arn import target_group
 from alb502athena.diagnosis import Diagnosis, Samples
 from alb502athena.objectname import KIND_LABELS
 from alb502athena.render import render_macro, render_signature
+from alb502athena.safetext import inert_lines
 from alb502athena.sparkline import minute_of
 from alb502athena.window import Window
 
@@ -41,7 +44,7 @@ def markdown(text: str | None) -> Markup:
     if not text:
         return Markup("")
     # Code spans first, kept aside so that ** inside them stays literal; NUL marks where they go.
-    parts = _CODE.split(str(escape(str(text).replace("\0", ""))))
+    parts = _CODE.split(str(escape(inert_lines(text))))
     codes = parts[1::2]
     body = "\0".join(parts[0::2])
     body = _BOLD.sub(r"<strong>\1</strong>", body)
@@ -244,11 +247,37 @@ def chart(d: Diagnosis) -> dict[str, Any]:
     }
 
 
+def _shown(value: Any) -> Any:
+    """Every value the template prints, before HTML escaping: control characters and bidirectional
+    overrides from the logs shown as escapes (an override would reorder what the reader sees), as on
+    the terminal. Markup (the report's own HTML) and numbers pass as they are."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return inert_lines(value)
+
+
+# The report's own script, inline (the file is self-contained) and allowed by its hash alone: a script
+# that escaping let through, or one added to the file later, does not run.
+SCRIPT = Path(__file__).with_name("report.js")
+
+
+def content_security_policy(scripts: list[str]) -> str:
+    """Nothing from the network, no plugin, no form, no <base>; inline styles (the chart's colours);
+    scripts only those given, by the SHA-256 of their exact text."""
+    hashes = [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts]
+    allowed = " ".join(hashes) or "'none'"
+    return (
+        f"default-src 'none'; script-src {allowed}; style-src 'unsafe-inline'; "
+        "img-src data:; object-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+
+
 def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_shown,
     )
     env.filters["md"] = markdown
     rule = render_macro("signature_of")
@@ -279,6 +308,7 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
             }
         )
     where = scope(d)
+    script = SCRIPT.read_text(encoding="utf-8")
     html = env.get_template("report.html.j2").render(
         d=d,
         verdict=d.verdict(),
@@ -296,5 +326,7 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
             for path in paths
         ],
         version=__version__,
+        script=Markup(script),
+        csp=Markup(content_security_policy([script])),
     )
     path.write_text(html, encoding="utf-8")

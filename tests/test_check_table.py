@@ -179,3 +179,14 @@ def test_a_regex_without_the_shapes_before_lambda_targets(glue: Any, aws: MotoSe
     }
     detail = {c["check"]: c["detail"] for c in report}
     assert "from 2016-08" in detail["parses 2016-08 lines"] and detail["parses 2018-11 lines"] == "matches"
+
+
+def test_table_values_print_inert(glue: Any, aws: MotoServer) -> None:
+    # Whoever may edit the table's definition writes what the details quote: shown, never obeyed.
+    glue.create_table(
+        DatabaseName="alb",
+        TableInput=table_input(name="odd", parameters={"projection.day.format": "\x1b]0;pwned\x07"}),
+    )
+    result = runner.invoke(app, ["check-table", "--database", "alb", "--table", "odd", "--no-query"])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout and "\\x1b]0;pwned\\x07" in result.stdout

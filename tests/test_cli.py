@@ -72,7 +72,7 @@ def test_diagnose_window_and_formats(logs: Path) -> None:
     assert code == 0
     assert json.loads(out)["window"] == {"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T11:00:00Z"}
     code, out, _ = invoke("diagnose", str(logs), "-o", "csv")
-    assert code == 0 and out.splitlines()[0].startswith("id,source,count,first_seen")
+    assert code == 0 and out.splitlines()[0].startswith('"id","source","count","first_seen"')
     code, out, _ = invoke("diagnose", str(logs), "-o", "markdown")
     assert code == 0
     assert out.startswith("### ALB HTTP 502: Mostly connect-failed (50% of 2 HTTP 502): ")

@@ -183,7 +183,7 @@ def test_ctrl_c_while_writing_the_results(big_logs: Path, tty: bool) -> None:
     # Thousands of rows: the output outgrows the pipe (or terminal) buffer and the writer blocks
     # until the test reads it, so the signal lands while the results are being written.
     for _ in range(REPEAT):
-        header = r"time,elb,client_ip,"
+        header = r'"time","elb","client_ip",'  # every CSV field quoted
         args = ["run", "connect-failed", str(big_logs), "--limit", "0", "--output", "csv"]
         run = Run(args, tty, pause_at=header)
         if tty:
@@ -295,7 +295,7 @@ def test_a_closed_pipe_ends_quietly(big_logs: Path) -> None:
         cwd=REPO,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline().startswith(b"time,")
+    assert proc.stdout.readline().startswith(b'"time",')  # every CSV field quoted
     proc.stdout.close()
     err = proc.stderr.read().decode()
     code = proc.wait(HANG)

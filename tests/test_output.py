@@ -318,4 +318,5 @@ def test_the_native_scan_moves_within_a_big_file(tmp_path: Path, monkeypatch: py
 
 def test_markdown_rows_show_control_characters() -> None:
     out = render_rows(["url"], [("/a\x1b[2J|b\nc",)], "markdown")
-    assert out.splitlines()[-1] == "| /a\\x1b[2J\\|b\\nc |"
+    # A code span: the characters exactly, never markup; its pipe escaped, which GitHub reads inside code too.
+    assert out.splitlines()[-1] == "| `/a\\x1b[2J\\|b\\nc` |"

@@ -7,6 +7,7 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -337,3 +338,99 @@ def test_bad_and_set_aside_files_listed(unwindowed: tuple[Path, Path], tmp_path:
     assert "Files set aside (2)" in out
     assert f"<td>{conn}</td><td>connection-log</td>" in out
     assert f"<td>{health}</td><td>health-check-log</td>" in out
+
+
+# A value that would run as a script if the report printed it raw: it closes the element it is in and
+# opens a script, an event handler, and a base that would redirect relative links.
+BREAKOUT = (
+    "</pre></td>\"'><script>window.pwned='escaped'</script><img src=x onerror=\"window.pwned='img'\">"
+    '<base href="http://evil.example/">'
+)
+
+
+def _open_in_chromium(path: Path, action: str | None = None) -> tuple[Any, list[str], str]:
+    """(window.pwned after loading and after clicking the first Copy SQL button and the element
+    `action` names, the console errors, the copy button's text afterwards)."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(path.as_uri())
+        if action is not None:
+            page.locator(action).click()
+        button = page.locator("button.copy").first
+        button.click()
+        page.wait_for_function("b => b.textContent === 'Copied'", arg=button.element_handle(), timeout=10_000)
+        pwned = page.evaluate("window.pwned")
+        text = button.inner_text()
+        browser.close()
+    return pwned, errors, text
+
+
+def test_the_policy_allows_the_report_script_alone(tmp_path: Path) -> None:
+    """The Content-Security-Policy names the report's own script by its hash (no 'unsafe-inline'),
+    and forbids forms, <base>, plugins and the network."""
+    from alb502athena.report import SCRIPT, content_security_policy
+
+    policy = content_security_policy([SCRIPT.read_text()])
+    assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";")[0]
+    for directive in ("default-src 'none'", "form-action 'none'", "base-uri 'none'", "object-src 'none'"):
+        assert directive in policy
+    assert re.search(r"script-src 'sha256-[A-Za-z0-9+/]{43}='", policy)
+    assert content_security_policy([]).startswith("default-src 'none'; script-src 'none';")
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report of 502 lines whose every printed field tries to break out of the HTML."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    # Each field as the format lets it hold the value: no quote inside quotes, no blank outside them.
+    quoted = BREAKOUT.replace('"', "'")
+    bare = quoted.replace(" ", "/")
+    tg = f"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/{bare}/73e2d6bc24d8a067"
+    lines = [
+        signature_line("connect-failed", request=f"GET https://shop.example.com:443/{BREAKOUT} HTTP/1.1",
+                       trace_id=quoted, target_group_arn=tg, target=f"{bare}:80"),
+        signature_line("lambda-other", error_reason=f"Lambda{bare}", elb=f"app/{bare}/50dc6c495c0c9188"),
+    ]  # fmt: skip
+    path = tmp / "r.html"
+    result = CliRunner().invoke(
+        app, ["diagnose", str(write_log(tmp / "a.log", lines)), "--report", str(path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+def test_log_values_crafted_to_break_out_stay_text(hostile_report: Path) -> None:
+    assert CHROMIUM, "Chromium is needed: scripts/test installs it (apt-get install chromium)"
+    html = hostile_report.read_text()
+    assert "window.pwned='escaped'" in html.replace("&#39;", "'")  # the values are in the page...
+    assert "<script>window.pwned" not in html and "<base" not in html  # ...as text
+    pwned, errors, copied = _open_in_chromium(hostile_report)
+    assert pwned is None and errors == []
+    assert copied == "Copied"  # the report's own script runs
+
+
+def test_a_script_that_escaping_let_through_does_not_run(hostile_report: Path, tmp_path: Path) -> None:
+    """As if escaping had failed, or the file were edited after it was written: inline scripts and
+    event handlers without the policy's hash are refused by the browser; the report's own still runs."""
+    assert CHROMIUM, "Chromium is needed: scripts/test installs it (apt-get install chromium)"
+    html = hostile_report.read_text()
+    injected = (
+        "<script>window.pwned = 'inline';</script>"
+        '<button id="evil" type="button" onclick="window.pwned = \'handler\'">x</button>'
+        '<form action="http://evil.example/"><input name=q></form>'
+    )
+    assert html.count("</body>") == 1
+    path = tmp_path / "tampered.html"
+    path.write_text(html.replace("</body>", injected + "</body>"))
+    pwned, errors, copied = _open_in_chromium(path, action="#evil")
+    assert pwned is None
+    assert copied == "Copied"
+    refused = [e for e in errors if "Content Security Policy" in e]
+    assert len(refused) >= 2, errors  # the inline script and the handler, each refused

@@ -156,7 +156,9 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except Exception as exc:  # a bug: one line, and the way to see more
-        typer.echo(f"Error: {faults.bug(exc, options.debug)}", err=True)
+        from alb502athena.safetext import inert_lines  # a bug's message may quote a log's value
+
+        typer.echo(f"Error: {inert_lines(faults.bug(exc, options.debug))}", err=True)
         code = faults.BUG_EXIT
     if ctrl_c is not None:
         # The outcome is decided: a Ctrl-C from here on is ignored, also while the interpreter shuts

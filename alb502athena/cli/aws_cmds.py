@@ -25,6 +25,7 @@ from alb502athena.cli.options import (
 from alb502athena.errors import UsageError
 from alb502athena.output import rows_csv, rows_markdown
 from alb502athena.render import QueryParams
+from alb502athena.safetext import inert
 
 
 def _lister(aws: object) -> object:
@@ -107,9 +108,10 @@ def check_table(
         typer.echo(rows_markdown(["check", "status", "detail", "fix"], rows), nl=False)
     else:
         for c in checks:
-            typer.echo(f"{'ok     ' if c.ok else 'PROBLEM'}  {c.name}: {c.detail}")
+            # The details quote the table's definition (Glue), which whoever may edit it wrote.
+            typer.echo(f"{'ok     ' if c.ok else 'PROBLEM'}  {c.name}: {inert(c.detail)}")
             if not c.ok:
-                typer.echo(f"         fix: {c.fix}")
+                typer.echo(f"         fix: {inert(c.fix)}")
     problems = sum(not c.ok for c in checks)
     if problems:
         typer.echo(f"{problems} problem(s) with {database}.{table}", err=True)

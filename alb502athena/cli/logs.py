@@ -68,7 +68,7 @@ def _notes(
     """What changed how the input was read, on stderr. A window that holds no file is said once, by
     the verdict or run's error; folders that could not be listed only where no verdict says them."""
     for note in engine.notes:
-        typer.echo(f"Note: {note}", err=True)
+        typer.echo(f"Note: {inert(note)}", err=True)
     if found is not None and inputs is not None:
         for ignored, why in found.ignored:
             typer.echo(f"Note: ignored {inert(ignored)}: {why}", err=True)
@@ -79,9 +79,9 @@ def _notes(
             )
         aside = inputs.set_aside_sentence()
         if aside:
-            typer.echo(f"Note: {aside}", err=True)
+            typer.echo(f"Note: {inert(aside)}", err=True)
         for sentence in inputs.links_sentences():
-            typer.echo(f"Note: {sentence}", err=True)
+            typer.echo(f"Note: {inert(sentence)}", err=True)
         if folders:
             for folder, why in inputs.unreadable:
                 typer.echo(f"Warning: could not read folder {inert(folder, 300)}: {why}", err=True)
@@ -237,7 +237,7 @@ def diagnose(
         damaged=result.damaged_files,
     )  # fmt: skip
     for note in result.notes:
-        typer.echo(f"Note: {note}", err=True)
+        typer.echo(f"Note: {inert(note)}", err=True)
     # color=True: the text holds colour codes only where output.Screen found a terminal (or FORCE_COLOR).
     typer.echo(render_diagnosis(result, output, rows_hint=_rows_hint(dict(locals()))), nl=False, color=True)
     if report is not None:  # after the verdict: a disk that fills up now cannot take it away
@@ -296,21 +296,33 @@ def run(
 
     Example: alb502 run connect-failed ./logs --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z
     """
-    from alb502athena.diagnosis import signature_rows
+    from alb502athena.diagnosis import signature_stream
     from alb502athena.inputs import from_discovery
-    from alb502athena.output import render_rows
+    from alb502athena.output import write_rows
     from alb502athena.verdict import no_file_in_window
 
+    def echo(text: str) -> None:
+        # color=True: the text holds colour codes only where output.Screen found a terminal.
+        typer.echo(text, nl=False, color=True)
+
     engine_, found, params = _open(dict(locals()))
-    result = signature_rows(engine_, signature, params)
-    _engine_stats(engine_)
-    inputs = from_discovery(found) if found is not None else None
-    _notes(found, inputs, result.bad_files, engine_, folders=True, damaged=result.damaged_files)
-    rows = result.rows if limit == 0 else result.rows[:limit]
-    if len(rows) < len(result.rows):
-        typer.echo(f"Note: showing {len(rows)} of {len(result.rows)} rows (--limit 0 shows all)", err=True)
-    typer.echo(render_rows(result.columns, rows, output), nl=False, color=True)
+    # The limit is in the query, one row past it to know whether more match: the engine never returns
+    # more. Without one the rows are written as they are fetched, a batch at a time.
+    with signature_stream(engine_, signature, params, limit + 1 if limit else None) as result:
+        _engine_stats(engine_)
+        inputs = from_discovery(found) if found is not None else None
+        _notes(found, inputs, result.bad_files, engine_, folders=True, damaged=result.damaged_files)
+        if limit:
+            rows = [r for batch in result.batches for r in batch]
+            if len(rows) > limit:
+                rows = rows[:limit]
+                typer.echo(
+                    f"Note: showing the first {limit} rows; more match (--limit 0 shows all)", err=True
+                )
+            write_rows(result.columns, [rows], output, echo)
+        else:
+            write_rows(result.columns, result.batches, output, echo)
     nothing = no_file_in_window(inputs) if inputs is not None else None
     if nothing is not None:  # "No matching rows" must not read as an all-clear
-        typer.echo(f"Error: {nothing}", err=True)
+        typer.echo(f"Error: {inert(nothing)}", err=True)
         raise typer.Exit(InputError.exit_code)

@@ -117,12 +117,13 @@ def domain_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from alb502athena import interrupts
         from alb502athena.cli.faults import output_failed
+        from alb502athena.safetext import inert_lines  # messages name files and quote engines' errors
 
         try:
             with interrupts.raising():
                 return func(*args, **kwargs)
         except Alb502Error as exc:
-            typer.echo(f"Error: {exc}", err=True)
+            typer.echo(f"Error: {inert_lines(exc)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("Error: interrupted", err=True)
@@ -130,7 +131,7 @@ def domain_errors(func: F) -> F:
         except OSError as exc:
             message, code = output_failed(exc)
             if message is not None:
-                typer.echo(f"Error: {message}", err=True)
+                typer.echo(f"Error: {inert_lines(message)}", err=True)
             raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]

@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from alb502athena.aws import client, session, translate
-from alb502athena.engines.base import QueryResult
+from alb502athena.engines.base import BATCH_ROWS, QueryResult, RowStream
 from alb502athena.errors import AwsError, Interrupted, UsageError
 
 TB = 1024**4
@@ -158,34 +158,47 @@ class AthenaEngine:
             delay = min(delay * 2, self.settings.poll_seconds)
 
     def run(self, athena_sql: str) -> QueryResult:
-        query_id = None
+        with self.stream(athena_sql) as result:
+            rows = [row for batch in result.batches for row in batch]
+        return QueryResult(result.columns, rows, stats=self.last_stats)
+
+    @contextlib.contextmanager
+    def stream(self, athena_sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[RowStream]:
+        """The query run to its end, then its result a page at a time (Athena's pages hold up to
+        1,000 rows, whatever `batch_rows` asks)."""
+        started: list[str] = []  # the query's id once it is started: Ctrl-C stops it from then on
+
+        def query_id() -> str | None:
+            return started[0] if started else None
+
+        with self._failures(query_id):
+            started.append(self._start(athena_sql))
+            self._finish(started[0])
+            pages = self._pages(started[0])
+            columns = next(pages, [])
+        yield RowStream(columns, self._batches(pages, query_id), stats=self.last_stats)
+
+    def _batches(
+        self, pages: Iterator[list[Any]], query_id: Callable[[], str | None]
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        while True:
+            with self._failures(query_id):
+                page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+    @contextlib.contextmanager
+    def _failures(self, query_id: Callable[[], str | None]) -> Iterator[None]:
+        """Ctrl-C stops the query; AWS's errors become the user's (AwsError)."""
         try:
-            query_id = self._start(athena_sql)
-            execution = self._wait(query_id)
-            status = execution["Status"]
-            stats = execution.get("Statistics", {})
-            self.last_stats = EngineStats(
-                query_id=query_id,
-                state=status["State"],
-                data_scanned_bytes=int(stats.get("DataScannedInBytes", 0)),
-                engine_ms=int(stats.get("EngineExecutionTimeInMillis", 0)),
-                reused=bool(stats.get("ResultReuseInformation", {}).get("ReusedPreviousResult", False)),
-                price_per_tb=self.settings.price_per_tb,
-            )
-            if status["State"] != "SUCCEEDED":
-                reason = status.get("StateChangeReason", "no reason given")
-                hint = (
-                    " (create the table with `alb502 ddl`)"
-                    if "TABLE_NOT_FOUND" in reason or "SCHEMA_NOT_FOUND" in reason
-                    else ""
-                )
-                raise AwsError(f"Athena query {query_id} {status['State']}: {reason}{hint}")
-            columns, rows = self._results(query_id)
+            yield
         except KeyboardInterrupt:
-            if query_id is not None:
-                self._stop(query_id)
+            qid = query_id()
+            if qid is not None:
+                self._stop(qid)
             raise Interrupted(
-                f"interrupted; Athena query {query_id} was stopped" if query_id else "interrupted"
+                f"interrupted; Athena query {qid} was stopped" if qid else "interrupted"
             ) from None
         except AwsError:
             raise
@@ -194,13 +207,34 @@ class AthenaEngine:
             if translated is None:
                 raise
             raise translated from None
-        return QueryResult(columns, rows, stats=self.last_stats)
 
-    def _results(self, query_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def _finish(self, query_id: str) -> None:
+        """Wait for the query to succeed; its statistics in last_stats."""
+        execution = self._wait(query_id)
+        status = execution["Status"]
+        stats = execution.get("Statistics", {})
+        self.last_stats = EngineStats(
+            query_id=query_id,
+            state=status["State"],
+            data_scanned_bytes=int(stats.get("DataScannedInBytes", 0)),
+            engine_ms=int(stats.get("EngineExecutionTimeInMillis", 0)),
+            reused=bool(stats.get("ResultReuseInformation", {}).get("ReusedPreviousResult", False)),
+            price_per_tb=self.settings.price_per_tb,
+        )
+        if status["State"] != "SUCCEEDED":
+            reason = status.get("StateChangeReason", "no reason given")
+            hint = (
+                " (create the table with `alb502 ddl`)"
+                if "TABLE_NOT_FOUND" in reason or "SCHEMA_NOT_FOUND" in reason
+                else ""
+            )
+            raise AwsError(f"Athena query {query_id} {status['State']}: {reason}{hint}")
+
+    def _pages(self, query_id: str) -> Iterator[list[Any]]:
+        """The column names, then the rows of each page of results, as they are fetched."""
         paginator = self._client.get_paginator("get_query_results")
         columns: list[str] = []
         types: list[str] = []
-        rows: list[tuple[Any, ...]] = []
         first = True
         for page in paginator.paginate(QueryExecutionId=query_id):
             result = page["ResultSet"]
@@ -208,6 +242,8 @@ class AthenaEngine:
                 info = result["ResultSetMetadata"]["ColumnInfo"]
                 columns = [c["Name"] for c in info]
                 types = [c["Type"].lower() for c in info]
+                yield columns
+            rows: list[tuple[Any, ...]] = []
             for row in result["Rows"]:
                 data = row["Data"]
                 # The first row of a SELECT's results repeats the column names.
@@ -216,4 +252,5 @@ class AthenaEngine:
                     continue
                 first = False
                 rows.append(tuple(_value(c, t) for c, t in zip(data, types, strict=True)))
-        return columns, rows
+            if rows:
+                yield rows

@@ -7,11 +7,15 @@ user, the statistics of its last query (Athena's bill; None elsewhere) and the A
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from alb502athena.engines.athena import EngineStats
+
+BATCH_ROWS = 10_000  # rows fetched at a time when a result is streamed
 
 
 @dataclass
@@ -24,6 +28,18 @@ class QueryResult:
     stats: EngineStats | None = None  # what the query cost, where the engine bills by the byte
 
 
+@dataclass
+class RowStream:
+    """A query's result as it comes: its rows in batches (each fetched when asked for, so memory holds
+    one batch whatever the result's size), valid inside the engine's `stream` block only."""
+
+    columns: list[str]
+    batches: Iterator[list[tuple[Any, ...]]]
+    bad_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    damaged_files: list[str] = field(default_factory=list)  # of bad_files, those read up to their damage
+    stats: EngineStats | None = None
+
+
 class Engine(Protocol):
     name: str
     notes: list[str]  # for the user: what changed how the data was read
@@ -31,3 +47,8 @@ class Engine(Protocol):
     aws_session: Any  # a boto3 Session when the engine talks to AWS, else None
 
     def run(self, athena_sql: str) -> QueryResult: ...
+
+    def stream(self, athena_sql: str, batch_rows: int = BATCH_ROWS) -> AbstractContextManager[RowStream]:
+        """The result in batches, fetched while the block runs; the engine's resources (the scan,
+        the cursor) are released when it ends."""
+        ...

@@ -6,12 +6,14 @@ message and query id reach the user; nothing is retried behind their back.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from alb502athena.engines.base import QueryResult
+from alb502athena.engines.base import BATCH_ROWS, QueryResult, RowStream
 from alb502athena.errors import QueryError, UsageError
 
 if TYPE_CHECKING:
@@ -72,13 +74,40 @@ class TrinoEngine:
         )
 
     def run(self, athena_sql: str) -> QueryResult:
+        with self.stream(athena_sql) as result:
+            rows = [row for batch in result.batches for row in batch]
+        return QueryResult(result.columns, rows)
+
+    @contextlib.contextmanager
+    def stream(self, athena_sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[RowStream]:
+        """The result as Trino sends it, `batch_rows` at a time; the query is cancelled if the block
+        ends before its last row."""
+        with self._failures():
+            cursor = self._connect().cursor()
+            cursor.execute(athena_sql)
+            columns = [d[0] for d in cursor.description or []]
+        try:
+            yield RowStream(columns, self._batches(cursor, batch_rows))
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()  # cancels the query if rows are left
+
+    def _batches(self, cursor: Any, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
+        while True:
+            with self._failures():
+                batch = [tuple(r) for r in cursor.fetchmany(batch_rows)]
+            if not batch:
+                return
+            yield batch
+
+    @contextlib.contextmanager
+    def _failures(self) -> Iterator[None]:
+        """Trino's own failure message and query id, or why it could not be reached, as QueryError."""
         import requests
         import trino
 
         try:
-            cursor = self._connect().cursor()
-            cursor.execute(athena_sql)
-            rows = [tuple(r) for r in cursor.fetchall()]
+            yield
         except trino.exceptions.TrinoQueryError as exc:
             raise QueryError(f"Trino query {exc.query_id} failed: {exc.error_name}: {exc.message}") from None
         except trino.exceptions.HttpError as exc:
@@ -86,4 +115,3 @@ class TrinoEngine:
         except (trino.exceptions.TrinoConnectionError, requests.exceptions.RequestException) as exc:
             cause = exc.__cause__ or exc.__context__ or exc
             raise QueryError(f"cannot reach Trino at {self._settings.url} ({type(cause).__name__})") from None
-        return QueryResult([d[0] for d in cursor.description or []], rows)

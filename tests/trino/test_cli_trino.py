@@ -60,6 +60,10 @@ def test_options_from_the_environment(trino: TrinoTier, schema: str) -> None:
     assert code == 0, err
     rows = json.loads(out)
     assert len(rows) == 72 and {r["target_ip"] for r in rows} == {"10.0.12.14", "10.0.12.203"}
+    # The limit is in the query Trino runs (LIMIT 6, one past it): the first five, and a note.
+    code, out, err = invoke("run", "connect-failed", *WINDOW, "-o", "json", "--limit", "5", env=env)
+    assert code == 0, err
+    assert json.loads(out) == rows[:5] and "more match" in err
 
 
 def test_printed_trino_ddl_creates_a_working_table(trino: TrinoTier, schema: str) -> None:
