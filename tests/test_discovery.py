@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from alb502athena.cli.app import app
 from alb502athena.logfiles import discover
+from alb502athena.safetext import md_text
 from alb502athena.window import Window
 from tests.conftest import REPO, write_log
 from tests.lines import make_line, signature_line
@@ -174,7 +175,7 @@ def test_an_unreadable_folder_is_said_in_every_format(tmp_path: Path) -> None:
     for fmt, done in runs.items():
         assert done.returncode == 0, (fmt, done.stderr)
     assert f"Warning: {warning}" in runs["table"].stdout.splitlines()
-    assert f"**Warning:** {warning}" in runs["markdown"].stdout.split("\n\n")
+    assert f"**Warning:** {md_text(warning)}" in runs["markdown"].stdout.split("\n\n")
     assert f"Warning: {warning}" in runs["csv"].stderr.splitlines()
     assert [r[0] for r in csv.reader(io.StringIO(runs["csv"].stdout))][1:] == ["connect-failed"]
     assert f'<p class="warning"><strong>Warning:</strong> {warning}</p>' in report.read_text()
