@@ -29,11 +29,19 @@ from typing import Any
 
 from alb502athena.engines.native.gzip import libdeflate
 from alb502athena.engines.native.pool import Lease, Pool
-from alb502athena.engines.native.source import Chunk, chunks, pieces
+from alb502athena.engines.native.source import Chunk, LinesRefused, chunks, pieces
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
-READ_AHEAD_BYTES = 16 << 20  # of files as stored: with gzip, about 160 MB of text
+# Read-ahead, bounded three ways: files as stored (with gzip, about 160 MB of text), files in flight
+# (each costs a queue and its buffers, and tens of thousands of small files were once all in flight,
+# with 10 GiB of buffers), and text read but not yet taken by the parsers, which is what memory holds.
+READ_AHEAD_BYTES = 16 << 20
+READ_AHEAD_FILES = 64
+READ_AHEAD_TEXT = 256 << 20
+# Below this many bytes left in a buffer, its line ends are counted so that a batch's string views
+# are sized to its rows (a ten-line file takes a few hundred bytes of them, not megabytes).
+_COUNT_ROWS_BELOW = 1 << 18
 # Offsets in a string view are 32-bit: a bigger chunk is parsed in pieces cut after line ends.
 _MAX_PIECE = 1 << 30
 
@@ -141,6 +149,7 @@ class ScanClosed(RuntimeError):
 @dataclass
 class _Failed:
     reason: str
+    read_whole: bool = False  # every line that could be read was (a refused line, say)
 
 
 @dataclass
@@ -158,6 +167,7 @@ class _Load:
     size: int
     chunks: queue.Queue[Any] = field(default_factory=lambda: queue.Queue(maxsize=2))
     dispatched: int = 0  # chunks handed to the parsers so far
+    refused: list[int] = field(default_factory=list)  # sizes of over-long lines found by pieces()
     parsed: int = 0  # bytes of its text parsed so far, for progress() (parsers add, one chunk each)
 
 
@@ -210,6 +220,11 @@ class NativeScan:
         self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
         self._loads: deque[_Load] = deque()
         self._ahead = 0
+        self._named: set[str] = set()  # the paths in bad_files
+        # Bytes of text loaded and not yet taken by the parsers; loaders wait while it is over
+        # READ_AHEAD_TEXT, except for the file the parsers wait for.
+        self._text_ahead = 0
+        self._budget = threading.Condition()
         # Progress, written by the thread that reads the batches only, read by any (progress()).
         self._totals: tuple[int, int] | None = None  # files and bytes, measured when first asked
         self._text_sizes: dict[str, int] = {}
@@ -258,8 +273,10 @@ class NativeScan:
             self._load(load)
 
     def _top_up(self) -> None:
-        # Read ahead READ_AHEAD_BYTES of files as stored, and at least one file.
-        while not self._closing.is_set() and (not self._loads or self._ahead < READ_AHEAD_BYTES):
+        # Read ahead READ_AHEAD_BYTES of files as stored, READ_AHEAD_FILES at most, one at least.
+        while not self._closing.is_set() and (
+            not self._loads or (self._ahead < READ_AHEAD_BYTES and len(self._loads) < READ_AHEAD_FILES)
+        ):
             job = next(self._jobs, None)
             if job is None:
                 return
@@ -271,13 +288,41 @@ class NativeScan:
     def _load(self, load: _Load) -> None:
         try:
             for chunk in chunks(load.path, self._pool):
+                if not self._wait_for_room(load, len(chunk[0])):
+                    return
                 if not self._hand_over(load.chunks, chunk):
                     return
             self._hand_over(load.chunks, _END)
+        except LinesRefused as exc:
+            self._hand_over(load.chunks, _Failed(str(exc), read_whole=True))
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             self._hand_over(load.chunks, _Failed(str(exc) or type(exc).__name__))
         except BaseException as exc:  # a bug: the reader raises it, rather than wait forever
             self._hand_over(load.chunks, _Crashed(exc))
+
+    def _wait_for_room(self, load: _Load, size: int) -> bool:
+        """Wait until the text read ahead leaves room for `size` more bytes, then count them in. The
+        file the parsers wait for never waits (they would wait for each other), nor does a chunk
+        when nothing else is ahead. False when the scan closes meanwhile."""
+        with self._budget:
+            while self._text_ahead and self._text_ahead + size > READ_AHEAD_TEXT and not self._is_next(load):
+                if self._closing.is_set():
+                    return False
+                self._budget.wait(0.05)
+            self._text_ahead += size
+        return True
+
+    def _is_next(self, load: _Load) -> bool:
+        try:
+            return self._loads[0] is load
+        except IndexError:  # the scan is closing
+            return False
+
+    def _taken(self, size: int) -> None:
+        """`size` bytes of text (0 for none) left the read-ahead, or the next file changed."""
+        with self._budget:
+            self._text_ahead -= size
+            self._budget.notify_all()
 
     def _hand_over(self, chunks: queue.Queue[Any], item: Any) -> bool:
         while not self._closing.is_set():
@@ -299,13 +344,15 @@ class NativeScan:
                 raise item.error
             if item is _END or isinstance(item, _Failed):
                 self._loads.popleft()
+                self._taken(0)  # another file is next: its loader may go on
                 self._ahead -= load.size
                 self._files_done += 1
                 self._bytes_done += load.size
                 self._top_up()
                 if isinstance(item, _Failed):
-                    self._failed(load, item.reason)
+                    self._failed(load, item.reason, item.read_whole)
                 continue
+            self._taken(len(item[0]))
             load.dispatched += 1
             return load, item
         return None
@@ -320,10 +367,15 @@ class NativeScan:
             except queue.Empty:
                 continue
 
-    def _failed(self, load: _Load, reason: str) -> None:
-        if any(path == load.path for path, _ in self.bad_files):
+    def _failed(self, load: _Load, reason: str, read_whole: bool = False) -> None:
+        if load.path in self._named:
             return
-        if load.dispatched:
+        self._named.add(load.path)
+        if read_whole:
+            # Every line was read, and counted: later queries read it all again, as this one did.
+            self.bad_files.append((load.path, reason))
+            self.partial_files.add(load.path)
+        elif load.dispatched:
             # Chunks of it were counted already: deflate finds some damage only after decoding
             # bytes from it, so the last of them may be garbled.
             self.bad_files.append(
@@ -335,7 +387,7 @@ class NativeScan:
 
     def _batches(self) -> Iterator[Any]:
         self.start()
-        parses: deque[tuple[_Load, Future[tuple[list[Any], str | None]]]] = deque()
+        parses: deque[tuple[_Load, Future[tuple[list[Any], str | None, list[int]]]]] = deque()
         try:
             while True:
                 while len(parses) < self.threads:
@@ -346,49 +398,57 @@ class NativeScan:
                 if not parses:
                     return
                 load, parsed = parses.popleft()
-                batches, error = parsed.result()
+                batches, error, refused = parsed.result()
                 if error is not None:
                     load.dispatched -= 1  # this chunk was not counted
                     self._failed(load, error)
                     continue
+                if refused:
+                    self._failed(load, str(LinesRefused(len(refused), max(refused), _MAX_PIECE)), True)
                 yield from batches
         finally:
             self.close()
 
-    def _parse_chunk(self, load: _Load, chunk: Chunk) -> tuple[list[Any], str | None]:
+    def _parse_chunk(self, load: _Load, chunk: Chunk) -> tuple[list[Any], str | None, list[int]]:
         buf, lease = chunk
         try:
+            cut, refused = pieces(buf, _MAX_PIECE)
             batches = [
                 b
-                for offset, piece in pieces(buf, _MAX_PIECE)
-                for b in self._parse_buffer(piece, offset, lease, load.day)
+                for offset, piece in cut
+                # A piece with no offset is not in the chunk: it owns its bytes.
+                for b in self._parse_buffer(piece, lease if offset is not None else None, load.day)
             ]
         except ValueError as exc:
-            return [], str(exc)
+            return [], str(exc), []
         load.parsed += len(buf)
-        return batches, None
+        return batches, None, refused
 
-    def _parse_buffer(self, buf: Any, offset: int, lease: Lease | None, day: str | None) -> Iterator[Any]:
-        """Batches of the lines in `buf`, which starts at `offset` in the lease's array (or is a
-        memory-mapped file when there is no lease). String views point into it."""
+    def _parse_buffer(self, buf: Any, lease: Lease | None, day: str | None) -> Iterator[Any]:
+        """Batches of the lines in `buf`, a part of the lease's array (or an array that owns its
+        bytes, when there is no lease). String views point into it."""
         import numpy as np
         import pyarrow as pa
 
         parse, classes, levels = _parser(log_format())
-        data = lease.buffer(offset, len(buf)) if lease is not None else pa.py_buffer(buf)
+        address = buf.ctypes.data
+        data = lease.buffer(address - lease.address, len(buf)) if lease is not None else pa.py_buffer(buf)
         width = len(self._columns)
-        stride = BATCH_ROWS * 16
         spans = np.empty(2 * len(levels), dtype=np.int64)
         out = np.zeros(1, dtype=np.int64)
-        address = buf.ctypes.data
         pos = 0
         n = len(buf)
         while pos < n:
+            cap = BATCH_ROWS
+            if n - pos < _COUNT_ROWS_BELOW:
+                rest = buf[pos:]
+                cap = min(cap, int(np.count_nonzero(rest == 10)) + int(np.count_nonzero(rest == 13)) + 1)
+            stride = cap * 16
             views = self._pool.lease(width * stride)
-            valid = np.zeros((width, (BATCH_ROWS + 7) // 8), dtype=np.uint8)
+            valid = np.zeros((width, (cap + 7) // 8), dtype=np.uint8)
             rows = parse(
                 address, pos, n, classes.ctypes.data, self._slots.ctypes.data, levels.ctypes.data,
-                views.address, views.address, valid.ctypes.data, width, BATCH_ROWS,
+                views.address, views.address, valid.ctypes.data, width, cap,
                 spans.ctypes.data, out.ctypes.data,
             )  # fmt: skip
             pos = int(out[0])
