@@ -33,15 +33,17 @@ from alb502athena.engines.native.source import Chunk, LinesRefused, chunks, piec
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
-# Read-ahead, bounded three ways: files as stored (with gzip, about 160 MB of text), files in flight
-# (each costs a queue and its buffers, and tens of thousands of small files were once all in flight,
-# with 10 GiB of buffers), and text read but not yet taken by the parsers, which is what memory holds.
-READ_AHEAD_BYTES = 16 << 20
+# Read-ahead, bounded in text read but not yet taken by the parsers (what memory holds), and in files
+# in flight (each costs a queue and its buffers). It was once counted in bytes of files as stored:
+# tens of thousands of small files were in flight at once, with 10 GiB of buffers.
+READ_AHEAD_TEXT = 160 << 20
 READ_AHEAD_FILES = 64
-READ_AHEAD_TEXT = 256 << 20
 # Below this many bytes left in a buffer, its line ends are counted so that a batch's string views
 # are sized to its rows (a ten-line file takes a few hundred bytes of them, not megabytes).
 _COUNT_ROWS_BELOW = 1 << 18
+# Chunks up to _PACK_BELOW bytes that are ready are parsed together, up to _PACK_BYTES.
+_PACK_BELOW = 1 << 20
+_PACK_BYTES = 8 << 20
 # Offsets in a string view are 32-bit: a bigger chunk is parsed in pieces cut after line ends.
 _MAX_PIECE = 1 << 30
 
@@ -124,6 +126,7 @@ def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
 
 
 _END = object()  # a load's last item
+_NOTHING = object()  # no item yet
 
 
 @dataclass(frozen=True)
@@ -164,10 +167,10 @@ class _Load:
 
     day: str | None
     path: str
-    size: int
+    size: int = 0  # as stored, measured by the loader (a stat per file where it runs in parallel)
     chunks: queue.Queue[Any] = field(default_factory=lambda: queue.Queue(maxsize=2))
     dispatched: int = 0  # chunks handed to the parsers so far
-    refused: list[int] = field(default_factory=list)  # sizes of over-long lines found by pieces()
+    peeked: Any = None  # an item taken from `chunks` but left for the next job
     parsed: int = 0  # bytes of its text parsed so far, for progress() (parsers add, one chunk each)
 
 
@@ -193,7 +196,9 @@ class NativeScan:
         import pyarrow as pa
 
         self.start()
-        _parser(log_format())  # the compiled parser: loaded from the cache, or compiled once
+        # The compiled parser: loaded from the cache, or compiled once. Kept here: looking it up
+        # hashes the whole format, which cost more than parsing a small file.
+        self._compiled = _parser(log_format())
         self._columns = list(columns)
         self._schema = pa.schema([(c, pa.string_view()) for c in [*self._columns, "day"]])
         # Where each column of the format goes in the batches (-1: not written).
@@ -219,7 +224,6 @@ class NativeScan:
         self._parsers = ThreadPoolExecutor(max(1, self.threads))
         self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
         self._loads: deque[_Load] = deque()
-        self._ahead = 0
         self._named: set[str] = set()  # the paths in bad_files
         # Bytes of text loaded and not yet taken by the parsers; loaders wait while it is over
         # READ_AHEAD_TEXT, except for the file the parsers wait for.
@@ -273,19 +277,17 @@ class NativeScan:
             self._load(load)
 
     def _top_up(self) -> None:
-        # Read ahead READ_AHEAD_BYTES of files as stored, READ_AHEAD_FILES at most, one at least.
-        while not self._closing.is_set() and (
-            not self._loads or (self._ahead < READ_AHEAD_BYTES and len(self._loads) < READ_AHEAD_FILES)
-        ):
+        # READ_AHEAD_FILES files in flight; their loaders wait for room in READ_AHEAD_TEXT.
+        while not self._closing.is_set() and len(self._loads) < READ_AHEAD_FILES:
             job = next(self._jobs, None)
             if job is None:
                 return
-            load = _Load(job[0], job[1], _size(job[1]))
-            self._ahead += load.size
+            load = _Load(job[0], job[1])
             self._loads.append(load)
             self._load_queue.put(load)
 
     def _load(self, load: _Load) -> None:
+        load.size = _size(load.path)
         try:
             for chunk in chunks(load.path, self._pool):
                 if not self._wait_for_room(load, len(chunk[0])):
@@ -333,39 +335,57 @@ class NativeScan:
                 continue
         return False
 
-    def _next_chunk(self) -> tuple[_Load, Chunk] | None:
-        """The next chunk in file order, once a loader has it; None when every file is read."""
+    def _next_job(self) -> list[tuple[_Load, Chunk]] | None:
+        """The next chunks for a parser, in file order, once a loader has the first; None when every
+        file is read. Small chunks (the whole text of a small file, say) that are ready go together,
+        up to _PACK_BYTES of one day: one parse and one batch for many small files, where each
+        cost about half a millisecond."""
         if self._closing.is_set() or self._stopped:
             raise ScanClosed("the scan was closed while it was being read")
+        job: list[tuple[_Load, Chunk]] = []
+        size = 0
         while self._loads:
             load = self._loads[0]
-            item = self._take(load.chunks)
+            item = self._take(load, wait=not job)
+            if item is _NOTHING:
+                break
             if isinstance(item, _Crashed):
                 raise item.error
             if item is _END or isinstance(item, _Failed):
                 self._loads.popleft()
                 self._taken(0)  # another file is next: its loader may go on
-                self._ahead -= load.size
                 self._files_done += 1
                 self._bytes_done += load.size
                 self._top_up()
                 if isinstance(item, _Failed):
                     self._failed(load, item.reason, item.read_whole)
                 continue
-            self._taken(len(item[0]))
+            n = len(item[0])
+            if job and (n > _PACK_BELOW or size + n > _PACK_BYTES or load.day != job[0][0].day):
+                load.peeked = item  # the next job's
+                break
+            self._taken(n)
             load.dispatched += 1
-            return load, item
-        return None
+            job.append((load, item))
+            size += n
+            if n > _PACK_BELOW:
+                break
+        return job or None
 
-    def _take(self, chunks: queue.Queue[Any]) -> Any:
+    def _take(self, load: _Load, wait: bool) -> Any:
+        """The file's next item; without `wait`, _NOTHING when the loader has not handed it over yet."""
+        if load.peeked is not None:
+            item, load.peeked = load.peeked, None
+            return item
         # A closed scan has no loaders left to answer: stop rather than wait, or end short.
         while True:
             if self._closing.is_set() or self._stopped:
                 raise ScanClosed("the scan was closed while it was being read")
             try:
-                return chunks.get(timeout=0.05)
+                return load.chunks.get(timeout=0.05) if wait else load.chunks.get_nowait()
             except queue.Empty:
-                continue
+                if not wait:
+                    return _NOTHING
 
     def _failed(self, load: _Load, reason: str, read_whole: bool = False) -> None:
         if load.path in self._named:
@@ -387,42 +407,56 @@ class NativeScan:
 
     def _batches(self) -> Iterator[Any]:
         self.start()
-        parses: deque[tuple[_Load, Future[tuple[list[Any], str | None, list[int]]]]] = deque()
+        parses: deque[tuple[_Load, Future[tuple[list[Any], list[int]]]]] = deque()
         try:
             while True:
                 while len(parses) < self.threads:
-                    nxt = self._next_chunk()
-                    if nxt is None:
+                    job = self._next_job()
+                    if job is None:
                         break
-                    parses.append((nxt[0], self._parsers.submit(self._parse_chunk, *nxt)))
+                    parses.append((job[0][0], self._parsers.submit(self._parse_job, job)))
                 if not parses:
                     return
                 load, parsed = parses.popleft()
-                batches, error, refused = parsed.result()
-                if error is not None:
-                    load.dispatched -= 1  # this chunk was not counted
-                    self._failed(load, error)
-                    continue
-                if refused:
+                batches, refused = parsed.result()
+                if refused:  # only a job of one chunk can hold a line too long for a string view
                     self._failed(load, str(LinesRefused(len(refused), max(refused), _MAX_PIECE)), True)
                 yield from batches
         finally:
             self.close()
 
-    def _parse_chunk(self, load: _Load, chunk: Chunk) -> tuple[list[Any], str | None, list[int]]:
-        buf, lease = chunk
-        try:
+    def _parse_job(self, job: list[tuple[_Load, Chunk]]) -> tuple[list[Any], list[int]]:
+        """The batches of a job's chunks, and the sizes of lines refused for being too long."""
+        if len(job) == 1:
+            load, (buf, lease) = job[0]
             cut, refused = pieces(buf, _MAX_PIECE)
+            # A piece with no offset is not in the chunk: it owns its bytes.
             batches = [
                 b
                 for offset, piece in cut
-                # A piece with no offset is not in the chunk: it owns its bytes.
                 for b in self._parse_buffer(piece, lease if offset is not None else None, load.day)
             ]
-        except ValueError as exc:
-            return [], str(exc), []
-        load.parsed += len(buf)
-        return batches, None, refused
+            load.parsed += len(buf)
+            return batches, refused
+        buf, lease = self._packed([chunk for _, chunk in job])
+        for load, (chunk, _) in job:
+            load.parsed += len(chunk)
+        return list(self._parse_buffer(buf, lease, job[0][0].day)), []
+
+    def _packed(self, chunks: list[Chunk]) -> Chunk:
+        """The chunks one after the other in one buffer, each ended by a \\n if it does not end with
+        one: its last line ends there, as at the end of its file (after a \\r, the \\n makes a
+        \\r\\n, one line end, so that a \\n starting the next file still ends an empty line)."""
+        lease = self._pool.lease(sum(len(buf) + 1 for buf, _ in chunks))
+        array = lease.array
+        at = 0
+        for buf, _ in chunks:
+            array[at : at + len(buf)] = buf
+            at += len(buf)
+            if len(buf) and buf[-1] != 10:
+                array[at] = 10
+                at += 1
+        return array[:at], lease
 
     def _parse_buffer(self, buf: Any, lease: Lease | None, day: str | None) -> Iterator[Any]:
         """Batches of the lines in `buf`, a part of the lease's array (or an array that owns its
@@ -430,7 +464,7 @@ class NativeScan:
         import numpy as np
         import pyarrow as pa
 
-        parse, classes, levels = _parser(log_format())
+        parse, classes, levels = self._compiled
         address = buf.ctypes.data
         data = lease.buffer(address - lease.address, len(buf)) if lease is not None else pa.py_buffer(buf)
         width = len(self._columns)
