@@ -45,12 +45,14 @@ class LinesRefused(ValueError):
     as one unparsed line, every other line as usual."""
 
     def __init__(self, count: int, longest: int, limit: int) -> None:
-        lines = "a line" if count == 1 else f"{count:,} lines"
-        longest_part = f" (the longest {longest:,} bytes)" if count > 1 else f" of {longest:,} bytes"
-        super().__init__(
-            f"{lines}{longest_part} longer than the {limit:,}-byte limit, counted as unparsed "
-            f"{'' if count == 1 else 'lines '}without being read; every other line was read"
-        )
+        if count == 1:
+            what = f"a line of {longest:,} bytes is longer than the {limit:,}-byte limit: it is"
+        else:
+            what = (
+                f"{count:,} lines (the longest {longest:,} bytes) are longer than the {limit:,}-byte "
+                "limit: each is"
+            )
+        super().__init__(f"{what} counted as one unparsed line; every other line was read")
 
 
 def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
@@ -166,14 +168,13 @@ def _streamed(stream: Any, pool: Pool, size: int | None = None) -> Iterator[Chun
             fresh = max(0, total - 1)
             continue
         # A line too long to hold: drop what was read of it, and the rest up to its end.
-        ends_with_cr = bool(array[total - 1] == 13)
+        ends_with_cr = bool(array[total - 1] == 13)  # then the line ended there
         del array, lease
-        carry = np.zeros(0, dtype=np.uint8)
         fresh = 0
         yield np.frombuffer(_LINE_END, dtype=np.uint8), None  # it counts as one line, unparsed
-        skipped, carry = _skip_line(stream, pool, ends_with_cr)
-        done += skipped
-        refused.append(total + skipped)
+        skipped, read, carry = _skip_line(stream, ends_with_cr)
+        done += read
+        refused.append(total - ends_with_cr + skipped)
     if refused:
         raise LinesRefused(len(refused), max(refused), limit)
 
@@ -181,32 +182,34 @@ def _streamed(stream: Any, pool: Pool, size: int | None = None) -> Iterator[Chun
 _LINE_END = b"\n"  # the stand-in for a refused line (made an array where it is used)
 
 
-def _skip_line(stream: Any, pool: Pool, after_cr: bool) -> tuple[int, Any]:
-    """Reads past the end of the line being read (a \r just read may have a \n after it): how many
-    bytes of the line it read, and what came after its end (a copy)."""
+def _skip_line(stream: Any, after_cr: bool) -> tuple[int, int, Any]:
+    """Reads past the end of the line being read (after a \r that ended it, a \n is part of its
+    line end): how many more bytes of the line there were, how many bytes it read, and a copy of
+    what came after the line end. (A bytearray, searched by memchr: numpy compares a byte at a time.)"""
     import numpy as np
 
-    lease = pool.lease(CHUNK)
-    array = lease.array
-    skipped = 0
+    scratch = bytearray(CHUNK)
+    skipped = done = 0
     while True:
-        read = stream.readinto(memoryview(array)[:CHUNK])
+        read = stream.readinto(scratch)
+        done += read
         if read == 0:
-            return skipped, np.zeros(0, dtype=np.uint8)
-        buf = array[:read]
+            return skipped, done, np.zeros(0, dtype=np.uint8)
+        start = 0
         if after_cr:
-            start = 1 if buf[0] == 10 else 0
-            return skipped, buf[start:].copy()
-        end = _first_line_end(buf)
-        if end < 0:
-            skipped += read
-            continue
-        skipped += end
-        if buf[end] == 13 and end + 1 == read:
-            after_cr = True  # the \n of a \r\n may come in the next read
-            continue
-        start = end + (2 if buf[end] == 13 and buf[end + 1] == 10 else 1)
-        return skipped, buf[start:].copy()
+            start = 1 if scratch[0] == 10 else 0
+        else:
+            ends = [at for at in (scratch.find(b"\n", 0, read), scratch.find(b"\r", 0, read)) if at >= 0]
+            if not ends:
+                skipped += read
+                continue
+            end = min(ends)
+            skipped += end
+            if scratch[end] == 13 and end + 1 == read:
+                after_cr = True  # the \n of a \r\n may come with the next read
+                continue
+            start = end + (2 if scratch[end] == 13 and scratch[end + 1] == 10 else 1)
+        return skipped, done, np.frombuffer(scratch, dtype=np.uint8, count=read - start, offset=start).copy()
 
 
 def _first_line_end(buf: Any) -> int:
