@@ -36,7 +36,7 @@ BATCH_ROWS = 16384
 # Read-ahead, bounded in text read but not yet taken by the parsers (what memory holds), and in files
 # in flight (each costs a queue and its buffers). It was once counted in bytes of files as stored:
 # tens of thousands of small files were in flight at once, with 10 GiB of buffers.
-READ_AHEAD_TEXT = 160 << 20
+READ_AHEAD_TEXT = 96 << 20
 READ_AHEAD_FILES = 64
 # Below this many bytes left in a buffer, its line ends are counted so that a batch's string views
 # are sized to its rows (a ten-line file takes a few hundred bytes of them, not megabytes).
