@@ -222,7 +222,8 @@ class NativeScan:
         for _ in range(max(1, self.threads)):
             threading.Thread(target=self._loader, daemon=True, name="alb502-loader").start()
         self._parsers = ThreadPoolExecutor(max(1, self.threads))
-        self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
+        # Taken one at a time: a list of a million files was 70 MB of tuples.
+        self._jobs = ((day, path) for day, paths in self.files_by_day for path in paths)
         self._loads: deque[_Load] = deque()
         self._named: set[str] = set()  # the paths in bad_files
         # Bytes of text loaded and not yet taken by the parsers; loaders wait while it is over
