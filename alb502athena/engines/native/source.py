@@ -127,9 +127,6 @@ def _isal_error() -> type[Exception]:
     return error
 
 
-_PROBE = 1 << 16  # bytes read at a time past a plain file's expected end
-
-
 def _streamed(stream: Any, pool: Pool, size: int | None = None) -> Iterator[Chunk]:
     """The text of `stream` (anything with readinto) in chunks of whole lines, in about CHUNK bytes.
     With the expected `size` (a plain file's), a small file takes a buffer of its size, not CHUNK.
@@ -145,7 +142,8 @@ def _streamed(stream: Any, pool: Pool, size: int | None = None) -> Iterator[Chun
     while True:
         want = max(CHUNK, len(carry))  # a long line doubles the read, so that it is copied O(1) times
         if size is not None:
-            want = min(want, size - done + 1 if done < size else _PROBE)
+            # One byte more than is left, to see the end; past it (the file grew), reads that double.
+            want = min(want, size - done + 1 if done < size else max(1 << 12, done - size))
         lease = pool.lease(len(carry) + want)
         array = lease.array
         array[: len(carry)] = carry
@@ -169,7 +167,7 @@ def _streamed(stream: Any, pool: Pool, size: int | None = None) -> Iterator[Chun
             continue
         # A line too long to hold: drop what was read of it, and the rest up to its end.
         ends_with_cr = bool(array[total - 1] == 13)  # then the line ended there
-        del array, lease
+        del array, lease, carry
         fresh = 0
         yield np.frombuffer(_LINE_END, dtype=np.uint8), None  # it counts as one line, unparsed
         skipped, read, carry = _skip_line(stream, ends_with_cr)
