@@ -325,4 +325,4 @@ def test_a_two_gib_line_is_refused_in_bounded_memory(tmp_path: Path, name: str) 
     assert result["totals"]["lines"] == 7 and result["totals"]["unparsed_lines"] == 1
     [bad] = result["bad_files"]
     assert bad["path"] == str(path) and f"a line of {2 << 30:,} bytes is longer than the" in bad["reason"]
-    assert peak < 768 << 20, peak
+    assert peak < 512 << 20, peak  # 4.1 GiB before

@@ -29,9 +29,11 @@ from alb502athena.engines.native.pool import Lease, Pool
 WHOLE = 256 << 20  # bytes of text read as one chunk
 CHUNK = 32 << 20  # bytes of text per chunk of a bigger file
 WHOLE_GZIP = 32 << 20  # bytes of gzip: a bigger file is streamed, whatever its trailer says
-# A longer line is refused. Real ALB lines are kilobytes; the bound keeps a streamed file's memory
-# at a few times it, whatever a file holds (a 2 GiB line took 4 GiB and lost the lines after it).
-MAX_LINE = 64 << 20
+# A longer line is refused (found so when more than this much of it is read without its end, so a
+# line up to about CHUNK longer may pass). Real ALB lines are kilobytes; the bound keeps a streamed
+# file's memory at a few chunks whatever a file holds (a 2 GiB line took 4 GiB and lost the lines
+# after it).
+MAX_LINE = 16 << 20
 
 Chunk = tuple[Any, Lease | None]  # a uint8 array of whole lines, and the lease that owns it
 
