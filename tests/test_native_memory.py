@@ -66,3 +66,31 @@ def test_the_pool_keeps_no_more_than_it_is_allowed() -> None:
     array = lease.array
     del lease
     assert pool.lease(100).array is not array
+
+
+def test_buffers_of_small_files_are_small() -> None:
+    # Every buffer was rounded up to 4 MiB: a ten-line file took 4 MiB of text and 4 MiB of views,
+    # and tens of thousands of them were in flight.
+    pool = Pool()
+    assert len(pool.lease(3000).array) == 4096
+    assert len(pool.lease(100_000).array) == 128 << 10
+    assert len(pool.lease(5 << 20).array) == 8 << 20
+
+
+def test_each_released_array_is_handed_out_again_once() -> None:
+    pool = Pool()
+    leases = [pool.lease(3000) for _ in range(2000)]
+    released = {id(lease.array) for lease in leases[::2]}
+    del leases[::2]
+    again = [pool.lease(3000) for _ in range(1000)]
+    assert {id(lease.array) for lease in again} == released
+    assert id(pool.lease(3000).array) not in released  # each once: the next one is new
+
+
+def test_a_bigger_free_array_serves_a_request_up_to_half_its_size() -> None:
+    pool = Pool()
+    big = pool.lease(8 << 20)
+    array = big.array
+    del big
+    assert pool.lease(1 << 20).array is not array  # an 8 MiB array for 1 MiB would be mostly idle
+    assert pool.lease(5 << 20).array is array

@@ -29,11 +29,21 @@ from typing import Any
 
 from alb502athena.engines.native.gzip import DamagedGzip, libdeflate
 from alb502athena.engines.native.pool import Lease, Pool
-from alb502athena.engines.native.source import Chunk, chunks, pieces
+from alb502athena.engines.native.source import Chunk, LinesRefused, chunks, pieces
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
-READ_AHEAD_BYTES = 16 << 20  # of files as stored: with gzip, about 160 MB of text
+# Read-ahead, bounded in text read but not yet taken by the parsers (what memory holds), and in files
+# in flight (each costs a queue and its buffers). It was once counted in bytes of files as stored:
+# tens of thousands of small files were in flight at once, with 10 GiB of buffers.
+READ_AHEAD_TEXT = 96 << 20
+READ_AHEAD_FILES = 64
+# Below this many bytes left in a buffer, its line ends are counted so that a batch's string views
+# are sized to its rows (a ten-line file takes a few hundred bytes of them, not megabytes).
+_COUNT_ROWS_BELOW = 1 << 18
+# Chunks up to _PACK_BELOW bytes that are ready are parsed together, up to _PACK_BYTES.
+_PACK_BELOW = 1 << 20
+_PACK_BYTES = 8 << 20
 # Offsets in a string view are 32-bit: a bigger chunk is parsed in pieces cut after line ends.
 _MAX_PIECE = 1 << 30
 
@@ -116,6 +126,7 @@ def referenced_columns(sql: str, fmt: LogFormat | None = None) -> list[str]:
 
 
 _END = object()  # a load's last item
+_NOTHING = object()  # no item yet
 
 
 @dataclass(frozen=True)
@@ -141,7 +152,7 @@ class ScanClosed(RuntimeError):
 @dataclass
 class _Failed:
     reason: str
-    read_whole: bool = False  # every line that could be read was (a gzip file read through damage, say)
+    read_whole: bool = False  # every line that could be read was (read through damage, a refused line)
 
 
 @dataclass
@@ -156,9 +167,10 @@ class _Load:
 
     day: str | None
     path: str
-    size: int
+    size: int = 0  # as stored, measured by the loader (a stat per file where it runs in parallel)
     chunks: queue.Queue[Any] = field(default_factory=lambda: queue.Queue(maxsize=2))
     dispatched: int = 0  # chunks handed to the parsers so far
+    peeked: Any = None  # an item taken from `chunks` but left for the next job
     parsed: int = 0  # bytes of its text parsed so far, for progress() (parsers add, one chunk each)
 
 
@@ -184,7 +196,9 @@ class NativeScan:
         import pyarrow as pa
 
         self.start()
-        _parser(log_format())  # the compiled parser: loaded from the cache, or compiled once
+        # The compiled parser: loaded from the cache, or compiled once. Kept here: looking it up
+        # hashes the whole format, which cost more than parsing a small file.
+        self._compiled = _parser(log_format())
         self._columns = list(columns)
         self._schema = pa.schema([(c, pa.string_view()) for c in [*self._columns, "day"]])
         # Where each column of the format goes in the batches (-1: not written).
@@ -208,9 +222,14 @@ class NativeScan:
         for _ in range(max(1, self.threads)):
             threading.Thread(target=self._loader, daemon=True, name="alb502-loader").start()
         self._parsers = ThreadPoolExecutor(max(1, self.threads))
-        self._jobs = iter([(day, path) for day, paths in self.files_by_day for path in paths])
+        # Taken one at a time: a list of a million files was 70 MB of tuples.
+        self._jobs = ((day, path) for day, paths in self.files_by_day for path in paths)
         self._loads: deque[_Load] = deque()
-        self._ahead = 0
+        self._named: set[str] = set()  # the paths in bad_files
+        # Bytes of text loaded and not yet taken by the parsers; loaders wait while it is over
+        # READ_AHEAD_TEXT, except for the file the parsers wait for.
+        self._text_ahead = 0
+        self._budget = threading.Condition()
         # Progress, written by the thread that reads the batches only, read by any (progress()).
         self._totals: tuple[int, int] | None = None  # files and bytes, measured when first asked
         self._text_sizes: dict[str, int] = {}
@@ -259,28 +278,56 @@ class NativeScan:
             self._load(load)
 
     def _top_up(self) -> None:
-        # Read ahead READ_AHEAD_BYTES of files as stored, and at least one file.
-        while not self._closing.is_set() and (not self._loads or self._ahead < READ_AHEAD_BYTES):
+        # READ_AHEAD_FILES files in flight; their loaders wait for room in READ_AHEAD_TEXT.
+        while not self._closing.is_set() and len(self._loads) < READ_AHEAD_FILES:
             job = next(self._jobs, None)
             if job is None:
                 return
-            load = _Load(job[0], job[1], _size(job[1]))
-            self._ahead += load.size
+            load = _Load(job[0], job[1])
             self._loads.append(load)
             self._load_queue.put(load)
 
     def _load(self, load: _Load) -> None:
+        load.size = _size(load.path)
         try:
             for chunk in chunks(load.path, self._pool):
+                if not self._wait_for_room(load, len(chunk[0])):
+                    return
                 if not self._hand_over(load.chunks, chunk):
                     return
             self._hand_over(load.chunks, _END)
         except DamagedGzip as exc:
             self._hand_over(load.chunks, _Failed(str(exc), read_whole=exc.read_whole))
+        except LinesRefused as exc:
+            self._hand_over(load.chunks, _Failed(str(exc), read_whole=True))
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             self._hand_over(load.chunks, _Failed(str(exc) or type(exc).__name__))
         except BaseException as exc:  # a bug: the reader raises it, rather than wait forever
             self._hand_over(load.chunks, _Crashed(exc))
+
+    def _wait_for_room(self, load: _Load, size: int) -> bool:
+        """Wait until the text read ahead leaves room for `size` more bytes, then count them in. The
+        file the parsers wait for never waits (they would wait for each other), nor does a chunk
+        when nothing else is ahead. False when the scan closes meanwhile."""
+        with self._budget:
+            while self._text_ahead and self._text_ahead + size > READ_AHEAD_TEXT and not self._is_next(load):
+                if self._closing.is_set():
+                    return False
+                self._budget.wait(0.05)
+            self._text_ahead += size
+        return True
+
+    def _is_next(self, load: _Load) -> bool:
+        try:
+            return self._loads[0] is load
+        except IndexError:  # the scan is closing
+            return False
+
+    def _taken(self, size: int) -> None:
+        """`size` bytes of text (0 for none) left the read-ahead, or the next file changed."""
+        with self._budget:
+            self._text_ahead -= size
+            self._budget.notify_all()
 
     def _hand_over(self, chunks: queue.Queue[Any], item: Any) -> bool:
         while not self._closing.is_set():
@@ -291,41 +338,62 @@ class NativeScan:
                 continue
         return False
 
-    def _next_chunk(self) -> tuple[_Load, Chunk] | None:
-        """The next chunk in file order, once a loader has it; None when every file is read."""
+    def _next_job(self) -> list[tuple[_Load, Chunk]] | None:
+        """The next chunks for a parser, in file order, once a loader has the first; None when every
+        file is read. Small chunks (the whole text of a small file, say) that are ready go together,
+        up to _PACK_BYTES of one day: one parse and one batch for many small files, where each
+        cost about half a millisecond."""
         if self._closing.is_set() or self._stopped:
             raise ScanClosed("the scan was closed while it was being read")
+        job: list[tuple[_Load, Chunk]] = []
+        size = 0
         while self._loads:
             load = self._loads[0]
-            item = self._take(load.chunks)
+            item = self._take(load, wait=not job)
+            if item is _NOTHING:
+                break
             if isinstance(item, _Crashed):
                 raise item.error
             if item is _END or isinstance(item, _Failed):
                 self._loads.popleft()
-                self._ahead -= load.size
+                self._taken(0)  # another file is next: its loader may go on
                 self._files_done += 1
                 self._bytes_done += load.size
                 self._top_up()
                 if isinstance(item, _Failed):
                     self._failed(load, item.reason, item.read_whole)
                 continue
+            n = len(item[0])
+            if job and (n > _PACK_BELOW or size + n > _PACK_BYTES or load.day != job[0][0].day):
+                load.peeked = item  # the next job's
+                break
+            self._taken(n)
             load.dispatched += 1
-            return load, item
-        return None
+            job.append((load, item))
+            size += n
+            if n > _PACK_BELOW:
+                break
+        return job or None
 
-    def _take(self, chunks: queue.Queue[Any]) -> Any:
+    def _take(self, load: _Load, wait: bool) -> Any:
+        """The file's next item; without `wait`, _NOTHING when the loader has not handed it over yet."""
+        if load.peeked is not None:
+            item, load.peeked = load.peeked, None
+            return item
         # A closed scan has no loaders left to answer: stop rather than wait, or end short.
         while True:
             if self._closing.is_set() or self._stopped:
                 raise ScanClosed("the scan was closed while it was being read")
             try:
-                return chunks.get(timeout=0.05)
+                return load.chunks.get(timeout=0.05) if wait else load.chunks.get_nowait()
             except queue.Empty:
-                continue
+                if not wait:
+                    return _NOTHING
 
     def _failed(self, load: _Load, reason: str, read_whole: bool = False) -> None:
-        if any(path == load.path for path, _ in self.bad_files):
+        if load.path in self._named:
             return
+        self._named.add(load.path)
         if read_whole:
             # Every line was read, and counted: later queries read it all again, as this one did.
             self.bad_files.append((load.path, reason))
@@ -342,60 +410,82 @@ class NativeScan:
 
     def _batches(self) -> Iterator[Any]:
         self.start()
-        parses: deque[tuple[_Load, Future[tuple[list[Any], str | None]]]] = deque()
+        parses: deque[tuple[_Load, Future[tuple[list[Any], list[int]]]]] = deque()
         try:
             while True:
                 while len(parses) < self.threads:
-                    nxt = self._next_chunk()
-                    if nxt is None:
+                    job = self._next_job()
+                    if job is None:
                         break
-                    parses.append((nxt[0], self._parsers.submit(self._parse_chunk, *nxt)))
+                    parses.append((job[0][0], self._parsers.submit(self._parse_job, job)))
                 if not parses:
                     return
                 load, parsed = parses.popleft()
-                batches, error = parsed.result()
-                if error is not None:
-                    load.dispatched -= 1  # this chunk was not counted
-                    self._failed(load, error)
-                    continue
+                batches, refused = parsed.result()
+                if refused:  # only a job of one chunk can hold a line too long for a string view
+                    self._failed(load, str(LinesRefused(len(refused), max(refused), _MAX_PIECE)), True)
                 yield from batches
         finally:
             self.close()
 
-    def _parse_chunk(self, load: _Load, chunk: Chunk) -> tuple[list[Any], str | None]:
-        buf, lease = chunk
-        try:
+    def _parse_job(self, job: list[tuple[_Load, Chunk]]) -> tuple[list[Any], list[int]]:
+        """The batches of a job's chunks, and the sizes of lines refused for being too long."""
+        if len(job) == 1:
+            load, (buf, lease) = job[0]
+            cut, refused = pieces(buf, _MAX_PIECE)
+            # A piece with no offset is not in the chunk: it owns its bytes.
             batches = [
                 b
-                for offset, piece in pieces(buf, _MAX_PIECE)
-                for b in self._parse_buffer(piece, offset, lease, load.day)
+                for offset, piece in cut
+                for b in self._parse_buffer(piece, lease if offset is not None else None, load.day)
             ]
-        except ValueError as exc:
-            return [], str(exc)
-        load.parsed += len(buf)
-        return batches, None
+            load.parsed += len(buf)
+            return batches, refused
+        buf, lease = self._packed([chunk for _, chunk in job])
+        for load, (chunk, _) in job:
+            load.parsed += len(chunk)
+        return list(self._parse_buffer(buf, lease, job[0][0].day)), []
 
-    def _parse_buffer(self, buf: Any, offset: int, lease: Lease | None, day: str | None) -> Iterator[Any]:
-        """Batches of the lines in `buf`, which starts at `offset` in the lease's array (or is a
-        memory-mapped file when there is no lease). String views point into it."""
+    def _packed(self, chunks: list[Chunk]) -> Chunk:
+        """The chunks one after the other in one buffer, each ended by a \\n if it does not end with
+        one: its last line ends there, as at the end of its file (after a \\r, the \\n makes a
+        \\r\\n, one line end, so that a \\n starting the next file still ends an empty line)."""
+        lease = self._pool.lease(sum(len(buf) + 1 for buf, _ in chunks))
+        array = lease.array
+        at = 0
+        for buf, _ in chunks:
+            array[at : at + len(buf)] = buf
+            at += len(buf)
+            if len(buf) and buf[-1] != 10:
+                array[at] = 10
+                at += 1
+        return array[:at], lease
+
+    def _parse_buffer(self, buf: Any, lease: Lease | None, day: str | None) -> Iterator[Any]:
+        """Batches of the lines in `buf`, a part of the lease's array (or an array that owns its
+        bytes, when there is no lease). String views point into it."""
         import numpy as np
         import pyarrow as pa
 
-        parse, classes, levels = _parser(log_format())
-        data = lease.buffer(offset, len(buf)) if lease is not None else pa.py_buffer(buf)
+        parse, classes, levels = self._compiled
+        address = buf.ctypes.data
+        data = lease.buffer(address - lease.address, len(buf)) if lease is not None else pa.py_buffer(buf)
         width = len(self._columns)
-        stride = BATCH_ROWS * 16
         spans = np.empty(2 * len(levels), dtype=np.int64)
         out = np.zeros(1, dtype=np.int64)
-        address = buf.ctypes.data
         pos = 0
         n = len(buf)
         while pos < n:
+            cap = BATCH_ROWS
+            if n - pos < _COUNT_ROWS_BELOW:
+                rest = buf[pos:]
+                cap = min(cap, int(np.count_nonzero(rest == 10)) + int(np.count_nonzero(rest == 13)) + 1)
+            stride = cap * 16
             views = self._pool.lease(width * stride)
-            valid = np.zeros((width, (BATCH_ROWS + 7) // 8), dtype=np.uint8)
+            valid = np.zeros((width, (cap + 7) // 8), dtype=np.uint8)
             rows = parse(
                 address, pos, n, classes.ctypes.data, self._slots.ctypes.data, levels.ctypes.data,
-                views.address, views.address, valid.ctypes.data, width, BATCH_ROWS,
+                views.address, views.address, valid.ctypes.data, width, cap,
                 spans.ctypes.data, out.ctypes.data,
             )  # fmt: skip
             pos = int(out[0])

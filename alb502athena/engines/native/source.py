@@ -1,11 +1,18 @@
 """Log files as chunks of whole lines, as Athena reads them, in buffers from the pool.
 
-A file of up to WHOLE bytes of text is one chunk: a gzip file decompressed at once by libdeflate, a
-plain one memory-mapped. A bigger file is streamed in chunks of about CHUNK bytes cut after a line
-end, so that memory stays bounded whatever a file's size (ALB writes a file per node every five
-minutes, and a busy node's file holds millions of lines) and its chunks are parsed in parallel.
-libdeflate cannot stream, so big gzip files go through ISA-L's reader (python-isal: 850 MB/s here,
-twice zlib's speed, and it holds the GIL less).
+A gzip file of up to WHOLE bytes of text is one chunk, decompressed at once by libdeflate. A plain
+file, or a bigger gzip file, is streamed in chunks of about CHUNK bytes cut after a line end, so
+that memory stays bounded whatever a file's size (ALB writes a file per node every five minutes,
+and a busy node's file holds millions of lines) and its chunks are parsed in parallel. libdeflate
+cannot stream, so big gzip files go through ISA-L's reader (python-isal: 850 MB/s here, twice
+zlib's speed, and it holds the GIL less).
+
+Plain files are read, not memory-mapped: a mapping holds a descriptor per file queued (thousands of
+small files ran out of them), and a file truncated while mapped (log rotation) kills the process
+with SIGBUS when a page past its new end is touched. A file read is open only while it is read.
+
+A line longer than MAX_LINE is refused, not held: it reads as one unparsed line (a row of NULLs, as
+an empty line), the rest of the file is read, and the file is named once it is done.
 """
 
 from __future__ import annotations
@@ -16,37 +23,56 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from alb502athena.engines.native.gzip import GzipText, gunzip
+from alb502athena.engines.native.gzip import DamagedGzip, GzipText, gunzip
 from alb502athena.engines.native.pool import Lease, Pool
 
 WHOLE = 256 << 20  # bytes of text read as one chunk
 CHUNK = 32 << 20  # bytes of text per chunk of a bigger file
 WHOLE_GZIP = 32 << 20  # bytes of gzip: a bigger file is streamed, whatever its trailer says
-MAX_LINE = 1 << 30  # a longer line is refused (string view offsets are 32-bit)
+# A longer line is refused (found so when more than this much of it is read without its end, so a
+# line up to about CHUNK longer may pass). Real ALB lines are kilobytes; the bound keeps a streamed
+# file's memory at a few chunks whatever a file holds (a 2 GiB line took 4 GiB and lost the lines
+# after it).
+MAX_LINE = 16 << 20
 
 Chunk = tuple[Any, Lease | None]  # a uint8 array of whole lines, and the lease that owns it
+
+
+class Shrank(OSError):
+    """A plain file got shorter while it was read (rotated or truncated): the lines read before are kept."""
+
+
+class LinesRefused(ValueError):
+    """Raised once a file is read to its end, when lines of it were longer than MAX_LINE: each was read
+    as one unparsed line, every other line as usual."""
+
+    def __init__(self, count: int, longest: int, limit: int) -> None:
+        if count == 1:
+            what = f"a line of {longest:,} bytes is longer than the {limit:,}-byte limit: it is"
+        else:
+            what = (
+                f"{count:,} lines (the longest {longest:,} bytes) are longer than the {limit:,}-byte "
+                "limit: each is"
+            )
+        super().__init__(f"{what} counted as one unparsed line; every other line was read")
 
 
 def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
     """The file's text in chunks of whole lines (the last may lack its line end). Damage raises the
     standard library's own errors (OSError, ValueError), which name it; a gzip file is read through its
-    damage first, and then raises DamagedGzip, which says what was counted."""
+    damage first, and then raises DamagedGzip, which says what was counted; Shrank and LinesRefused
+    come after every line that could be read."""
     size = os.path.getsize(path)
-    stream: io.BufferedIOBase
+    stream: io.BufferedIOBase | _Snapshot
+    hint = None
     if path.endswith(".gz"):
         yield from _gzip_chunks(path, size, pool)
         return
-    elif size == 0:
-        return
-    elif size <= WHOLE:
-        import numpy as np
-
-        yield as_athena_reads(np.memmap(path, dtype=np.uint8, mode="r"), None)
-        return
     else:
-        stream = open(path, "rb")  # noqa: SIM115  (closed below)
+        stream = _Snapshot(path)
+        hint = stream.size
     with stream:
-        for chunk in _streamed(stream, pool):
+        for chunk in _streamed(stream, pool, hint):
             yield as_athena_reads(*chunk)
 
 
@@ -56,9 +82,46 @@ def _gzip_chunks(path: str, size: int, pool: Pool) -> Iterator[Chunk]:
         yield as_athena_reads(*text)
         return
     with text:
-        for chunk in _streamed(text, pool):
-            yield as_athena_reads(*chunk)
-        text.damage()
+        refused: LinesRefused | None = None
+        try:
+            for chunk in _streamed(text, pool):
+                yield as_athena_reads(*chunk)
+        except LinesRefused as exc:
+            refused = exc  # raised after the damage note, which must not be lost
+        try:
+            text.damage()
+        except DamagedGzip as exc:
+            if refused is None:
+                raise
+            raise DamagedGzip(f"{exc}; {refused}", read_whole=exc.read_whole) from None
+        if refused is not None:
+            raise refused
+
+
+class _Snapshot:
+    """A plain file read once from start to end, open only meanwhile, that raises Shrank at its end
+    if it ended before the size it had when opened."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115  (closed by __exit__)
+        self.size = os.fstat(self._file.fileno()).st_size
+        self._read = 0
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._file.readinto(buffer) or 0
+        self._read += n
+        if n == 0 and self._read < self.size:
+            raise Shrank(
+                f"the file ended after {self._read:,} of its {self.size:,} bytes while it was read "
+                "(rotated or truncated?)"
+            )
+        return n
+
+    def __enter__(self) -> _Snapshot:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._file.close()
 
 
 def _gzip_stream(path: str, size: int, pool: Pool) -> tuple[Any, Lease] | GzipText:
@@ -77,27 +140,99 @@ def _gzip_stream(path: str, size: int, pool: Pool) -> tuple[Any, Lease] | GzipTe
     return GzipText(io.BytesIO(data))
 
 
-def _streamed(stream: io.BufferedIOBase, pool: Pool) -> Iterator[tuple[Any, Lease]]:
+def _streamed(stream: Any, pool: Pool, size: int | None = None) -> Iterator[Chunk]:
+    """The text of `stream` (anything with readinto) in chunks of whole lines, in about CHUNK bytes.
+    With the expected `size` (a plain file's), a small file takes a buffer of its size, not CHUNK.
+    A line longer than MAX_LINE is skipped to its end without being held: it comes as a chunk of one
+    empty line (one unparsed row), and LinesRefused is raised after the last chunk."""
     import numpy as np
 
+    limit = MAX_LINE
     carry = np.zeros(0, dtype=np.uint8)  # the start of a line the last chunk cut off
+    fresh = 0  # where in carry a line end may be: before it, there is none
+    done = 0  # bytes read
+    refused: list[int] = []  # the sizes of lines refused
     while True:
-        lease = pool.lease(len(carry) + CHUNK)
-        lease.array[: len(carry)] = carry
-        read = stream.readinto(memoryview(lease.array)[len(carry) : len(carry) + CHUNK])
+        want = max(CHUNK, len(carry))  # a long line doubles the read, so that it is copied O(1) times
+        if size is not None:
+            # One byte more than is left, to see the end; past it (the file grew), reads that double.
+            want = min(want, size - done + 1 if done < size else max(1 << 12, done - size))
+        lease = pool.lease(len(carry) + want)
+        array = lease.array
+        array[: len(carry)] = carry
+        read = stream.readinto(memoryview(array)[len(carry) : len(carry) + want])
+        done += read
         total = len(carry) + read
         if read == 0:
             if total:
-                yield lease.array[:total], lease
-            return
-        cut = after_last_line_end(lease.array[:total])
-        if cut == 0:
-            if total > MAX_LINE:
-                raise ValueError("a line longer than 1 GiB")
-            carry = lease.array[:total].copy()
+                yield array[:total], lease
+            break
+        cut = after_last_line_end(array[fresh:total])
+        if cut:
+            cut += fresh
+            carry = array[cut:total].copy()
+            fresh = max(0, len(carry) - 1)  # a final \r may yet be a line end
+            yield array[:cut], lease
             continue
-        carry = lease.array[cut:total].copy()
-        yield lease.array[:cut], lease
+        if total <= limit:
+            carry = array[:total].copy()
+            fresh = max(0, total - 1)
+            continue
+        # A line too long to hold: drop what was read of it, and the rest up to its end.
+        ends_with_cr = bool(array[total - 1] == 13)  # then the line ended there
+        del array, lease, carry
+        fresh = 0
+        yield np.frombuffer(_LINE_END, dtype=np.uint8), None  # it counts as one line, unparsed
+        skipped, read, carry = _skip_line(stream, ends_with_cr)
+        done += read
+        refused.append(total - ends_with_cr + skipped)
+    if refused:
+        raise LinesRefused(len(refused), max(refused), limit)
+
+
+_LINE_END = b"\n"  # the stand-in for a refused line (made an array where it is used)
+
+
+def _skip_line(stream: Any, after_cr: bool) -> tuple[int, int, Any]:
+    """Reads past the end of the line being read (after a \r that ended it, a \n is part of its
+    line end): how many more bytes of the line there were, how many bytes it read, and a copy of
+    what came after the line end. (A bytearray, searched by memchr: numpy compares a byte at a time.)"""
+    import numpy as np
+
+    scratch = bytearray(CHUNK)
+    skipped = done = 0
+    while True:
+        read = stream.readinto(scratch)
+        done += read
+        if read == 0:
+            return skipped, done, np.zeros(0, dtype=np.uint8)
+        start = 0
+        if after_cr:
+            start = 1 if scratch[0] == 10 else 0
+        else:
+            ends = [at for at in (scratch.find(b"\n", 0, read), scratch.find(b"\r", 0, read)) if at >= 0]
+            if not ends:
+                skipped += read
+                continue
+            end = min(ends)
+            skipped += end
+            if scratch[end] == 13 and end + 1 == read:
+                after_cr = True  # the \n of a \r\n may come with the next read
+                continue
+            start = end + (2 if scratch[end] == 13 and scratch[end + 1] == 10 else 1)
+        return skipped, done, np.frombuffer(scratch, dtype=np.uint8, count=read - start, offset=start).copy()
+
+
+def _first_line_end(buf: Any) -> int:
+    """Where the first \n or \r of buf is, or -1."""
+    import numpy as np
+
+    first = -1
+    for byte in (10, 13):
+        at = int(np.argmax(buf == byte))
+        if buf[at] == byte and (first < 0 or at < first):
+            first = at
+    return first
 
 
 def after_last_line_end(buf: Any) -> int:
@@ -144,17 +279,32 @@ def as_athena_reads(buf: Any, lease: Lease | None) -> Chunk:
     return np.frombuffer(fixed, dtype=np.uint8), None
 
 
-def pieces(buf: Any, limit: int) -> list[tuple[int, Any]]:
-    """The buffer cut after line ends into pieces of at most `limit` bytes (what a string view can
-    address), with their offsets. Only a whole-read file of several gzip members can need more
-    than one."""
-    out = []
+def pieces(buf: Any, limit: int) -> tuple[list[tuple[int | None, Any]], list[int]]:
+    """The buffer cut after line ends into pieces of about `limit` bytes at most (what a string view
+    can address), with their offsets in it; and the sizes of lines longer than `limit`, each of which is
+    a piece of one empty line instead (offset None: not in buf), read as one unparsed row. Only a
+    whole-read file of several gzip members can need more than one piece."""
+    import numpy as np
+
+    out: list[tuple[int | None, Any]] = []
+    refused = []
     offset = 0
     while len(buf) - offset > limit:
-        cut = after_last_line_end(buf[offset : offset + limit])
-        if cut == 0:
-            raise ValueError("a line longer than 1 GiB")
-        out.append((offset, buf[offset : offset + cut]))
-        offset += cut
-    out.append((offset, buf[offset:]))
-    return out
+        # Two bytes more than the limit: a line of `limit` bytes with its \r\n is one piece.
+        cut = after_last_line_end(buf[offset : offset + limit + 2])
+        if cut:
+            out.append((offset, buf[offset : offset + cut]))
+            offset += cut
+            continue
+        end = _first_line_end(buf[offset + limit + 1 :])
+        if end < 0:
+            refused.append(len(buf) - offset)
+            offset = len(buf)
+        else:
+            end += offset + limit + 1
+            refused.append(end - offset)
+            offset = end + (2 if buf[end] == 13 and bytes(buf[end + 1 : end + 2]) == b"\n" else 1)
+        out.append((None, np.frombuffer(_LINE_END, dtype=np.uint8)))
+    if offset < len(buf) or not out:
+        out.append((offset, buf[offset:]))
+    return out, refused
