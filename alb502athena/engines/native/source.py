@@ -170,9 +170,19 @@ def _streamed(stream: Any, pool: Pool, size: int | None = None) -> Iterator[Chun
         cut = after_last_line_end(array[fresh:total])
         if cut:
             cut += fresh
+            start = 0
+            if fresh:
+                # The line carried over ends in this read: how long it was depends on how much each
+                # read returned, so its length is checked here too, and the limit is exact.
+                end = fresh + _first_line_end(array[fresh:cut])
+                if end > limit:
+                    start = end + (2 if array[end] == 13 and end + 1 < cut and array[end + 1] == 10 else 1)
+                    refused.append(end)
+                    yield np.frombuffer(_LINE_END, dtype=np.uint8), None  # one line, unparsed
             carry = array[cut:total].copy()
             fresh = max(0, len(carry) - 1)  # a final \r may yet be a line end
-            yield array[:cut], lease
+            if start < cut:
+                yield array[start:cut], lease
             continue
         if total <= limit:
             carry = array[:total].copy()
