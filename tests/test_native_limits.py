@@ -24,6 +24,7 @@ import pytest
 from alb502athena.engines.local import _native_view_sql
 from alb502athena.engines.native import scan as native
 from alb502athena.engines.native import source as native_source
+from alb502athena.engines.native.pool import Pool
 from alb502athena.engines.native.scan import NativeScan
 from tests.conftest import REPO, write_log
 from tests.lines import SHAPES, make_line
@@ -326,3 +327,29 @@ def test_a_two_gib_line_is_refused_in_bounded_memory(tmp_path: Path, name: str) 
     [bad] = result["bad_files"]
     assert bad["path"] == str(path) and f"a line of {2 << 30:,} bytes is longer than the" in bad["reason"]
     assert peak < 512 << 20, peak  # 4.1 GiB before
+
+
+@pytest.mark.parametrize("name", ["swapped.log", "swapped.log.gz"])
+def test_a_path_swapped_for_a_fifo_after_discovery_is_refused_not_waited_on(
+    tmp_path: Path, name: str
+) -> None:
+    # Discovery hands over regular files only; the reader checks again what it opened, since the path
+    # may be replaced in between (a plain open() of a FIFO waits for a writer forever).
+    path = tmp_path / name
+    os.mkfifo(path)
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            list(native_source.chunks(str(path), Pool()))
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    assert not reader.is_alive(), "the reader waited on the FIFO"
+    [error] = outcome
+    assert isinstance(error, OSError)
+    assert "not a regular file any more" in str(error)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from alb502athena.engines.native.gzip import DamagedGzip, GzipText, gunzip
@@ -62,22 +62,35 @@ def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
     standard library's own errors (OSError, ValueError), which name it; a gzip file is read through its
     damage first, and then raises DamagedGzip, which says what was counted; Shrank and LinesRefused
     come after every line that could be read."""
-    size = os.path.getsize(path)
-    stream: io.BufferedIOBase | _Snapshot
-    hint = None
     if path.endswith(".gz"):
-        yield from _gzip_chunks(path, size, pool)
+        with open_regular(path) as raw:
+            size = os.fstat(raw.fileno()).st_size
+            yield from _gzip_chunks(raw, size, pool)
         return
-    else:
-        stream = _Snapshot(path)
-        hint = stream.size
+    stream = _Snapshot(path)
+    hint = stream.size
     with stream:
         for chunk in _streamed(stream, pool, hint):
             yield as_athena_reads(*chunk)
 
 
-def _gzip_chunks(path: str, size: int, pool: Pool) -> Iterator[Chunk]:
-    text = _gzip_stream(path, size, pool)
+def open_regular(path: str) -> io.FileIO:
+    """The file, open for reading, if it is a regular file; else OSError. Discovery hands over
+    regular files only, but a path may be replaced between then and now (by a FIFO, which a plain
+    open() would wait on forever, or a device): opened without blocking, then checked."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(f"not a regular file any more (mode {stat.filemode(mode)}): not read")
+        return io.FileIO(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _gzip_chunks(raw: io.FileIO, size: int, pool: Pool) -> Iterator[Chunk]:
+    text = _gzip_stream(raw, size, pool)
     if not isinstance(text, GzipText):
         yield as_athena_reads(*text)
         return
@@ -103,7 +116,7 @@ class _Snapshot:
     if it ended before the size it had when opened."""
 
     def __init__(self, path: str) -> None:
-        self._file = open(path, "rb", buffering=0)  # noqa: SIM115  (closed by __exit__)
+        self._file = open_regular(path)
         self.size = os.fstat(self._file.fileno()).st_size
         self._read = 0
 
@@ -124,12 +137,12 @@ class _Snapshot:
         self._file.close()
 
 
-def _gzip_stream(path: str, size: int, pool: Pool) -> tuple[Any, Lease] | GzipText:
+def _gzip_stream(raw: io.FileIO, size: int, pool: Pool) -> tuple[Any, Lease] | GzipText:
     """A small gzip file's whole text, decompressed at once (the fast path); or, for a big one, one
     whose text outgrows WHOLE whatever its trailer says, or a damaged one, a stream of its text."""
     if size > WHOLE_GZIP:
-        return GzipText(open(path, "rb"))  # the caller closes it
-    data = Path(path).read_bytes()
+        return GzipText(io.BufferedReader(raw))
+    data = raw.readall()
     # The trailer holds the last member's size (mod 4 GiB, if it is honest): only a guess of the size,
     # for the buffer; a file it says is big is streamed from the start, rather than after WHOLE bytes.
     if len(data) < 18 or int.from_bytes(data[-4:], "little") <= WHOLE:
