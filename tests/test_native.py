@@ -31,6 +31,7 @@ from alb502athena.engines.local import LocalEngine, _native_view_sql
 from alb502athena.engines.native import kernel as native_kernel
 from alb502athena.engines.native import scan as native
 from alb502athena.engines.native import source as native_source
+from alb502athena.engines.native.codegen import parser_source
 from alb502athena.engines.native.program import UnsupportedFormat, char_class, compile_format
 from alb502athena.engines.native.scan import NativeScan, installed, referenced_columns, supports_format
 from alb502athena.errors import QueryError, UsageError
@@ -249,7 +250,9 @@ def test_the_compiled_parser_is_cached_and_loaded_without_numba(tmp_path: Path) 
     cached.write_bytes(bytes(code))
     third, compiled = _diagnose_in_a_new_process(tmp_path)
     assert compiled and third == first
-    name, _ = native_kernel._read(cached)
+    name, _ = native_kernel._read(
+        cached, native_kernel._cache_key(parser_source(compile_format(log_format())))
+    )
     assert name.startswith("cfunc.")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from alb502athena import __version__
-from alb502athena.engines.compiled import cache_dir, prune
+from alb502athena.engines.compiled import cache_dir, prune, prune_temporary
 
 _ARGS = (
     ctypes.c_void_p,  # buf
@@ -56,16 +56,18 @@ class Kernel:
         return int(self.function(*args))
 
 
-def _cache_path(source: str) -> Path:
+def _cache_key(source: str) -> str:
     import llvmlite
     import llvmlite.binding as llvm
 
     # Numba compiles for this CPU's features: a cache folder shared with another machine must not
     # hand it code for a different one.
     host = f"{llvm.get_host_cpu_name()} {llvm.get_host_cpu_features().flatten()}"
-    key = f"{__version__}\n{llvmlite.__version__}\n{host}\n{source}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_dir().parent / "native" / f"alb_parser_{digest}.o"
+    return hashlib.sha256(f"{__version__}\n{llvmlite.__version__}\n{host}\n{source}".encode()).hexdigest()
+
+
+def _cache_path(key: str) -> Path:
+    return cache_dir().parent / "native" / f"alb_parser_{key[:16]}.o"
 
 
 def _compile(source: str) -> tuple[str, bytes]:
@@ -101,27 +103,40 @@ def _load(name: str, code: bytes) -> Kernel:
     return Kernel(ctypes.CFUNCTYPE(ctypes.c_int64, *_ARGS)(address), engine)
 
 
-def _read(path: Path) -> tuple[str, bytes]:
-    # The first line names the symbol and the code's digest: a damaged file is compiled again
-    # rather than handed to the linker.
-    header, _, code = path.read_bytes().partition(b"\n")
-    name, _, digest = header.decode(errors="replace").partition(" ")
-    if not name or hashlib.sha256(code).hexdigest() != digest:
-        raise ValueError(f"{path}: not a cached parser")
+def _header(name: str, key: str, code: bytes) -> bytes:
+    return f"{name} {key} {hashlib.sha256(code).hexdigest()}\n".encode()
+
+
+def _read(path: Path, key: str) -> tuple[str, bytes]:
+    # The first line names the symbol, the key the code was stored under and the code's digest: a
+    # damaged file, or a whole one copied or renamed from another key (another format, version or
+    # CPU), is compiled again rather than handed to the linker.
+    header, newline, code = path.read_bytes().partition(b"\n")
+    name = header.split(b" ", 1)[0].decode(errors="replace")
+    if not newline or not name or header + newline != _header(name, key, code):
+        raise ValueError(f"{path}: not the cached parser for this key")
     return name, code
 
 
-def _write(path: Path, name: str, code: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(f"{name} {hashlib.sha256(code).hexdigest()}\n".encode() + code)
-    tmp.replace(path)  # atomic: a concurrent run reads the old state or the whole file
+def _write(path: Path, key: str, name: str, code: bytes) -> None:
+    """Write the entry whole or not at all: a temporary file renamed into place (a concurrent run reads
+    the old state or the whole file), removed when the write fails (a full disk leaves nothing)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as out:
+            out.write(_header(name, key, code) + code)
+        tmp.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def is_compiled(source: str) -> bool:
     """Whether the parser for `source` is in the cache (loading it then takes milliseconds)."""
     try:
-        return _cache_path(source).exists()
+        return _cache_path(_cache_key(source)).exists()
     except ImportError:
         return False
 
@@ -131,11 +146,12 @@ def kernel(source: str) -> Kernel:
     """The parser compiled from `source`, from the cache when it was compiled here before. KernelError
     says why it could be neither loaded nor compiled (numba or llvmlite missing or changed)."""
     try:
-        path = _cache_path(source)
+        key = _cache_key(source)
     except ImportError as exc:
         raise KernelError(f"the native parser could not be loaded: {exc}") from exc
+    path = _cache_path(key)
     try:
-        name, code = _read(path)
+        name, code = _read(path, key)
     except (OSError, ValueError):
         try:
             name, code = _compile(source)
@@ -143,9 +159,10 @@ def kernel(source: str) -> Kernel:
             raise KernelError(f"the native parser could not be compiled: {exc}") from exc
         # A read-only cache costs a compile per run, not the run.
         with contextlib.suppress(OSError):
-            _write(path, name, code)
+            _write(path, key, name, code)
         # One file per version, format and CPU: keep the few a machine may still use.
-        prune(path.parent, "alb_parser_*", KEEP_PARSERS)
+        prune(path.parent, "alb_parser_*.o", KEEP_PARSERS)
+        prune_temporary(path.parent)
     try:
         return _load(name, code)
     except (KernelError, RuntimeError, OSError) as exc:
