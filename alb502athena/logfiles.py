@@ -15,6 +15,7 @@ bucket of a month is tens of thousands of files.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import stat
@@ -130,8 +131,9 @@ class _Walk:
     first. Links to folders and files are followed like any folder or file; a folder reached again
     (a link to one of its ancestors, two links to one folder) is not read again, and said."""
 
-    def __init__(self, found: Discovery) -> None:
+    def __init__(self, found: Discovery, suffixes: tuple[str, ...] = LOG_SUFFIXES) -> None:
         self.found = found
+        self.suffixes = suffixes  # the names of the files looked for
         self.folders: dict[_Identity, Path] = {}
         self.files: dict[_Identity, Path] = {}
 
@@ -209,7 +211,7 @@ class _Walk:
             day = _day_of(folder.path.as_posix())
             below = []
             for entry in entries:
-                named = entry.name.endswith(LOG_SUFFIXES)
+                named = entry.name.endswith(self.suffixes)
                 try:
                     # From the listing alone (no system call): other names are neither looked at nor
                     # said, unless a folder or a link (which may lead to a folder, or nowhere).
@@ -225,6 +227,54 @@ class _Walk:
                 elif named and self.file(path, info):
                     yield path, day
             todo.extend(reversed(below))
+
+
+def open_regular(path: str | Path) -> io.FileIO:
+    """The file, open for reading, if it is a regular file; else OSError. Discovery hands over
+    regular files only, but a path may be replaced between then and now (by a FIFO, which a plain
+    open() would wait on forever, or a device): opened without blocking, then checked."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(f"not a regular file any more (mode {stat.filemode(mode)}): not read")
+        return io.FileIO(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+@dataclass
+class Found:
+    """Files found by name under folders (by find_files), and what was not read, with why."""
+
+    files: list[Path] = field(default_factory=list)
+    not_regular: list[tuple[Path, str]] = field(default_factory=list)  # named like one, never opened
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)  # folders (or paths) not listed
+    links: list[tuple[Path, str]] = field(default_factory=list)  # folders reached again, links to nothing
+
+
+def find_files(paths: Sequence[Path], suffixes: tuple[str, ...]) -> Found:
+    """Regular files named with one of `suffixes` under `paths` (a path naming a file is taken whatever
+    its name), by the access logs' walk: links followed, each file and folder once, loops cut, FIFOs
+    and devices named and never opened, folders that cannot be listed named. Nothing is opened."""
+    found = Discovery()
+    walk = _Walk(found, suffixes)
+    out = Found()
+    for root in paths:
+        try:
+            st = root.stat()
+        except OSError as exc:
+            out.unreadable.append((root, exc.strerror or str(exc)))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            out.files.extend(path for path, _ in walk.walk(root, st))
+        elif walk.file(root, st):
+            out.files.append(root)
+    out.not_regular.extend(found.not_regular)
+    out.unreadable.extend(found.unreadable)
+    out.links.extend(found.links)
+    return out
 
 
 def _in_window(f: LogFile, window: Window, days: tuple[str, str] | None, by_name: bool) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,14 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from alb502athena.engines.local import LocalEngine
-from alb502athena.evidence.cloudtrail import correlate, from_files, from_lookup, resolve_instances
+from alb502athena.evidence.cloudtrail import (
+    Trail,
+    correlate,
+    from_files,
+    from_lookup,
+    read_files,
+    resolve_instances,
+)
 from alb502athena.logfiles import discover
 from alb502athena.render import QueryParams
 from alb502athena.window import Window
@@ -366,3 +375,39 @@ def test_a_cloudtrail_gzip_bomb_is_refused_in_bounded_memory(tmp_path: Path) -> 
     )
     assert peak < MAX_FILE_BYTES * 2 + (400 << 20)  # the limit's text, joined once, and the run itself
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 < 1 << 30  # the test itself stays small
+
+
+def test_a_linked_folder_of_cloudtrail_files_is_read(tmp_path: Path) -> None:
+    # s3 sync targets are often linked into place: the link is followed, and a link back up (a loop)
+    # is cut and said, not followed for ever.
+    real = cloudtrail_files(tmp_path)
+    ct = tmp_path / "linked-ct"
+    ct.mkdir()
+    (ct / "trail").symlink_to(real, target_is_directory=True)
+    (real / "up").symlink_to(ct, target_is_directory=True)
+    trail = read_files([ct])
+    assert sorted(e.event_id for e in trail.events) == sorted(e.event_id for e in from_files([real]))
+    assert trail.events
+    assert trail.notes() == [
+        f"CloudTrail folder {ct / 'trail' / 'up'}: leads back to {ct}, which holds it (a loop): not followed"
+    ]
+
+
+def test_a_fifo_named_like_a_cloudtrail_file_is_named_not_opened(tmp_path: Path) -> None:
+    ct = cloudtrail_files(tmp_path)
+    fifo = ct / "x.json.gz"
+    os.mkfifo(fifo)
+    done: list[Trail] = []
+    # In a thread, so that a FIFO opened (which waits for a writer for ever) fails the test, not hangs it.
+    reader = threading.Thread(target=lambda: done.append(read_files([ct])), daemon=True)
+    reader.start()
+    reader.join(timeout=120)
+    if reader.is_alive():
+        with open(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK), "wb"):  # lets the stuck reader go
+            pass
+        pytest.fail("the FIFO was opened: reading waited for a writer")
+    (trail,) = done
+    assert sorted(e.event_id for e in trail.events) == ["e1", "e2"]
+    assert f"CloudTrail file {fifo} not read: a FIFO (named pipe), not a regular file: not opened" in (
+        trail.notes()
+    )

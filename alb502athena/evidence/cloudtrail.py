@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import stat
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from alb502athena.errors import InputError
+from alb502athena.logfiles import find_files, open_regular
 from alb502athena.render import QueryParams, environment, table_name
 from alb502athena.safetext import inert
 from alb502athena.sqltext import sql_string
@@ -126,6 +126,8 @@ class Trail:
     events: list[Deregistration] = field(default_factory=list)
     malformed: int = 0
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    # What finding the files left out (files never opened, folders not listed, links), said as is.
+    not_searched: list[str] = field(default_factory=list)
 
     def add(self, records: Iterable[Any]) -> None:
         for record in records:
@@ -135,7 +137,8 @@ class Trail:
                 self.malformed += 1
 
     def notes(self) -> list[str]:
-        out = [f"CloudTrail file {inert(path)} not read: {why}" for path, why in self.unreadable]
+        out = [*self.not_searched]
+        out += [f"CloudTrail file {inert(path)} not read: {why}" for path, why in self.unreadable]
         if self.malformed:
             out.append(
                 f"{self.malformed:,} CloudTrail record(s) skipped: not as CloudTrail writes them "
@@ -144,14 +147,15 @@ class Trail:
         return out
 
 
+_SUFFIXES = (".json", ".json.gz")  # CloudTrail's objects in S3 are .json.gz
+
+
 def _read(path: Path, limit: int) -> bytes:
     """The file's text, inflated in bounded chunks whatever the gzip trailer says; refused beyond
-    `limit` bytes, and refused unless a regular file (a FIFO would never end)."""
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise ValueError("not a regular file")
+    `limit` bytes, and refused unless a regular file when opened (a FIFO would never end)."""
     parts: list[bytes] = []
     size = 0
-    with path.open("rb") as raw:
+    with open_regular(path) as raw:
         stream: Any = gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else raw
         while chunk := stream.read(_CHUNK):
             size += len(chunk)
@@ -164,10 +168,18 @@ def _read(path: Path, limit: int) -> bytes:
 def read_files(paths: Sequence[Path], limit: int = MAX_FILE_BYTES) -> Trail:
     """CloudTrail log files as S3 holds them: *.json or *.json.gz with a "Records" list. A file that
     cannot be read is named and the others read; InputError when none can be."""
-    files = [p for root in paths for p in ([root] if root.is_file() else sorted(root.rglob("*.json*")))]
-    if not files:
-        raise InputError(f"no CloudTrail files (*.json, *.json.gz) in {', '.join(map(str, paths))}")
+    # Found by the access logs' walk: links followed, FIFOs and devices named, never opened.
+    found = find_files(paths, _SUFFIXES)
+    files = found.files
     trail = Trail()
+    for noun, missed in (("file", found.not_regular), ("folder", found.unreadable)):
+        trail.not_searched += [
+            f"CloudTrail {noun} {inert(str(p))} not read: {inert(w, 200)}" for p, w in missed
+        ]
+    trail.not_searched += [f"CloudTrail folder {inert(str(p))}: {inert(w, 200)}" for p, w in found.links]
+    if not files:
+        why = f" ({trail.not_searched[0]})" if trail.not_searched else ""
+        raise InputError(f"no CloudTrail files (*.json, *.json.gz) in {', '.join(map(str, paths))}{why}")
     for f in files:
         try:
             document = json.loads(_read(f, limit))

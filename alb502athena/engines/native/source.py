@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 from collections.abc import Iterator
 from typing import Any
 
 from alb502athena.engines.native.gzip import DamagedGzip, GzipText, gunzip
 from alb502athena.engines.native.pool import Lease, Pool
+from alb502athena.logfiles import open_regular
 
 WHOLE = 256 << 20  # bytes of text read as one chunk
 CHUNK = 32 << 20  # bytes of text per chunk of a bigger file
@@ -72,21 +72,6 @@ def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
     with stream:
         for chunk in _streamed(stream, pool, hint):
             yield as_athena_reads(*chunk)
-
-
-def open_regular(path: str) -> io.FileIO:
-    """The file, open for reading, if it is a regular file; else OSError. Discovery hands over
-    regular files only, but a path may be replaced between then and now (by a FIFO, which a plain
-    open() would wait on forever, or a device): opened without blocking, then checked."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise OSError(f"not a regular file any more (mode {stat.filemode(mode)}): not read")
-        return io.FileIO(fd, "rb", closefd=True)
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def _gzip_chunks(raw: io.FileIO, size: int, pool: Pool) -> Iterator[Chunk]:
