@@ -87,19 +87,26 @@ def _load(path: Path, key: str) -> str | None:
 
 
 def _store(path: Path, key: str, text: str) -> None:
-    """Write the entry whole or not at all: to a temporary file renamed into place, so that a run that
-    dies half-way, or a concurrent one, never leaves a partial entry under the real name."""
     body = text.encode("utf-8")
+    # A read-only home or a full disk: compile every time.
+    with contextlib.suppress(OSError):
+        write_whole(path, _header(key, body) + body)
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write a cache entry whole or not at all: to a temporary file renamed into place, so that a run
+    that dies half-way, or a concurrent one, never leaves a partial entry under the real name; the
+    temporary file is removed when the write fails (OSError then)."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(tmp, "wb") as out:
-            out.write(_header(key, body) + body)
+            out.write(data)
         tmp.replace(path)
     except OSError:
-        # A read-only home or a full disk: compile every time, and leave no partial file behind.
         with contextlib.suppress(OSError):
             tmp.unlink()
+        raise
 
 
 def prune(folder: Path, pattern: str, keep: int) -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alb502athena import __version__
-from alb502athena.engines.compiled import cache_dir, prune, prune_temporary
+from alb502athena.engines.compiled import cache_dir, prune, prune_temporary, write_whole
 
 _ARGS = (
     ctypes.c_void_p,  # buf
@@ -119,18 +118,7 @@ def _read(path: Path, key: str) -> tuple[str, bytes]:
 
 
 def _write(path: Path, key: str, name: str, code: bytes) -> None:
-    """Write the entry whole or not at all: a temporary file renamed into place (a concurrent run reads
-    the old state or the whole file), removed when the write fails (a full disk leaves nothing)."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as out:
-            out.write(_header(name, key, code) + code)
-        tmp.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    write_whole(path, _header(name, key, code) + code)
 
 
 def is_compiled(source: str) -> bool:
