@@ -43,6 +43,7 @@ class LogFile:
     day: str | None  # yyyy/MM/dd from the folders, else from the end time in the name
     end_time: datetime | None
     load_balancer: str | None = None  # app/<name>/<id> from an ALB object name
+    size: int = 0  # bytes, as discovery found it (its stat is the only one before reading)
 
 
 @dataclass
@@ -86,7 +87,9 @@ def _day_of(folder: str) -> str | None:
     return "/".join(m.groups()) if m else None
 
 
-def describe(path: Path, name: ObjectName | None = None, folder_day: str | None = None) -> LogFile:
+def describe(
+    path: Path, name: ObjectName | None = None, folder_day: str | None = None, size: int = 0
+) -> LogFile:
     """A file's `day` from its folders (else from the end time in its name) and its load balancer;
     folder_day, when given, is its folder's day already worked out (once per folder, not per file)."""
     name = name or parse(path.name)
@@ -95,7 +98,7 @@ def describe(path: Path, name: ObjectName | None = None, folder_day: str | None 
     day = day or (end.strftime("%Y/%m/%d") if end else None)
     # Interned: thousands of files name the same load balancer, and a bucket of a month is a million.
     lb = sys.intern(name.load_balancer) if name and name.is_alb_access_log else None
-    return LogFile(path, day, end, lb)
+    return LogFile(path, day, end, lb, size)
 
 
 _Identity = tuple[int, int]  # (st_dev, st_ino): a file or folder whatever the path that reaches it
@@ -197,9 +200,9 @@ class _Walk:
         elif exc.errno != errno.ENOENT:  # ENOENT: removed since the listing, nothing is there to read
             self.found.unreadable.append((path, exc.strerror or str(exc)))
 
-    def walk(self, root: Path, st: os.stat_result) -> Iterator[tuple[Path, str | None]]:
-        """(path, its folder's day) for each file to read; one stat per folder and per log-named file,
-        none for other names."""
+    def walk(self, root: Path, st: os.stat_result) -> Iterator[tuple[Path, str | None, int]]:
+        """(path, its folder's day, its size) for each file to read; one stat per folder and per
+        log-named file, none for other names."""
         todo = [_Folder(root, _identity(st), None)]
         while todo:
             folder = todo.pop()
@@ -225,7 +228,7 @@ class _Walk:
                 if stat.S_ISDIR(info.st_mode):
                     below.append(_Folder(path, _identity(info), folder))
                 elif named and self.file(path, info):
-                    yield path, day
+                    yield path, day, info.st_size
             todo.extend(reversed(below))
 
 
@@ -268,7 +271,7 @@ def find_files(paths: Sequence[Path], suffixes: tuple[str, ...]) -> Found:
             out.unreadable.append((root, exc.strerror or str(exc)))
             continue
         if stat.S_ISDIR(st.st_mode):
-            out.files.extend(path for path, _ in walk.walk(root, st))
+            out.files.extend(path for path, _, _ in walk.walk(root, st))
         elif walk.file(root, st):
             out.files.append(root)
     out.not_regular.extend(found.not_regular)
@@ -306,19 +309,19 @@ def discover(paths: Sequence[Path], window: Window, by_name: bool = True) -> Dis
         except OSError as exc:
             raise InputError(f"{root} could not be read: {exc.strerror or exc}") from None
         if stat.S_ISDIR(st.st_mode):
-            candidates: Iterable[tuple[Path, str | None]] = walk.walk(root, st)
+            candidates: Iterable[tuple[Path, str | None, int]] = walk.walk(root, st)
         elif not root.name.endswith(LOG_SUFFIXES):
             found.ignored.append((root, "not a .log or .log.gz file"))
             continue
         else:
-            candidates = [(root, None)] if walk.file(root, st) else []
-        for path, folder_day in candidates:
+            candidates = [(root, None, st.st_size)] if walk.file(root, st) else []
+        for path, folder_day, size in candidates:
             name = parse(path.name)
             aside = name.set_aside_as if name else None
             if aside is not None:
                 found.set_aside.setdefault(aside, []).append(path)
                 continue
-            f = describe(path, name, folder_day)
+            f = describe(path, name, folder_day, size)
             found.all_files.append(f)
             if _in_window(f, window, days, by_name):
                 found.files.append(f)

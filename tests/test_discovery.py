@@ -113,6 +113,19 @@ def test_discovery_follows_links_by_identity(tmp_path: Path) -> None:
     assert found.not_regular == [] and found.duplicates == []
 
 
+def test_discovery_carries_each_file_size_from_its_one_stat(tmp_path: Path) -> None:
+    # The engine's "Reading N log files (size)" line sums these: a second stat per file was a million
+    # system calls on the main thread for a month of a quiet load balancer.
+    logs = tmp_path / "logs"
+    small = write_log(logs / "a.log", [make_line()])
+    big = write_log(logs / "deep" / "b.log.gz", [make_line()] * 300)
+    (tmp_path / "link").symlink_to(logs, target_is_directory=True)
+    found = discover([tmp_path / "link", small], ALL)
+    sizes = {f.path.name: f.size for f in found.files}
+    assert sizes == {"a.log": small.stat().st_size, "b.log.gz": big.stat().st_size}
+    assert all(f.size > 0 for f in found.files)
+
+
 @pytest.mark.parametrize("parser", ["native", "sql"])
 def test_fifos_and_devices_named_like_logs_are_named_never_opened(tmp_path: Path, parser: str) -> None:
     # Before: the FIFO hung the reader (both readers) until the timeout; /dev/zero was read as a file.

@@ -361,11 +361,7 @@ def _native_view_sql(columns: Sequence[str], source: str) -> str:
 
 
 def _size(files: Sequence[LogFile]) -> str:
-    total = 0
-    for f in files:
-        with contextlib.suppress(OSError):
-            total += f.path.stat().st_size
-    return _human(total)
+    return _human(sum(f.size for f in files))  # as discovery found them: no second stat per file
 
 
 def _human(size: int) -> str:
