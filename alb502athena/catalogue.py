@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from alb502athena.errors import UsageError
-from alb502athena.resources import sql_dir
+from alb502athena.resources import load_yaml, sql_dir
 
 _META = re.compile(r"\A\{#-?(.*?)-?#\}", re.S)
 # A signature query shows its columns as `SELECT a, b, ...` right before `FROM {{ table }}`.
@@ -45,9 +45,7 @@ def read_metadata(text: str) -> dict[str, object]:
     m = _META.match(text)
     if m is None:
         raise ValueError("template has no leading {# ... #} metadata block")
-    import yaml  # here, not at the top: `alb502 --help` reads no YAML
-
-    data = yaml.safe_load(m.group(1))
+    data = load_yaml(m.group(1))
     if not isinstance(data, dict):
         raise ValueError("metadata block is not a YAML mapping")
     return data

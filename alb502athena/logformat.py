@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from alb502athena.resources import sql_dir
+from alb502athena.resources import load_yaml, sql_dir
 
 # Hive/Athena column types -> DuckDB and Trino types (the Trino twin uses the same names as Athena
 # except for `string`).
@@ -138,9 +139,7 @@ class Shape:
 
 
 def _load() -> LogFormat:
-    import yaml  # here, not at the top: `alb502 --help` reads no YAML
-
-    raw = yaml.safe_load((sql_dir() / "log_format.yaml").read_text(encoding="utf-8"))
+    raw: Any = load_yaml((sql_dir() / "log_format.yaml").read_text(encoding="utf-8"))
     fields = []
     for f in raw["log_fields"]:
         cols = tuple(
