@@ -22,19 +22,15 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from alb502athena.errors import InputError
-from alb502athena.objectname import ObjectName, parse
+from alb502athena.objectname import ObjectName, may_hold, parse
 from alb502athena.window import Window
 
 _DAY_DIRS = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})$")
 LOG_SUFFIXES = (".log", ".log.gz")
-# A file holds the entries of the 5 minutes before its end time; the margin covers entries ALB
-# writes a little late, so a file is only skipped when none of its entries can be in the window.
-_FILE_SPAN = timedelta(minutes=5)
-_LATE_MARGIN = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -283,11 +279,7 @@ def find_files(paths: Sequence[Path], suffixes: tuple[str, ...]) -> Found:
 def _in_window(f: LogFile, window: Window, days: tuple[str, str] | None, by_name: bool) -> bool:
     if window.start is None or window.end is None:
         return True
-    if (
-        by_name
-        and f.end_time is not None
-        and (f.end_time < window.start or f.end_time - _FILE_SPAN > window.end + _LATE_MARGIN)
-    ):
+    if by_name and f.end_time is not None and not may_hold(f.end_time, window.start, window.end):
         return False
     # The same rule as the SQL's partition predicate (day(start) .. day(end) + 1).
     return not (days is not None and f.day is not None and not days[0] <= f.day <= days[1])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 Kind = Literal["access", "connection", "health_check"]
@@ -43,6 +43,12 @@ _NAME = re.compile(
     r"(?:_(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))?"
     r"_(?P<random>[A-Za-z0-9]+)\.log(?:\.gz)?"
 )
+# A file holds the entries of the five minutes before its end time; the margin covers entries ALB
+# writes a little late, so an object is only left out when none of its entries can be in the window.
+# Local discovery, the `"$path"` ranges rendered into the SQL and S3 listings all apply this rule.
+FILE_SPAN = timedelta(minutes=5)
+LATE_MARGIN = timedelta(minutes=10)
+
 _KINDS: dict[str | None, Kind] = {
     None: "access",
     "conn_log_": "connection",
@@ -101,3 +107,35 @@ def parse(name: str) -> ObjectName | None:
     if kind != "access" and lb_type != "application":
         return None  # connection and health-check logs are ALB-only
     return ObjectName(kind, lb_type, m["account"], m["region"], lb, end, m["ip"])
+
+
+def _ceil_minute(moment: datetime) -> datetime:
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
+
+
+def end_time_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The first and last end times (whole minutes, both included) of the objects that may hold entries
+    of the window [start, end)."""
+    last = (end + FILE_SPAN + LATE_MARGIN).replace(second=0, microsecond=0)
+    return _ceil_minute(start), last
+
+
+def may_hold(end_time: datetime, start: datetime, end: datetime) -> bool:
+    """Whether an object with this end time may hold entries of [start, end)."""
+    first, last = end_time_range(start, end)
+    return first <= end_time <= last
+
+
+def end_time_text(moment: datetime) -> str:
+    """An end time as object names write it: 20261120T0925Z."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+
+
+def access_log_prefix(account: str, region: str, load_balancer: str) -> str:
+    """The start of every access-log object name of one Application Load Balancer, up to its end time:
+    `<account>_elasticloadbalancing_<region>_app.<name>.<id>_`. `load_balancer` is app/<name>/<id>."""
+    m = re.fullmatch(rf"app/({LB_NAME})/({LB_ID})", load_balancer)
+    if m is None or re.fullmatch(ACCOUNT, account) is None or re.fullmatch(REGION, region) is None:
+        raise ValueError(f"not an ALB access-log name prefix: {account!r} {region!r} {load_balancer!r}")
+    return f"{account}_elasticloadbalancing_{region}_app.{m[1]}.{m[2]}_"
