@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
 from alb502athena.catalogue import get_signature
 from alb502athena.errors import UsageError
 from alb502athena.logformat import log_format
-from alb502athena.objectname import ACCOUNT, APP_LOAD_BALANCER, REGION
+from alb502athena.objectname import (
+    ACCOUNT,
+    APP_LOAD_BALANCER,
+    FILE_SPAN,
+    LATE_MARGIN,
+    REGION,
+    end_time_range,
+    end_time_text,
+)
 from alb502athena.reserved import RESERVED
 from alb502athena.resources import sql_dir
+from alb502athena.scope import ObjectScope
 from alb502athena.sqltext import sql_string
 from alb502athena.window import Window
 
@@ -89,14 +99,86 @@ class QueryParams:
     window: Window
     load_balancer: str | None = None
     table: str = "alb_logs"
+    # The objects the query may read beyond its `day` partitions (scope.resolve_scope); None: whole days.
+    scope: ObjectScope | None = None
+
+
+@dataclass(frozen=True)
+class SqlPaths:
+    """The `"$path"` ranges of a scope, as the literals sql/_macros/alb.sql puts together.
+
+    A fixed window has one range per day folder of its partitions and per name prefix: the object names
+    of every folder carry their own end time, so every folder gets the same name bounds (an object
+    delivered the next day is still found). A relative window's bounds are computed by the engine from
+    current_timestamp, in the same way, for every day folder the window's partitions may hold."""
+
+    ranges: tuple[tuple[str, str], ...] = ()  # fixed window: ('<root>/<day>/<lower>', '<...upper>')
+    root: str | None = None  # relative window: '<root>/'
+    # relative window, per prefix: (lower, upper, timed); timed names end with the end time bounds.
+    names: tuple[tuple[str, str, bool], ...] = ()
+    days: int = 0  # relative window: day folders after the window's first
+    minutes: int = 0  # relative window: its length
+    late_minutes: int = 0  # relative window: FILE_SPAN + LATE_MARGIN, past its end
+
+
+# Sorts after every end time, and after `app.` the next name character ('.' < '/'): with an empty upper
+# end time, `<prefix>/` bounds the names that start with `<prefix>.`.
+_ANY_APP = "app."
+
+
+def _name_bounds(scope: ObjectScope) -> list[tuple[str, str, bool]]:
+    """(lower, upper, timed) per name prefix: a load balancer's prefix gets the end time bounds; without
+    prefixes, every ALB access log of the account and region (no time bounds, other log types out)."""
+    if scope.prefixes:
+        return [(p, p, True) for p in scope.prefixes]
+    if scope.account is None or scope.region is None:
+        return []
+    every = f"{scope.account}_elasticloadbalancing_{scope.region}_{_ANY_APP}"
+    return [(every, every[:-1] + "/", False)]
+
+
+def path_ranges(window: Window, scope: ObjectScope | None) -> SqlPaths | None:
+    """The `"$path"` ranges that read the window's objects of the scope, None where nothing narrows
+    the `day` partitions (no scope, no window, no prefix nor account)."""
+    if scope is None or window.start is None or window.end is None:
+        return None
+    names = _name_bounds(scope)
+    if not names:
+        return None
+    root = scope.root.rstrip("/")
+    if window.relative:
+        late = FILE_SPAN + LATE_MARGIN
+        minutes = window.sql().relative_minutes or 0
+        # day(now - N) .. day(now): no object ends in the future, so no later folder holds any yet.
+        days = minutes // (24 * 60) + 1
+        return SqlPaths(
+            root=sql_string(root + "/"),
+            names=tuple((sql_string(lo), sql_string(hi), timed) for lo, hi, timed in names),
+            days=days,
+            minutes=minutes,
+            late_minutes=int(late.total_seconds() // 60),
+        )
+    first, last = end_time_range(window.start, window.end)
+    lower_time, upper_time = end_time_text(first), end_time_text(last + timedelta(minutes=1))
+    day = window.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    ranges = []
+    while day.date() <= (window.end + timedelta(days=1)).date():
+        folder = f"{root}/{day:%Y/%m/%d}/"
+        for lo, hi, timed in names:
+            lower = folder + lo + (lower_time if timed else "")
+            upper = folder + hi + (upper_time if timed else "")
+            ranges.append((sql_string(lower), sql_string(upper)))
+        day += timedelta(days=1)
+    return SqlPaths(ranges=tuple(ranges))
 
 
 def _render(template: str, params: QueryParams, **extra: object) -> str:
+    window = replace(params.window.sql(), paths=path_ranges(params.window, params.scope))
     text = (
         environment()
         .get_template(template)
         .render(
-            window=params.window.sql(),
+            window=window,
             elb=load_balancer_literal(params.load_balancer),
             table=table_name(params.table),
             **extra,
@@ -129,7 +211,9 @@ def render_samples(params: QueryParams, columns: Sequence[str], per_signature: i
 def render_load_balancers(params: QueryParams) -> str:
     """sql/load_balancers.sql: the load balancers of the window's partitions, whatever --load-balancer
     says (it is what the verdict names when that filter matched no line)."""
-    return _render("load_balancers.sql", QueryParams(params.window, None, params.table))
+    # Every load balancer of the partitions: the scope's prefixes must not narrow it to the one asked for.
+    scope = replace(params.scope, prefixes=()) if params.scope is not None else None
+    return _render("load_balancers.sql", QueryParams(params.window, None, params.table, scope))
 
 
 def render_macro(name: str) -> str:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from alb502athena.errors import UsageError
 from alb502athena.sqltext import sql_string
+
+if TYPE_CHECKING:
+    from alb502athena.render import SqlPaths
 
 _DURATION = re.compile(r"([0-9]+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -172,3 +176,5 @@ class SqlWindow:
     start_day: str | None
     end_day_plus_one: str | None
     relative_minutes: int | None = None  # an int, rendered as a number: never user text
+    # The objects' "$path" ranges (render.path_ranges), None to read the `day` partitions whole.
+    paths: SqlPaths | None = None

@@ -11,12 +11,38 @@
 date_format((current_timestamp - interval '{{ w.relative_minutes }}' minute) AT TIME ZONE 'UTC', '{{ format }}')
 {%- endmacro %}
 
-{#- The partition predicate alone: the diagnosis counts every line it reads, parsed or not. -#}
+{#- The objects of the window, by name (alb502athena/render.py path_ranges): per day folder and load
+    balancer, the names from the first end time that may hold the window's entries to the last. Names
+    sort by end time within a folder, so Trino (and Athena) drop the other objects before reading them;
+    the names of other log types (conn_log_, health_check_log_) sort outside every range. -#}
+{% macro path_filter(w, t='') -%}
+{%- set p = w.paths -%}
+{%- if p is not none and p.ranges %}
+  AND ({% for lower, upper in p.ranges %}{% if not loop.first %}
+    OR {% endif %}{{ t }}"$path" >= {{ lower }} AND {{ t }}"$path" < {{ upper }}{% endfor %})
+{%- elif p is not none and p.root is not none -%}
+{%- set fmt = "'%Y%m%dT%H%iZ'" %}
+  AND ({% for k in range(p.days + 1) %}{% set folder -%}
+{{ p.root }}, date_format((current_timestamp - interval '{{ p.minutes }}' minute + interval '{{ k }}' day) AT TIME ZONE 'UTC', '%Y/%m/%d'), '/'
+{%- endset %}{% for lower, upper, timed in p.names %}{% if not (loop.first and k == 0) %}
+    OR {% endif -%}
+{%- if timed -%}
+{{ t }}"$path" >= concat({{ folder }}, {{ lower }}, date_format(date_trunc('minute', (current_timestamp - interval '{{ p.minutes }}' minute) AT TIME ZONE 'UTC'), {{ fmt }}))
+     AND {{ t }}"$path" < concat({{ folder }}, {{ upper }}, date_format(date_trunc('minute', (current_timestamp + interval '{{ p.late_minutes }}' minute) AT TIME ZONE 'UTC') + interval '1' minute, {{ fmt }}))
+{%- else -%}
+{{ t }}"$path" >= concat({{ folder }}, {{ lower }}) AND {{ t }}"$path" < concat({{ folder }}, {{ upper }})
+{%- endif -%}
+{%- endfor %}{% endfor %})
+{%- endif -%}
+{%- endmacro %}
+
+{#- The partition predicate alone (and the objects' names, where known): the diagnosis counts every
+    line it reads, parsed or not. -#}
 {% macro partition_filter(w, t='') -%}
 {%- if w.relative_minutes is not none -%}
-{{ t }}day >= {{ since(w, '%Y/%m/%d') }}
+{{ t }}day >= {{ since(w, '%Y/%m/%d') }}{{ path_filter(w, t) }}
 {%- elif w.start is not none -%}
-{{ t }}day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}
+{{ t }}day BETWEEN {{ w.start_day }} AND {{ w.end_day_plus_one }}{{ path_filter(w, t) }}
 {%- else -%}
 TRUE
 {%- endif -%}
