@@ -9,7 +9,16 @@ folder that holds yyyy/mm/dd, as `"$path"` writes it) and the name prefixes of t
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from alb502athena.errors import UsageError
+from alb502athena.objectname import ACCOUNT, REGION, access_log_prefix
+
+if TYPE_CHECKING:
+    from alb502athena.window import Window
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,3 +34,81 @@ class ObjectScope:
     # How the load balancers were found, said on stderr: "--load-balancer", "an S3 listing of 2 day
     # folders", ...
     found_by: str = ""
+
+
+# What a lister answers: the load balancers whose access logs the window's day folders under `root`
+# hold (an S3 listing, say), as a scope with its `found_by`; None when it cannot tell.
+Lister = Callable[[str, "Window"], "ObjectScope | None"]
+
+_ROOT = re.compile(rf"/AWSLogs/(?P<account>{ACCOUNT})/elasticloadbalancing/(?P<region>{REGION})$")
+_ARN = re.compile(
+    rf"arn:aws(?:-[a-z]+)*:elasticloadbalancing:(?P<region>{REGION}):(?P<account>{ACCOUNT}):loadbalancer/app/"
+)
+
+
+def resolve_scope(
+    root: str | None,
+    window: Window,
+    load_balancer: str | None,
+    lister: Lister | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ObjectScope | None:
+    """The objects a query of `window` over the table at `root` needs: those of `load_balancer` (a name
+    `app/<name>/<id>` or an ARN; its account and region from the ARN or from the root's
+    AWSLogs/<account>/elasticloadbalancing/<region> folders), else those `lister` finds, else every
+    ALB access log of the root's account and region; None (whole `day` partitions) where none of these
+    can be named. `say` is told how the scope was found, or why the days are read whole."""
+    from alb502athena.render import load_balancer_id
+
+    tell = say or (lambda _: None)
+    if window.start is None or window.end is None:
+        return None  # no window: every partition is read anyway
+    if root is None:
+        tell(
+            "the engine cannot tell the table's location, so the query cannot name the window's "
+            "objects: it reads the window's `day` partitions whole"
+        )
+        return None
+    root = root.rstrip("/")
+    at = _ROOT.search(root)
+    account, region = (at["account"], at["region"]) if at else (None, None)
+    if load_balancer is not None:
+        lb = load_balancer_id(load_balancer)  # a usage error for anything else
+        arn = _ARN.match(load_balancer)
+        if arn is not None:
+            if account is not None and (arn["account"], arn["region"]) != (account, region):
+                raise UsageError(
+                    f"--load-balancer is in {arn['account']} {arn['region']}, but the table's location "
+                    f"{root} holds the logs of {account} {region}"
+                )
+            account, region = arn["account"], arn["region"]
+        if account is not None and region is not None:
+            tell(f"reading only the window's objects of {lb} (named by --load-balancer)")
+            return ObjectScope(
+                root=root,
+                prefixes=(access_log_prefix(account, region, lb),),
+                account=account,
+                region=region,
+                found_by="--load-balancer",
+            )
+        tell(
+            f"the table's location {root} does not end with AWSLogs/<account>/elasticloadbalancing/"
+            f"<region>: give --load-balancer as an ARN to name {lb}'s objects"
+        )
+    if lister is not None:
+        listed = lister(root, window)
+        if listed is not None:
+            names = ", ".join(listed.prefixes) or "no load balancer"
+            tell(f"reading only the window's objects of {names} (found by {listed.found_by})")
+            return listed
+    if account is not None and region is not None:
+        tell(
+            "no load balancer named (--load-balancer) nor listed: the query reads the window's `day` "
+            "partitions whole, their access logs only (connection and health-check logs left out)"
+        )
+        return ObjectScope(root=root, account=account, region=region, found_by="the table's location")
+    tell(
+        f"no load balancer named (--load-balancer) nor listed, and the table's location {root} names no "
+        "account and region: the query reads the window's `day` partitions whole"
+    )
+    return None

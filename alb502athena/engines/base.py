@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from alb502athena.engines.athena import EngineStats
@@ -52,3 +52,18 @@ class Engine(Protocol):
         """The result in batches, fetched while the block runs; the engine's resources (the scan,
         the cursor) are released when it ends."""
         ...
+
+
+@runtime_checkable
+class LocatesLogs(Protocol):
+    def log_location(self, table: str) -> str | None:
+        """The folder of `table` that holds its yyyy/mm/dd folders, as `"$path"` begins (no trailing
+        slash), or None when the engine cannot tell: the `"$path"` ranges need it (scope.py)."""
+        ...
+
+
+def log_location(engine: Engine, table: str) -> str | None:
+    """The engine's answer to LocatesLogs.log_location, None for an engine that cannot give one: the
+    query then reads whole `day` partitions. (A function, not yet a member of Engine, so that each
+    engine gains it on its own branch; fold it into Engine once all three have it.)"""
+    return engine.log_location(table) if isinstance(engine, LocatesLogs) else None

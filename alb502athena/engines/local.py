@@ -123,6 +123,29 @@ class LocalEngine:
             return "sql"
         return "native"
 
+    def log_location(self, table: str) -> str | None:
+        """The folder that holds the files' yyyy/mm/dd folders, where they all share one (an `aws s3
+        sync` of the table's location); None for loose files. The local engine reads a `"$path"` range
+        whatever its root (local_paths.py): this says that its files are laid out as the table's."""
+        roots = {f.path.parent.parent.parent.parent for f in self._files if f.day and f.path.parent.as_posix().endswith(f.day)}
+        if len(roots) != 1 or not self._files or any(not f.day for f in self._files):
+            return None
+        return str(roots.pop())
+
+    def _by_path(self, athena_sql: str) -> tuple[str, list[LogFile] | None]:
+        """The query and the files it reads: those its `"$path"` ranges admit (None: all of them)."""
+        from alb502athena.engines.local_paths import has_paths, reduce_paths
+
+        if not has_paths(athena_sql):
+            return athena_sql, None
+        days = self._window.day_range()
+        text, kept = reduce_paths(athena_sql, self._files, days[0] if days else None, self._con)
+        left = len(self._files) - len(kept)
+        note = f"the query's object names (\"$path\" ranges) leave out {left} of the {len(self._files)} files given"
+        if left and note not in self.notes:
+            self.notes.append(note)
+        return text, (kept if left else None)
+
     def add_view(self, create_view_sql: str) -> None:
         """Another table for queries to join (the CloudTrail view, say)."""
         self._con.execute(create_view_sql)
@@ -201,6 +224,7 @@ class LocalEngine:
         from alb502athena.engines.native.kernel import KernelError
         from alb502athena.engines.native.scan import NativeScan, needs_compiling, referenced_columns
 
+        athena_sql, chosen = self._by_path(athena_sql)
         sql = compile_cached(athena_sql, "native", to_duckdb)
         columns = referenced_columns(sql)
         reported = {p for p, _ in self.bad_files}
@@ -208,8 +232,11 @@ class LocalEngine:
         # lines; a file that could not be read at all is left out.
         known_bad = reported - self._partial_files
         scan, self._next_scan = self._next_scan, None
+        if scan is not None and chosen is not None:  # it reads every file: this query reads fewer
+            self._scan_finalizer()
+            scan = None
         if scan is None:
-            readable = [f for f in self._files if str(f.path) not in known_bad]
+            readable = [f for f in (self._files if chosen is None else chosen) if str(f.path) not in known_bad]
             scan = NativeScan(_group_by_day(readable, self._window), threads=self._threads)
         else:
             self._scan_finalizer.detach()  # this query closes it now
@@ -270,10 +297,10 @@ class LocalEngine:
 
         return stop
 
-    def _create_view(self, paths: set[str]) -> LocalView | None:
-        kept = [f for f in self._files if str(f.path) in paths]
-        if not kept and self._files:
+    def _create_view(self, paths: set[str], chosen: list[LogFile] | None = None) -> LocalView | None:
+        if self._files and not paths:
             return None  # every file given was unreadable
+        kept = [f for f in (self._files if chosen is None else chosen) if str(f.path) in paths]
         view = local_view(_group_by_day(kept, self._window))
         for statement in view.statements():
             self._con.execute(statement)
@@ -317,10 +344,11 @@ class LocalEngine:
             with self._native(athena_sql, fetch) as result:
                 yield result
             return
+        athena_sql, chosen = self._by_path(athena_sql)
         paths = {str(f.path) for f in self._files} - {p for p, _ in self.bad_files}
         # A corrupt or unreadable file fails the whole DuckDB query; name it, drop it, run again.
         while True:
-            view = self._create_view(paths)
+            view = self._create_view(paths, chosen)
             if view is None:
                 raise InputError(
                     "no readable log files: " + "; ".join(f"{p}: {r}" for p, r in self.bad_files)

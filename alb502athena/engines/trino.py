@@ -92,6 +92,19 @@ class TrinoEngine:
             with contextlib.suppress(Exception):
                 cursor.close()  # cancels the query if rows are left
 
+    def log_location(self, table: str) -> str | None:
+        """The table's root from its definition: the partition projection's location template, which
+        `alb502 ddl --engine trino` writes as <root>/${day}. None, with a note, for a table laid out
+        otherwise or one whose definition cannot be read."""
+        from alb502athena.render import table_name
+
+        try:
+            [(text,)] = self.run(f"SHOW CREATE TABLE {table_name(table)}").rows
+        except QueryError as exc:
+            self.notes.append(f"the table's location could not be read: {exc}")
+            return None
+        return location_from_definition(str(text))
+
     def _batches(self, cursor: Any, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
         while True:
             with self._failures():
@@ -115,3 +128,16 @@ class TrinoEngine:
         except (trino.exceptions.TrinoConnectionError, requests.exceptions.RequestException) as exc:
             cause = exc.__cause__ or exc.__context__ or exc
             raise QueryError(f"cannot reach Trino at {self._settings.url} ({type(cause).__name__})") from None
+
+
+_TEMPLATE = re.compile(r"partition_projection_location_template\s*=\s*'((?:[^']|'')*)'")
+
+
+def location_from_definition(create_table: str) -> str | None:
+    """<root> from a CREATE TABLE whose partition projection reads <root>/${day}."""
+    m = _TEMPLATE.search(create_table)
+    if m is None:
+        return None
+    template = m[1].replace("''", "'")
+    root, sep, rest = template.rpartition("/")
+    return root if sep and rest == "${day}" and root else None
