@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +32,11 @@ from alb502athena.render import (
     render_trino_ddl,
     s3_log_root,
 )
+from alb502athena.scope import ObjectScope
 from alb502athena.window import parse_duration
+
+# A location's characters: those of an S3 key prefix; quotes, blanks and control characters never.
+_LOCATION = re.compile(r"(s3a?|local|gs|abfss?)://[A-Za-z0-9!_.*()/:-]+")
 
 
 @domain_errors
@@ -69,6 +74,21 @@ def sql(
             rich_help_panel=OUTPUT,
         ),
     ] = None,
+    bucket: Annotated[
+        str | None,
+        typer.Option(
+            "--bucket", help="S3 bucket of the logs: with --account/--region, the table's location."
+        ),
+    ] = None,
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Prefix set in the load balancer's log attribute.")
+    ] = "",
+    account: Annotated[str | None, typer.Option("--account", help="AWS account id (12 digits).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region of the load balancer.")] = None,
+    location: Annotated[
+        str | None,
+        typer.Option("--location", help="The table's folder that holds yyyy/mm/dd, instead of --bucket/..."),
+    ] = None,
 ) -> None:
     """Print a query as Athena SQL, ready to paste into the Athena console.
 
@@ -77,6 +97,10 @@ def sql(
     the whole bucket.
 
     Example: alb502 sql connect-failed --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z --table alb.alb_logs
+
+    With the table's location (--bucket/--account/--region, or --location) the query reads only the
+    window's objects by name ("$path"), of --load-balancer or of every load balancer there; without it,
+    whole `day` partitions.
 
     For the Terraform module: alb502 sql --all --terraform terraform/generated
     """
@@ -96,8 +120,48 @@ def sql(
     params = query_params(last, start, end, load_balancer, table)
     if start is None and end is None:
         params = replace(params, window=params.window.as_relative())
+    params = replace(
+        params, scope=_sql_scope(params, load_balancer, bucket, prefix, account, region, location)
+    )
     text = render_diagnosis(params) if query == "diagnosis" else render_signature(query, params)
     typer.echo(text, nl=False)
+
+
+def _sql_scope(
+    params: QueryParams,
+    load_balancer: str | None,
+    bucket: str | None,
+    prefix: str,
+    account: str | None,
+    region: str | None,
+    location: str | None,
+) -> ObjectScope | None:
+    """The objects `alb502 sql` names, from the table's location given as `alb502 ddl` takes it."""
+    from alb502athena.scope import resolve_scope
+
+    def say(text: str) -> None:
+        typer.echo(f"Note: {text}", err=True)
+
+    given = [n for n, v in (("--bucket", bucket), ("--account", account), ("--region", region)) if v]
+    if location is not None and given:
+        raise UsageError("--location replaces --bucket/--account/--region: give one or the other")
+    if location is None and given and len(given) < 3:
+        missing = [n for n in ("--bucket", "--account", "--region") if n not in given]
+        raise UsageError(f"missing {', '.join(missing)} (the S3 location of the logs)")
+    if location is None and not given:
+        say(
+            "no table location (--bucket/--account/--region or --location): the query reads the window's "
+            "`day` partitions whole"
+        )
+        return None
+    if location is not None:
+        root = location.rstrip("/")
+        if not _LOCATION.fullmatch(root):
+            raise UsageError(f"invalid --location {location!r}: e.g. s3://my-alb-logs/AWSLogs/.../eu-west-1")
+    else:
+        assert bucket and account and region
+        root = s3_log_root(bucket, prefix, account, region)
+    return resolve_scope(root, params.window, load_balancer, say=say)
 
 
 @domain_errors

@@ -104,7 +104,26 @@ def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParam
     table = QueryParams.table if o["engine"] == "local" else o["table"]
     params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
     engine, found = open_engine(request, params.window)
-    return engine, found, params
+    return engine, found, with_scope(engine, params, o["load_balancer"], local=o["engine"] == "local")
+
+
+def with_scope(engine: Engine, params: QueryParams, load_balancer: str | None, local: bool) -> QueryParams:
+    """The parameters with the objects the queries may read (scope.resolve_scope), said on stderr. The
+    local engine's discovery already keeps only the window's files by name (the same rule), so its
+    queries read whole days of what discovery kept."""
+    from dataclasses import replace
+
+    if local:
+        return params
+    from alb502athena.engines.base import log_location
+    from alb502athena.scope import resolve_scope
+
+    def say(text: str) -> None:
+        typer.echo(f"Note: {inert(text)}", err=True)
+
+    root = log_location(engine, params.table)
+    scope = resolve_scope(root, params.window, load_balancer, say=say)
+    return replace(params, scope=scope)
 
 
 def _engine_stats(engine: Engine) -> None:

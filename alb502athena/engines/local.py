@@ -127,7 +127,11 @@ class LocalEngine:
         """The folder that holds the files' yyyy/mm/dd folders, where they all share one (an `aws s3
         sync` of the table's location); None for loose files. The local engine reads a `"$path"` range
         whatever its root (local_paths.py): this says that its files are laid out as the table's."""
-        roots = {f.path.parent.parent.parent.parent for f in self._files if f.day and f.path.parent.as_posix().endswith(f.day)}
+        roots = {
+            f.path.parent.parent.parent.parent
+            for f in self._files
+            if f.day and f.path.parent.as_posix().endswith(f.day)
+        }
         if len(roots) != 1 or not self._files or any(not f.day for f in self._files):
             return None
         return str(roots.pop())
@@ -141,7 +145,8 @@ class LocalEngine:
         days = self._window.day_range()
         text, kept = reduce_paths(athena_sql, self._files, days[0] if days else None, self._con)
         left = len(self._files) - len(kept)
-        note = f"the query's object names (\"$path\" ranges) leave out {left} of the {len(self._files)} files given"
+        given = len(self._files)
+        note = f'the query\'s object names ("$path" ranges) leave out {left} of the {given} files given'
         if left and note not in self.notes:
             self.notes.append(note)
         return text, (kept if left else None)
@@ -236,7 +241,9 @@ class LocalEngine:
             self._scan_finalizer()
             scan = None
         if scan is None:
-            readable = [f for f in (self._files if chosen is None else chosen) if str(f.path) not in known_bad]
+            readable = [
+                f for f in (self._files if chosen is None else chosen) if str(f.path) not in known_bad
+            ]
             scan = NativeScan(_group_by_day(readable, self._window), threads=self._threads)
         else:
             self._scan_finalizer.detach()  # this query closes it now

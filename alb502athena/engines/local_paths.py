@@ -92,7 +92,9 @@ def reduce_paths(
         raise QueryError(f"the local engine cannot tell the table's location from: {condition[:200]}")
     names = [f"{root['root']}/{f.day or fallback_day}/{f.path.name}" for f in files]
     con.execute(f'CREATE OR REPLACE TEMP TABLE {FILES} AS SELECT unnest(?::VARCHAR[]) AS "$path"', [names])
-    admitted = {row[0] for row in con.execute(to_duckdb(f'SELECT "$path" FROM {FILES} WHERE {condition}')).fetchall()}
+    admitted = {
+        row[0] for row in con.execute(to_duckdb(f'SELECT "$path" FROM {FILES} WHERE {condition}')).fetchall()
+    }
     con.execute(f"DROP TABLE {FILES}")
     for a, b in sorted(spans, reverse=True):
         athena_sql = athena_sql[:a] + "(TRUE)" + athena_sql[b + 1 :]
