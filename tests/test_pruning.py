@@ -1,0 +1,231 @@
+"""The `"$path"` ranges (issue 14): which objects they admit, on DuckDB, against discovery's own rule."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from alb502athena.catalogue import catalogue
+from alb502athena.cli.app import app
+from alb502athena.engines.local import LocalEngine
+from alb502athena.engines.local_paths import reduce_paths
+from alb502athena.engines.trino import location_from_definition
+from alb502athena.errors import UsageError
+from alb502athena.logfiles import LogFile, describe, discover
+from alb502athena.objectname import FILE_SPAN, LATE_MARGIN, access_log_prefix
+from alb502athena.render import (
+    QueryParams,
+    render_diagnosis,
+    render_load_balancers,
+    render_samples,
+    render_signature,
+)
+from alb502athena.scope import ObjectScope, resolve_scope
+from alb502athena.window import Window
+from tests.pruning_data import ACCOUNT, FOLDER, LOAD_BALANCERS, REGION, WINDOWS, edge_logs, scope_of
+
+S3_ROOT = f"s3://my-alb-logs/prod/{FOLDER}"
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return edge_logs(tmp_path_factory.mktemp("edges"))
+
+
+def admitted(sql: str, files: list[LogFile], window: Window) -> set[Path]:
+    days = window.day_range()
+    _, kept = reduce_paths(sql, files, days[0] if days else None, duckdb.connect())
+    return {f.path for f in kept}
+
+
+@pytest.mark.parametrize("window", sorted(WINDOWS))
+@pytest.mark.parametrize("chosen", [LOAD_BALANCERS, LOAD_BALANCERS[:1], LOAD_BALANCERS[1:2]])
+def test_the_ranges_admit_what_discovery_keeps(logs: Path, window: str, chosen: tuple[str, ...]) -> None:
+    w = WINDOWS[window]
+    every = discover([logs], w, by_name=False).files  # the window's `day` partitions, whole
+    sql = render_diagnosis(QueryParams(w, scope=scope_of(S3_ROOT, chosen)))
+    expected = {f.path for f in discover([logs], w).files if f.load_balancer in chosen}
+    assert admitted(sql, every, w) == expected
+    assert len(expected) < len(every)
+    ends = {f.end_time for f in every if f.path in expected}
+    assert w.start is not None and w.end is not None
+    # The object that ends exactly at the start, and the last that may hold late entries, are read;
+    # the one after it is not.
+    assert w.start in ends and w.end + FILE_SPAN + LATE_MARGIN in ends
+    assert w.end + FILE_SPAN + LATE_MARGIN + timedelta(minutes=5) not in ends
+    assert w.start - timedelta(minutes=5) not in ends
+
+
+def test_other_log_types_are_never_admitted(logs: Path) -> None:
+    w = WINDOWS["narrow"]
+    found = discover([logs], w, by_name=False)
+    others = [describe(p) for kind in ("connection", "health_check") for p in found.set_aside[kind]]
+    assert len(others) > 100
+    for scope in (scope_of(S3_ROOT), ObjectScope(root=S3_ROOT, account=ACCOUNT, region=REGION)):
+        sql = render_diagnosis(QueryParams(w, scope=scope))
+        assert admitted(sql, others, w) == set()
+    # Without prefixes, every load balancer's access logs of the days are read, and nothing else.
+    sql = render_load_balancers(QueryParams(w, scope=scope_of(S3_ROOT)))
+    assert admitted(sql, found.files, w) == {f.path for f in found.files}
+
+
+def normalise(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (tuple(round(v, 9) if isinstance(v, float) and not math.isnan(v) else v for v in r) for r in rows),
+        key=repr,
+    )
+
+
+def queries(params: QueryParams) -> dict[str, str]:
+    shown = sorted({c for s in catalogue() for c in s.columns})
+    return {
+        "diagnosis": render_diagnosis(params),
+        "target-502": render_signature("target-502", params),
+        "response-failed": render_signature("response-failed", params),
+        "samples": render_samples(params, shown, 3),
+    }
+
+
+@pytest.mark.parametrize("window", sorted(WINDOWS))
+def test_results_are_those_of_day_alone(logs: Path, window: str) -> None:
+    """The pruned text over the window's whole days gives what the `day`-only text gives over the files
+    discovery keeps by name: the same lines (late entries included), none of another log type."""
+    w = WINDOWS[window]
+    pruned = LocalEngine(discover([logs], w, by_name=False).files, w)
+    whole = LocalEngine(discover([logs], w).files, w)
+    day_only = queries(QueryParams(w))
+    for name, sql in queries(QueryParams(w, scope=scope_of(S3_ROOT))).items():
+        got, want = pruned.run(sql), whole.run(day_only[name])
+        assert got.columns == want.columns
+        assert normalise(got.rows) == normalise(want.rows), name
+        assert want.rows, name
+    assert any("leave out" in n for n in pruned.notes)
+
+
+def test_one_load_balancer(logs: Path) -> None:
+    w = WINDOWS["midnight"]
+    lb = LOAD_BALANCERS[1]
+    engine = LocalEngine(discover([logs], w, by_name=False).files, w)
+    whole = LocalEngine(discover([logs], w).files, w)
+    got = engine.run(render_signature("target-502", QueryParams(w, lb, scope=scope_of(S3_ROOT, (lb,)))))
+    want = whole.run(render_signature("target-502", QueryParams(w, lb)))
+    assert normalise(got.rows) == normalise(want.rows) and len(want.rows) > 4
+    totals = engine.run(render_diagnosis(QueryParams(w, lb, scope=scope_of(S3_ROOT, (lb,))))).rows
+    total = next(r for r in totals if r[0] == "total")
+    assert total[6] == 4 * 2 * 8  # its own 8 files per node (ends 23:50 .. 00:25), 4 lines each
+
+
+def test_relative_windows_prune_from_the_query_time(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    # Three hours of objects up to now: logs hold no entry from the future.
+    edge_logs(
+        tmp_path,
+        start=now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0) - timedelta(hours=3),
+        hours=3,
+    )
+    w = Window.from_options("1h", None, None).as_relative()
+    files = discover([tmp_path], Window(), by_name=False).files
+    before = datetime.now(UTC)
+    got = admitted(render_diagnosis(QueryParams(w, scope=scope_of(S3_ROOT))), files, w)
+    after = datetime.now(UTC)
+    late = FILE_SPAN + LATE_MARGIN
+    # Every object that may hold the last hour's entries, whenever in [before, after] the query ran,
+    # and no object outside the widest such span (its start rounded down to the minute).
+    assert after - before < timedelta(minutes=1)
+    low = (before - timedelta(hours=1)).replace(second=0, microsecond=0)
+    sure = {
+        f.path
+        for f in files
+        if after - timedelta(hours=1) <= f.end_time <= before + late - timedelta(minutes=1)
+    }  # type: ignore[operator]
+    may = {f.path for f in files if low <= f.end_time <= after + late}  # type: ignore[operator]
+    assert sure <= got <= may and len(sure) > 30
+    # The same rows as `day` alone.
+    engine = LocalEngine(files, w)
+    for name, sql in queries(QueryParams(w, scope=scope_of(S3_ROOT))).items():
+        if name != "diagnosis":  # its line counts depend on the files read
+            assert normalise(engine.run(sql).rows) == normalise(
+                engine.run(queries(QueryParams(w))[name]).rows
+            )
+
+
+def test_a_predicate_of_another_location_still_selects_by_folder_and_name(logs: Path) -> None:
+    # The local engine's files are the table's, wherever it is: only the day folder and name count.
+    w = WINDOWS["narrow"]
+    files = discover([logs], w, by_name=False).files
+    a = admitted(render_diagnosis(QueryParams(w, scope=scope_of("local:///x"))), files, w)
+    b = admitted(render_diagnosis(QueryParams(w, scope=scope_of("s3://b/it's (odd)/" + FOLDER))), files, w)
+    assert a == b and a
+
+
+def test_resolve_scope() -> None:
+    w = WINDOWS["narrow"]
+    said: list[str] = []
+    lb = LOAD_BALANCERS[1]
+    arn = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/{lb}"
+    prefix = access_log_prefix(ACCOUNT, REGION, lb)
+    scope = resolve_scope(S3_ROOT + "/", w, lb, say=said.append)
+    assert scope == ObjectScope(
+        root=S3_ROOT, prefixes=(prefix,), account=ACCOUNT, region=REGION, found_by="--load-balancer"
+    )
+    assert "--load-balancer" in said[-1]
+    # An ARN names the account and region where the location does not.
+    scope = resolve_scope("s3://b/logs", w, arn, say=said.append)
+    assert scope is not None and scope.prefixes == (prefix,)
+    with pytest.raises(UsageError, match="210987654321"):
+        resolve_scope(S3_ROOT.replace(ACCOUNT, "210987654321"), w, arn)
+    # Nothing names the objects: whole days, and why.
+    assert resolve_scope("s3://b/logs", w, lb, say=said.append) is None
+    assert "whole" in said[-1] and "ARN" in said[-2]
+    assert resolve_scope(None, w, lb, say=said.append) is None and "location" in said[-1]
+    # A lister (the S3 listing) names them; else the account's access logs, whole days.
+    listed = ObjectScope(root=S3_ROOT, prefixes=(prefix,), found_by="a listing")
+    seen: list[tuple[str, Window]] = []
+    assert resolve_scope(S3_ROOT, w, None, lambda r, x: seen.append((r, x)) or listed, said.append) == listed
+    assert seen == [(S3_ROOT, w)] and "a listing" in said[-1]
+    scope = resolve_scope(S3_ROOT, w, None, lambda r, x: None, said.append)
+    assert scope == ObjectScope(root=S3_ROOT, account=ACCOUNT, region=REGION, found_by="the table's location")
+    assert "connection and health-check logs left out" in said[-1]
+    assert resolve_scope(S3_ROOT, Window(), lb) is None  # no window: no days to narrow
+
+
+def test_trino_location_from_its_definition() -> None:
+    ddl = "CREATE TABLE x (a varchar) WITH (\n   partition_projection_location_template = 'local:///it''s/AWSLogs/1/${day}'\n)"
+    assert location_from_definition(ddl) == "local:///it's/AWSLogs/1"
+    assert location_from_definition(ddl.replace("${day}", "day=${day}")) is None
+    assert location_from_definition("CREATE TABLE x (a varchar)") is None
+
+
+def test_local_location(logs: Path, tmp_path: Path) -> None:
+    w = WINDOWS["narrow"]
+    assert LocalEngine(discover([logs], w).files, w, parser="sql").log_location("t") == str(logs / FOLDER)
+    loose = tmp_path / "a.log"
+    loose.write_text("x\n")
+    assert LocalEngine(discover([loose], w).files, w, parser="sql").log_location("t") is None
+
+
+def test_sql_prints_the_pruned_text() -> None:
+    lb = LOAD_BALANCERS[0]
+    window = ["--start", "2026-11-20T09:20Z", "--end", "2026-11-20T09:35Z"]
+    runner = CliRunner()
+    result = runner.invoke(app, ["sql", "target-502", *window, "--bucket", "my-alb-logs", "--prefix", "prod",
+                                 "--account", ACCOUNT, "--region", REGION, "--load-balancer", lb])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == render_signature(
+        "target-502",
+        QueryParams(Window.from_options(None, *window[1::2]), lb, scope=scope_of(S3_ROOT, (lb,))),
+    )
+    assert "--load-balancer" in result.stderr
+    result = runner.invoke(app, ["sql", "diagnosis", "--last", "2h", "--location", S3_ROOT])
+    assert result.exit_code == 0 and '"$path" >= concat(' in result.stdout
+    assert "health-check logs left out" in result.stderr
+    result = runner.invoke(app, ["sql", "diagnosis", *window])
+    assert result.exit_code == 0 and "$path" not in result.stdout and "whole" in result.stderr
+    result = runner.invoke(app, ["sql", "diagnosis", *window, "--bucket", "my-alb-logs"])
+    assert result.exit_code == 2 and "--account" in result.stderr
