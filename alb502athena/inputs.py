@@ -133,7 +133,10 @@ def gather(d: Diagnosis, found: Discovery | None, engine: Engine) -> Inputs:
     parsed = t.lines - t.unparsed_lines
     # ALB object names already say which load balancer each file is from: no second scan for that.
     named = found is not None and all(f.load_balancer for f in found.files)
-    if t.requests == 0 and parsed > 0 and not named:
+    # Where the query read only some load balancers' objects ("$path"), an empty read says nothing of
+    # the others: list them as where lines were read and none was of the load balancer asked for.
+    narrowed = d.params.scope is not None and bool(d.params.scope.prefixes)
+    if t.requests == 0 and (parsed > 0 or narrowed) and not named:
         if engine.name == "athena":
             inputs.notes.append(
                 "the load balancers of the lines read were not listed: on Athena that is one more billed "

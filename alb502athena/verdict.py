@@ -127,6 +127,13 @@ def no_file_in_window(inputs: Inputs) -> str | None:
     return NOTHING_READ + reason + "."
 
 
+def _not_from(lb: str, inputs: Inputs) -> str:
+    others = [x.load_balancer for x in inputs.lines_by_load_balancer or [] if x.load_balancer]
+    others = others or inputs.load_balancers_in_names
+    elsewhere = f"; the lines are from {_names(others)}" if others else ""
+    return f"no line is from --load-balancer {lb}{elsewhere}"
+
+
 def _nothing_read(d: Diagnosis, inputs: Inputs) -> str:
     """Why no ALB request was read, as the end of the headline."""
     t = d.totals
@@ -134,18 +141,20 @@ def _nothing_read(d: Diagnosis, inputs: Inputs) -> str:
     no_file = no_file_in_window(inputs)
     if no_file is not None:
         return no_file.removeprefix(NOTHING_READ).removesuffix(".")
+    narrowed = d.params.scope is not None and bool(d.params.scope.prefixes)
+    if t.lines == 0 and narrowed and lb is not None:  # only its objects were read ("$path")
+        return _not_from(lb, inputs)
     if t.lines == 0:
         if inputs.files is not None:
             return f"the window's access-log files ({inputs.files:,}) hold no line: they are empty"
+        if narrowed:  # the query read only the objects of some load balancers ("$path")
+            return "the table holds no line in the window's objects of the load balancers read"
         return "the table holds no line in the window's partitions"
     if t.unparsed_lines == t.lines:
         looks = f"; they look like {inputs.formats[0][0]}" if inputs.formats else ""
         return f"none of the {_plural(t.lines, 'line')} read is an ALB access-log line{looks}"
     if lb is not None:
-        others = [x.load_balancer for x in inputs.lines_by_load_balancer or [] if x.load_balancer]
-        others = others or inputs.load_balancers_in_names
-        elsewhere = f"; the lines are from {_names(others)}" if others else ""
-        return f"no line is from --load-balancer {lb}{elsewhere}"
+        return _not_from(lb, inputs)
     spans = [x for x in inputs.lines_by_load_balancer or [] if x.first_seen]
     cover = ""
     if spans:
