@@ -229,3 +229,20 @@ def test_sql_prints_the_pruned_text() -> None:
     assert result.exit_code == 0 and "$path" not in result.stdout and "whole" in result.stderr
     result = runner.invoke(app, ["sql", "diagnosis", *window, "--bucket", "my-alb-logs"])
     assert result.exit_code == 2 and "--account" in result.stderr
+
+
+def test_a_load_balancer_with_no_object_read_is_not_an_empty_table(logs: Path) -> None:
+    """Only its objects were read: the verdict names the load balancers that do have lines, as it does
+    when the `elb` filter matched none, rather than calling the table empty."""
+    from alb502athena.diagnosis import diagnose
+    from alb502athena.inputs import gather
+
+    w = WINDOWS["narrow"]
+    other = "app/other-alb/0123456789abcdef"
+    engine = LocalEngine(discover([logs], w, by_name=False).files, w)
+    d = diagnose(engine, QueryParams(w, other, scope=scope_of(S3_ROOT, (other,))))
+    assert d.totals.lines == 0
+    gather(d, None, engine)
+    headline = d.verdict().headline
+    assert f"no line is from --load-balancer {other}; the lines are from" in headline
+    assert all(lb in headline for lb in LOAD_BALANCERS) and d.verdict().exit_code == 2
