@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alb502athena.logformat import cut_to_shape, log_format
-from alb502athena.render import environment, table_name
+from alb502athena.render import location_from_template, render_unparsed_share
 
 REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
 _AWS_COLUMNS = 34  # the columns of AWS's documented table, which every query here may read
@@ -180,8 +180,8 @@ def check_table(
         if data_start is not None:
             checks.append(data_start)
     if run_query is not None:
-        template = environment().get_template("checks/unparsed-share.sql")
-        result = run_query(template.render(table=table_name(f"{database}.{table}")).strip() + "\n")
+        root = location_from_template(definition.get("Parameters", {}).get("storage.location.template"))
+        result = run_query(render_unparsed_share(f"{database}.{table}", root))
         lines, unparsed = (int(v or 0) for v in result.rows[0])
         share = unparsed / lines if lines else 0.0
         detail = f"{unparsed:,} of {lines:,} lines ({share:.2%}) read as all-NULL rows"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -150,7 +150,7 @@ def path_ranges(window: Window, scope: ObjectScope | None) -> SqlPaths | None:
         late = FILE_SPAN + LATE_MARGIN
         minutes = window.sql().relative_minutes or 0
         # day(now - N) .. day(now): no object ends in the future, so no later folder holds any yet.
-        days = minutes // (24 * 60) + 1
+        days = -(-minutes // (24 * 60))
         return SqlPaths(
             root=sql_string(root + "/"),
             names=tuple((sql_string(lo), sql_string(hi), timed) for lo, hi, timed in names),
@@ -214,6 +214,23 @@ def render_load_balancers(params: QueryParams) -> str:
     # Every load balancer of the partitions: the scope's prefixes must not narrow it to the one asked for.
     scope = replace(params.scope, prefixes=()) if params.scope is not None else None
     return _render("load_balancers.sql", QueryParams(params.window, None, params.table, scope))
+
+
+def render_unparsed_share(table: str, root: str | None) -> str:
+    """sql/checks/unparsed-share.sql over the last day: with the table's root, its access logs only (the
+    connection and health-check logs of the same folders would read as unparsed lines)."""
+    from alb502athena.scope import resolve_scope
+
+    window = Window(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC), relative=True)
+    params = QueryParams(window, table=table, scope=resolve_scope(root, window, None))
+    return _render("checks/unparsed-share.sql", params)
+
+
+def location_from_template(template: str | None) -> str | None:
+    """<root> from a projection's location template <root>/${day} (Athena's storage.location.template,
+    Trino's partition_projection_location_template), None for any other layout."""
+    root, sep, rest = (template or "").rpartition("/")
+    return root if sep and rest == "${day}" and root else None
 
 
 def render_macro(name: str) -> str:

@@ -246,3 +246,23 @@ def test_a_load_balancer_with_no_object_read_is_not_an_empty_table(logs: Path) -
     headline = d.verdict().headline
     assert f"no line is from --load-balancer {other}; the lines are from" in headline
     assert all(lb in headline for lb in LOAD_BALANCERS) and d.verdict().exit_code == 2
+
+
+def test_the_unparsed_share_check_reads_access_logs_only() -> None:
+    from alb502athena.render import location_from_template, render_unparsed_share
+
+    now = datetime.now(UTC)
+    folder = Path("/x") / FOLDER / f"{now:%Y/%m/%d}"
+    end = f"{now:%Y%m%dT%H}00Z"
+    names = [
+        f"{kind}{access_log_prefix(ACCOUNT, REGION, lb)}{end}_10.0.1.37_x.log.gz"
+        for kind in ("", "conn_log_", "health_check_log_")
+        for lb in LOAD_BALANCERS
+    ]
+    files = [describe(folder / n) for n in names]
+    root = location_from_template(S3_ROOT + "/${day}")
+    assert root == S3_ROOT
+    sql = render_unparsed_share("alb.alb_logs", root)
+    w = Window(now - timedelta(days=1), now, relative=True)
+    assert {p.name for p in admitted(sql, files, w)} == set(names[: len(LOAD_BALANCERS)])
+    assert "$path" not in render_unparsed_share("alb.alb_logs", None)

@@ -135,9 +135,7 @@ _TEMPLATE = re.compile(r"partition_projection_location_template\s*=\s*'((?:[^']|
 
 def location_from_definition(create_table: str) -> str | None:
     """<root> from a CREATE TABLE whose partition projection reads <root>/${day}."""
+    from alb502athena.render import location_from_template
+
     m = _TEMPLATE.search(create_table)
-    if m is None:
-        return None
-    template = m[1].replace("''", "'")
-    root, sep, rest = template.rpartition("/")
-    return root if sep and rest == "${day}" and root else None
+    return location_from_template(m[1].replace("''", "'")) if m else None
