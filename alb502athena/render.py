@@ -29,7 +29,7 @@ from alb502athena.reserved import RESERVED
 from alb502athena.resources import sql_dir
 from alb502athena.scope import ObjectScope
 from alb502athena.sqltext import sql_string
-from alb502athena.window import Window
+from alb502athena.window import SqlWindow, Window
 
 if TYPE_CHECKING:
     import jinja2
@@ -172,8 +172,13 @@ def path_ranges(window: Window, scope: ObjectScope | None) -> SqlPaths | None:
     return SqlPaths(ranges=tuple(ranges))
 
 
+def sql_window(params: QueryParams) -> SqlWindow:
+    """The window's literals for the templates, with the scope's `"$path"` ranges."""
+    return replace(params.window.sql(), paths=path_ranges(params.window, params.scope))
+
+
 def _render(template: str, params: QueryParams, **extra: object) -> str:
-    window = replace(params.window.sql(), paths=path_ranges(params.window, params.scope))
+    window = sql_window(params)
     text = (
         environment()
         .get_template(template)

@@ -266,3 +266,24 @@ def test_the_unparsed_share_check_reads_access_logs_only() -> None:
     w = Window(now - timedelta(days=1), now, relative=True)
     assert {p.name for p in admitted(sql, files, w)} == set(names[: len(LOAD_BALANCERS)])
     assert "$path" not in render_unparsed_share("alb.alb_logs", None)
+
+
+def test_the_correlation_join_reads_through_its_alias(logs: Path) -> None:
+    from alb502athena.evidence.cloudtrail import Deregistration, render_correlation
+
+    w = WINDOWS["midnight"]
+    tg = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067"
+    events = [
+        Deregistration("e1", datetime(2026, 11, 20, 23, 40, tzinfo=UTC), tg, "10.1.1.49", 80, "someone")
+    ]
+    pruned = render_correlation(
+        QueryParams(w, scope=scope_of(S3_ROOT, LOAD_BALANCERS[1:2])), events, {tg: 3600}
+    )
+    assert 'l."$path" >= ' in pruned
+    got = LocalEngine(discover([logs], w, by_name=False).files, w).run(pruned).rows
+    want = (
+        LocalEngine(discover([logs], w).files, w)
+        .run(render_correlation(QueryParams(w), events, {tg: 3600}))
+        .rows
+    )
+    assert got == want and got[0][1] == 2

@@ -16,7 +16,7 @@ from typing import Any
 
 from alb502athena.errors import InputError
 from alb502athena.logfiles import find_files, open_regular
-from alb502athena.render import QueryParams, environment, table_name
+from alb502athena.render import QueryParams, environment, sql_window, table_name
 from alb502athena.safetext import inert
 from alb502athena.sqltext import sql_string
 from alb502athena.window import EARLIEST, LATEST, log_time, read_log_time
@@ -254,7 +254,7 @@ def render_correlation(params: QueryParams, events: Iterable[Deregistration], de
     text = (
         environment()
         .get_template("correlations/deregistrations.sql")
-        .render(window=params.window.sql(), events=rows, table=table_name(params.table))
+        .render(window=sql_window(params), events=rows, table=table_name(params.table))
     )
     return text.strip() + "\n"
 
@@ -388,7 +388,7 @@ def _add_correlations(
 
 def render_correlation_table(params: QueryParams, cloudtrail_table: str, delays: dict[str, int]) -> str:
     """The correlation with the events read from a CloudTrail table (AWS's Athena DDL columns)."""
-    sql_window = params.window.sql()
+    window = sql_window(params)
     lookback = (
         sql_string((params.window.start - LOOKBACK).strftime("%Y/%m/%d"))
         if params.window.start is not None
@@ -398,7 +398,7 @@ def render_correlation_table(params: QueryParams, cloudtrail_table: str, delays:
         environment()
         .get_template("correlations/deregistrations-cloudtrail.sql")
         .render(
-            window=sql_window,
+            window=window,
             lookback_day=lookback,
             cloudtrail=table_name(cloudtrail_table),
             table=table_name(params.table),

@@ -151,3 +151,28 @@ def test_relative_windows_are_folded_and_prune(
     _, rows = trino.execute(pruned, schema=schema)
     _, day_rows = trino.execute(render_signature("target-502", QueryParams(w)), schema=schema)
     assert normalise(rows) == normalise(day_rows) and rows
+
+
+def test_the_correlation_join_prunes_the_same(trino: TrinoTier, edges: tuple[str, Path]) -> None:
+    """The deregistrations' join reads the logs through an alias (l."$path"), in its ON clause."""
+    from alb502athena.evidence.cloudtrail import Deregistration, render_correlation
+
+    schema, source = edges
+    w = WINDOWS["midnight"]
+    tg = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067"
+    _, [(target_group,)] = trino.execute(
+        "SELECT DISTINCT target_group_arn FROM alb_logs WHERE target_group_arn IS NOT NULL LIMIT 1",
+        schema=schema,
+    )
+    assert target_group == tg
+    events = [
+        Deregistration("e1", datetime(2026, 11, 20, 23, 40, tzinfo=UTC), tg, "10.1.1.49", 80, "someone")
+    ]
+    scope = scope_of(f"local:///edges/{FOLDER}")
+    pruned = render_correlation(QueryParams(w, scope=scope), events, {tg: 3600})
+    assert 'l."$path" >= ' in pruned
+    _, t_rows = trino.execute(pruned, schema=schema)
+    _, d_rows = trino.execute(render_correlation(QueryParams(w), events, {tg: 3600}), schema=schema)
+    local = LocalEngine(discover([source], w, by_name=False).files, w).run(pruned)
+    assert normalise(t_rows) == normalise(d_rows) == normalise(local.rows)
+    assert sum(int(r[1]) for r in t_rows) > 0
