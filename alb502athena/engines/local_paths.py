@@ -36,7 +36,8 @@ def _parens(text: str) -> dict[int, int]:
     while i < len(text):
         c = text[i]
         if text.startswith("--", i):
-            i = text.find("\n", i) % (len(text) + 1) if "\n" in text[i:] else len(text)
+            line_end = text.find("\n", i)
+            i = len(text) if line_end < 0 else line_end
             continue
         if text.startswith("/*", i):
             i = text.index("*/", i + 2) + 2
