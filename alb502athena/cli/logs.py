@@ -108,21 +108,19 @@ def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParam
 
 
 def with_scope(engine: Engine, params: QueryParams, load_balancer: str | None, local: bool) -> QueryParams:
-    """The parameters with the objects the queries may read (scope.resolve_scope), said on stderr. The
+    """The parameters with the objects the queries may read (scope.resolve_scope). How they were found
+    is among the engine's notes, said with the result (an error stays the one line on stderr). The
     local engine's discovery already keeps only the window's files by name (the same rule), so its
     queries read whole days of what discovery kept."""
     from dataclasses import replace
 
-    if local:
-        return params
     from alb502athena.engines.base import log_location
     from alb502athena.scope import resolve_scope
 
-    def say(text: str) -> None:
-        typer.echo(f"Note: {inert(text)}", err=True)
-
+    if local:
+        return params
     root = log_location(engine, params.table)
-    scope = resolve_scope(root, params.window, load_balancer, say=say)
+    scope = resolve_scope(root, params.window, load_balancer, say=engine.notes.append)
     return replace(params, scope=scope)
 
 

@@ -179,3 +179,29 @@ def test_the_correlation_join_prunes_the_same(trino: TrinoTier, edges: tuple[str
     local = LocalEngine(discover([source], w, by_name=False).files, w).run(pruned)
     assert normalise(t_rows) == normalise(d_rows) == normalise(local.rows)
     assert sum(int(r[1]) for r in t_rows) > 0
+
+
+def test_diagnose_on_trino_reads_no_other_log_type(trino: TrinoTier, edges: tuple[str, Path]) -> None:
+    """End to end: the connection and health-check logs beside the access logs were read as lines that
+    do not parse; the diagnosis now reads the access logs only, and says how it chose the objects."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+
+    schema, source = edges
+    w = WINDOWS["midnight"]
+    args = ["diagnose", "--engine", "trino", "--trino-url", trino.server.url, "--schema", schema,
+            "--start", "2026-11-20T23:50Z", "--end", "2026-11-21T00:10Z", "-o", "json"]  # fmt: skip
+    runner = CliRunner()
+    every = runner.invoke(app, args)
+    assert every.exit_code == 0, every.stderr
+    totals = json.loads(every.stdout)["totals"]
+    assert totals["unparsed_lines"] == 0 and "connection and health-check logs left out" in every.stderr
+    lb = LOAD_BALANCERS[2]
+    one = runner.invoke(app, [*args, "--load-balancer", lb])
+    assert one.exit_code == 0, one.stderr
+    assert f"reading only the window's objects of {lb} (named by --load-balancer)" in one.stderr
+    read = [f for f in discover([source], w).files if f.load_balancer == lb]
+    assert json.loads(one.stdout)["totals"]["lines"] == 4 * len(read) < totals["lines"]
