@@ -4,6 +4,7 @@ rows; failure states moto cannot produce are driven with botocore's Stubber, as 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -57,7 +58,14 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def bucket(name: str) -> None:
+    """An S3 bucket in moto: Athena writes each result file to the output location's bucket, and moto
+    writes the result it was given there too (the rows are then read from that file)."""
+    boto3.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+
 def test_diagnose_issues_one_query_with_the_printed_sql(aws: MotoServer) -> None:
+    bucket("results")
     aws.queue_results(DIAGNOSIS_COLUMNS, DIAGNOSIS_ROWS)
     code, out, err = invoke(
         "diagnose",
@@ -151,7 +159,8 @@ def test_ctrl_c_exit_code(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> N
     def interrupt(_: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("alb502athena.engines.athena.time.sleep", interrupt)
+    # Ctrl-C while pyathena waits between two polls of the running query.
+    monkeypatch.setattr(time, "sleep", interrupt)
     code, _, err = invoke("diagnose", *ATHENA, *WINDOW)
     assert (
         code == 130
@@ -161,12 +170,14 @@ def test_ctrl_c_exit_code(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def stubbed(
-    responses: list[tuple[str, dict[str, Any]]], error: tuple[str, str, str] | None = None
+    responses: list[tuple[str, dict[str, Any]]],
+    error: tuple[str, str, str] | None = None,
+    timeout: float = 0.05,
 ) -> AthenaEngine:
-    """An engine whose Athena client answers from a Stubber: moto cannot produce FAILED queries,
-    access-denied or throttling answers, so those paths are stubbed (no real service runs them)."""
+    """An engine whose Athena client (pyathena's) answers from a Stubber: moto cannot produce FAILED
+    queries, access-denied or throttling answers, so those paths are stubbed (no real service runs them)."""
     engine = AthenaEngine(
-        AthenaSettings(database="alb", poll_seconds=0.01, timeout=0.05),
+        AthenaSettings(database="alb", poll_seconds=0.01, timeout=timeout),
         aws_session=boto3.Session(region_name=REGION),
     )
     stub = Stubber(engine._client)
@@ -187,6 +198,7 @@ def execution(state: str, reason: str = "") -> dict[str, Any]:
     return {
         "QueryExecution": {
             "QueryExecutionId": "q-1",
+            "Query": "SELECT 1",  # Athena always returns the query's text (pyathena requires it)
             "Status": status,
             "Statistics": {"DataScannedInBytes": 5},
         }
@@ -246,9 +258,14 @@ def test_access_denied_names_the_permission() -> None:
 
 
 def test_timeout_stops_the_query() -> None:
+    # A timeout of 0 s has passed at the first poll, so the Stubber's answers come in a known order:
+    # start, one poll, then the stop, whose failure would be reported.
     engine = stubbed(
-        [("start_query_execution", {"QueryExecutionId": "q-1"})]
-        + [("get_query_execution", execution("RUNNING"))] * 20
+        [
+            ("start_query_execution", {"QueryExecutionId": "q-1"}),
+            ("get_query_execution", execution("RUNNING")),
+        ],
+        timeout=0,
     )
     with pytest.raises(
         AwsError, match=r"^Athena query q-1 did not finish in 0 s \(--timeout\); it was stopped$"
