@@ -8,8 +8,8 @@ and what a forgotten Athena query would cost: the query's state and the data sca
 on its way) and on --timeout (cursor.cancel()), and Athena's own reason in every failure.
 
 Rows are read from the result file Athena writes to the output location (pyathena's S3FSCursor,
-which streams the CSV from S3 a block at a time) rather than paged through GetQueryResults 1,000
-rows a call: benchmarks/bench_athena_results.py measures the two.
+which streams the CSV from S3 a block at a time, split by athena_csv.py) rather than paged through
+GetQueryResults 1,000 rows a call: benchmarks/bench_athena_results.py measures the two.
 
 SQL is sent as text, never with driver parameters: the formatter below returns the query as it is,
 so a `%` in it is never a format directive.
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from alb502athena.aws import client, client_config, guard, session, translate
+from alb502athena.engines.athena_csv import AthenaCsvReader
 from alb502athena.engines.base import BATCH_ROWS, QueryResult, RowStream
 from alb502athena.errors import AwsError, Interrupted, UsageError
 
@@ -197,7 +198,7 @@ class AthenaEngine:
         """The query run to its end, then its result `batch_rows` at a time, read from the result file
         as the batches are asked for."""
         watch = _Watch(self.settings, self._progress)
-        cursor = self._connection.cursor(arraysize=batch_rows, on_poll=watch.poll)
+        cursor = self._connection.cursor(arraysize=batch_rows, on_poll=watch.poll, csv_reader=AthenaCsvReader)
         try:
             with self._failures(cursor, watch):
                 try:
