@@ -345,3 +345,163 @@ def test_a_time_from_athena_that_is_not_a_time(aws: MotoServer, output: str) -> 
     assert code == 0, err
     assert "2 HTTP 502 with a time that is not a time" in " ".join(out.split())
     assert "2026-13-45" in out  # shown as it is
+
+
+# pyathena as the driver, against moto's Athena: what each query is started with, and where its rows
+# are read from.
+
+
+def test_sql_is_sent_verbatim_with_a_percent_sign(aws: MotoServer) -> None:
+    # pyathena formats a query with `%` directives when given parameters, and strips it: the engine's
+    # formatter sends the text as it is, so a LIKE pattern or a literal `%s` reaches Athena unchanged.
+    aws.queue_results([("p", "varchar")], [["100%"]])
+    sql = "SELECT '100%' AS p WHERE 'a%(x)s %s %%' LIKE '%'\n"
+    engine = AthenaEngine(AthenaSettings(database="alb", poll_seconds=0.01))
+    assert engine.run(sql).rows == [("100%",)]
+    (execution,) = aws.executions()
+    assert execution.query == sql
+
+
+def test_work_group_database_output_location_and_reuse(
+    aws: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyathena would read these two variables when a setting is not given: alb502's settings decide.
+    monkeypatch.setenv("AWS_ATHENA_WORK_GROUP", "not-this-one")
+    monkeypatch.setenv("AWS_ATHENA_S3_STAGING_DIR", "s3://not-this-bucket/")
+    boto3.client("athena", region_name=REGION).create_work_group(Name="alb502", Configuration={})
+    bucket("results")
+    aws.queue_results([("n", "bigint")], [[1]])
+    calls: list[tuple[str, dict[str, Any]]] = []
+    settings = AthenaSettings(
+        database="logs_db",
+        workgroup="alb502",
+        output_location="s3://results/q/",
+        reuse_minutes=60,
+        poll_seconds=0.01,
+    )
+    engine = AthenaEngine(settings, aws_session=recording_session(calls))
+    result = engine.run("SELECT count(*) AS n FROM alb_logs")
+    assert result.rows == [(1,)]
+    (execution,) = aws.executions()
+    assert execution.workgroup.name == "alb502"
+    assert execution.context == {"Database": "logs_db"}
+    assert execution.config["OutputLocation"] == f"s3://results/q/{execution.id}.csv"
+    start = next(p for name, p in calls if name == "StartQueryExecution")
+    assert start["ResultReuseConfiguration"] == {
+        "ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": 60}
+    }
+    assert result.stats is not None and result.stats.query_id == execution.id
+
+
+def test_no_work_group_and_no_output_location(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Neither given: the query runs in Athena's default work group, named since pyathena needs one,
+    # with no ResultConfiguration and no reuse; the rows then come through GetQueryResults, and a note
+    # says so.
+    monkeypatch.setenv("AWS_ATHENA_S3_STAGING_DIR", "s3://not-this-bucket/")
+    aws.queue_results([("n", "bigint")], [[1]])
+    calls: list[tuple[str, dict[str, Any]]] = []
+    engine = AthenaEngine(
+        AthenaSettings(database="alb", poll_seconds=0.01), aws_session=recording_session(calls)
+    )
+    assert engine.run("SELECT 1 AS n").rows == [(1,)]
+    start = next(p for name, p in calls if name == "StartQueryExecution")
+    assert start["WorkGroup"] == "primary"
+    assert "ResultConfiguration" not in start and "ResultReuseConfiguration" not in start
+    assert engine.notes == [
+        "Athena gave no result file (managed query results): the rows came through GetQueryResults, 1,000 a call"
+    ]
+
+
+def test_rows_are_read_from_the_result_file_in_batches(aws: MotoServer) -> None:
+    # moto writes the rows it was given as the query's result file at the output location, as Athena
+    # does (each value quoted, NULL an empty field): they are read from there, not through
+    # GetQueryResults, whose one call (one row) only describes the columns.
+    bucket("results")
+    rows = [[i, f"t{i}", None if i % 3 else "", i % 2 == 0, i / 4] for i in range(2500)]
+    columns = [("n", "integer"), ("t", "varchar"), ("e", "varchar"), ("b", "boolean"), ("d", "double")]
+    aws.queue_results(columns, rows)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    session = recording_session(calls)
+    s3_calls: list[str] = []
+    session.events.register("provide-client-params.s3.*", lambda model, **_: s3_calls.append(model.name))
+    engine = AthenaEngine(
+        AthenaSettings(database="alb", output_location="s3://results/", poll_seconds=0.01),
+        aws_session=session,
+    )
+    with engine.stream("SELECT n, t, e, b, d FROM x", batch_rows=1000) as result:
+        assert result.columns == ["n", "t", "e", "b", "d"]
+        batches = list(result.batches)
+    assert [len(b) for b in batches] == [1000, 1000, 500]
+    got = [r for b in batches for r in b]
+    # pyathena's conversion: integers, booleans and doubles typed; NULL and the empty string apart.
+    assert got == [tuple(r) for r in rows]
+    assert [p.get("MaxResults") for name, p in calls if name == "GetQueryResults"] == [1]
+    assert "GetObject" in s3_calls
+
+
+def test_an_unreadable_result_file_names_the_query_and_the_file(aws: MotoServer) -> None:
+    # The output location's bucket does not exist in moto, so there is no result file to read.
+    aws.queue_results([("n", "integer")], [[1]])
+    engine = AthenaEngine(AthenaSettings(database="alb", output_location="s3://gone/", poll_seconds=0.01))
+    with pytest.raises(AwsError) as info:
+        engine.run("SELECT 1 AS n")
+    (execution,) = aws.executions()
+    assert f"reading the result of Athena query {execution.id} at s3://gone/{execution.id}.csv" in str(
+        info.value
+    )
+
+
+def test_stats_of_the_query(aws: MotoServer) -> None:
+    bucket("results")
+    aws.queue_results([("n", "integer")], [[1]])
+    engine = AthenaEngine(AthenaSettings(database="alb", output_location="s3://results/", poll_seconds=0.01))
+    result = engine.run("SELECT 1 AS n")
+    (execution,) = aws.executions()
+    assert engine.last_stats is result.stats
+    assert result.stats is not None
+    assert result.stats.as_json() == {
+        "query_id": execution.id,
+        "state": "SUCCEEDED",
+        "data_scanned_bytes": 0,
+        "engine_ms": 0,
+        "reused_previous_result": False,
+        "cost_usd": round(10 / 1024**2 * 5, 6),
+        "price_per_tb_usd": 5.0,
+    }
+
+
+def test_ctrl_c_when_the_stop_fails() -> None:
+    # Stubbed: moto always stops a query. The message must not claim a stop that did not happen.
+    engine = AthenaEngine(
+        AthenaSettings(database="alb", poll_seconds=0.01),
+        progress=lambda message: (_ for _ in ()).throw(KeyboardInterrupt) if "RUNNING" in message else None,
+        aws_session=boto3.Session(region_name=REGION),
+    )
+    stub = Stubber(engine._client)
+    stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    stub.add_response("get_query_execution", execution("RUNNING"))
+    denied = "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: athena:StopQueryExecution on resource: x"
+    stub.add_client_error(
+        "stop_query_execution", service_error_code="AccessDeniedException", service_message=denied
+    )
+    stub.activate()
+    with pytest.raises(Interrupted) as info:
+        engine.run("SELECT 1")
+    assert str(info.value).startswith(
+        "interrupted; Athena query q-1 may still be running: stopping it failed (access denied while "
+        "stopping the Athena query: the athena:StopQueryExecution permission is missing"
+    )
+
+
+def test_failed_query_keeps_its_statistics() -> None:
+    # A failed query is billed for what it scanned: its statistics are kept for the user.
+    engine = stubbed(
+        [
+            ("start_query_execution", {"QueryExecutionId": "q-1"}),
+            ("get_query_execution", execution("FAILED", "HIVE_BAD_DATA: bad")),
+        ]
+    )
+    with pytest.raises(AwsError, match=r"^Athena query q-1 FAILED: HIVE_BAD_DATA: bad$"):
+        engine.run("SELECT 1")
+    assert engine.last_stats is not None
+    assert (engine.last_stats.state, engine.last_stats.data_scanned_bytes) == ("FAILED", 5)
