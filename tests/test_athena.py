@@ -3,6 +3,7 @@ rows; failure states moto cannot produce are driven with botocore's Stubber, as 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -505,3 +506,71 @@ def test_failed_query_keeps_its_statistics() -> None:
         engine.run("SELECT 1")
     assert engine.last_stats is not None
     assert (engine.last_stats.state, engine.last_stats.data_scanned_bytes) == ("FAILED", 5)
+
+
+# The table's location, from Glue's GetTable on moto.
+
+ROOT = "s3://my-alb-logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1"
+
+
+def glue_table(name: str, location: str | None, template: str | None, database: str = "alb") -> None:
+    glue = boto3.client("glue", region_name=REGION)
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(DatabaseInput={"Name": database})
+    table: dict[str, Any] = {
+        "Name": name,
+        "StorageDescriptor": {"Columns": [{"Name": "type", "Type": "string"}]},
+    }
+    if location is not None:
+        table["StorageDescriptor"]["Location"] = location
+    if template is not None:
+        table["Parameters"] = {"projection.enabled": "true", "storage.location.template": template}
+    glue.create_table(DatabaseName=database, TableInput=table)
+
+
+def located(table: str) -> str | None:
+    return AthenaEngine(AthenaSettings(database="alb", table=table)).log_location()
+
+
+def test_log_location_from_the_projection_template(aws: MotoServer) -> None:
+    # The template wins over the location (Athena reads the template's folders when projection is on).
+    glue_table("alb_logs", "s3://elsewhere/", ROOT + "/${day}")
+    assert located("alb_logs") == ROOT
+
+
+def test_log_location_from_a_template_with_a_trailing_slash(aws: MotoServer) -> None:
+    glue_table("t", None, ROOT + "/${day}/")
+    assert located("t") == ROOT
+
+
+def test_log_location_without_projection_and_in_another_database(aws: MotoServer) -> None:
+    glue_table("plain", ROOT + "/", None, database="other")
+    assert located("other.plain") == ROOT
+
+
+def test_log_location_of_a_table_with_neither(aws: MotoServer) -> None:
+    glue_table("bare", None, "s3://no-day-in-it/")
+    assert located("bare") is None
+
+
+def test_log_location_of_a_missing_table(aws: MotoServer) -> None:
+    glue_table("alb_logs", ROOT, None)
+    with pytest.raises(AwsError, match=r"\(create the table with `alb502 ddl`\)$") as info:
+        located("nope")
+    assert "nope" in str(info.value)
+
+
+def test_log_location_access_denied() -> None:
+    # Stubbed: moto grants every call.
+    engine = AthenaEngine(AthenaSettings(database="alb"), aws_session=boto3.Session(region_name=REGION))
+    stub = Stubber(engine.glue())
+    message = (
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: glue:GetTable on resource: x"
+    )
+    stub.add_client_error("get_table", service_error_code="AccessDeniedException", service_message=message)
+    stub.activate()
+    with pytest.raises(
+        AwsError,
+        match=r"^access denied while reading the Glue table alb\.alb_logs: the glue:GetTable permission is missing",
+    ):
+        engine.log_location()

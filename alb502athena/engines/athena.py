@@ -185,6 +185,7 @@ class AthenaEngine:
         self.aws_session = aws_session or session(settings.profile, settings.region)
         self._connection = connect(settings, self.aws_session)
         self._client = self._connection.client  # the Athena client pyathena calls
+        self._glue: Any = None
         self.last_stats: EngineStats | None = None
         self.notes: list[str] = []
 
@@ -264,6 +265,12 @@ class AthenaEngine:
                 raise
             raise translated from None
 
+    def glue(self) -> Any:
+        """The Glue client of the engine's session, made on first use."""
+        if self._glue is None:
+            self._glue = client(self.aws_session, "glue")
+        return self._glue
+
     def log_location(self) -> str | None:
         """The folder that holds the table's yyyy/mm/dd folders (no trailing slash), from Glue: the
         partition projection's location template before `${day}`, else the table's location; None
@@ -271,7 +278,7 @@ class AthenaEngine:
         parts = self.settings.table.split(".")
         database, table = (parts[-2], parts[-1]) if len(parts) > 1 else (self.settings.database, parts[0])
         try:
-            found = client(self.aws_session, "glue").get_table(DatabaseName=database, Name=table)["Table"]
+            found = self.glue().get_table(DatabaseName=database, Name=table)["Table"]
         except Exception as exc:
             translated = translate(exc, f"reading the Glue table {database}.{table}")
             if translated is None:
