@@ -54,7 +54,12 @@ def test_any_pep_249_connection_streams_in_batches() -> None:
     connection = sqlite3.connect(":memory:")
     engine = as_engine(connection)
     assert isinstance(engine, DbApiEngine) and engine.name == "sqlite3"
-    assert (engine.notes, engine.last_stats, engine.aws_session) == ([], None, None)
+    assert (engine.notes, engine.last_stats, engine.aws_session, engine.log_location()) == (
+        [],
+        None,
+        None,
+        None,
+    )
     sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25) SELECT i, '100%' AS p FROM n"
     with engine.stream(sql, batch_rows=10) as result:
         assert result.columns == ["i", "p"]
