@@ -4,6 +4,8 @@ rows; failure states moto cannot produce are driven with botocore's Stubber, as 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import time
 from typing import Any
@@ -574,3 +576,33 @@ def test_log_location_access_denied() -> None:
         match=r"^access denied while reading the Glue table alb\.alb_logs: the glue:GetTable permission is missing",
     ):
         engine.log_location()
+
+
+def test_run_streams_every_row_from_the_result_file(aws: MotoServer) -> None:
+    # `alb502 run --limit 0` on Athena: the rows of the result file, as the CLI writes them.
+    bucket("results")
+    rows = [
+        [
+            f"2026-11-20T09:{i // 60 % 60:02d}:{i % 60:02d}.000000Z",
+            f"10.0.0.{i % 9}:80",
+            None if i % 2 else "a,b",
+        ]
+        for i in range(1500)
+    ]
+    aws.queue_results([("time", "varchar"), ("target", "varchar"), ("note", "varchar")], rows)
+    code, out, err = invoke(
+        "run",
+        "connect-failed",
+        *ATHENA,
+        "--output-location",
+        "s3://results/",
+        *WINDOW,
+        "--limit",
+        "0",
+        "-o",
+        "csv",
+    )
+    assert code == 0, err
+    written = list(csv.reader(io.StringIO(out)))
+    assert written[0] == ["time", "target", "note"]
+    assert written[1:] == [["" if v is None else v for v in r] for r in rows]
