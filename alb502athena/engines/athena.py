@@ -141,8 +141,8 @@ def connect(settings: AthenaSettings, aws_session: Any) -> Connection[Any]:
         region_name=aws_session.region_name,
         schema_name=s.database,
         catalog_name=None,  # Athena's default catalog, as the table name says nothing else
-        # "" rather than None: pyathena would otherwise read AWS_ATHENA_S3_STAGING_DIR and
-        # AWS_ATHENA_WORK_GROUP, settings the user never gave alb502.
+        # Neither is ever None: pyathena would then read AWS_ATHENA_WORK_GROUP or
+        # AWS_ATHENA_S3_STAGING_DIR, settings the user never gave alb502 ("" means none).
         work_group=s.workgroup or _DEFAULT_WORKGROUP,
         s3_staging_dir=s.output_location or "",
         poll_interval=s.poll_seconds,
