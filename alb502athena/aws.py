@@ -41,6 +41,12 @@ MAX_ATTEMPTS = 8
 
 
 def client(sess: Any, service: str) -> Any:
+    return guard(sess.client(service, config=client_config(sess)))
+
+
+def client_config(sess: Any) -> Any:
+    """The botocore Config of every client of `sess`, its reachability watched from now on. A client
+    built elsewhere with it (pyathena's) then goes through `guard`, as `client` does."""
     from botocore.config import Config
 
     # Standard retries back off on throttling (ThrottlingException, TooManyRequestsException); the
@@ -48,13 +54,16 @@ def client(sess: Any, service: str) -> Any:
     attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", MAX_ATTEMPTS))
     mode = os.environ.get("AWS_RETRY_MODE", "standard")
     _Reachability().watch(sess)
-    config = Config(
+    return Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         retries={"mode": mode, "max_attempts": attempts},
     )
-    made = sess.client(service, config=config)
-    made.meta.events.register("before-parse", _whole_answer)
+
+
+def guard(made: Any) -> Any:
+    """The client, refusing answers cut short (see _whole_answer)."""
+    made.meta.events.register("before-parse", _whole_answer, unique_id="alb502-whole-answer")
     return made
 
 

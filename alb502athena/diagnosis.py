@@ -207,7 +207,12 @@ def build(
     return Diagnosis(engine_name, params, totals, findings)
 
 
-def diagnose(engine: Engine, params: QueryParams) -> Diagnosis:
+def diagnose(engine: Engine | Any, params: QueryParams) -> Diagnosis:
+    """The diagnosis on `engine`: one of alb502's, or a DB-API connection of the caller's (pyathena's,
+    trino's), run as it is set up (engines/dbapi.py)."""
+    from alb502athena.engines.dbapi import as_engine
+
+    engine = as_engine(engine)
     result = engine.run(render_diagnosis(params))
     diagnosis = build(engine.name, params, result.columns, result.rows)
     diagnosis.bad_files = list(result.bad_files)

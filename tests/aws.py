@@ -45,7 +45,11 @@ class MotoServer:
                         {"Data": [cell(c) for c, _ in columns]},
                         *({"Data": [cell(v) for v in r]} for r in rows),
                     ],
-                    "column_info": [{"Name": c, "Type": t} for c, t in columns],
+                    # As Athena describes each column (pyathena reads all of these).
+                    "column_info": [
+                        {"Name": c, "Label": c, "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN"}
+                        for c, t in columns
+                    ],
                 }
             ],
         }

@@ -3,7 +3,11 @@ rows; failure states moto cannot produce are driven with botocore's Stubber, as 
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
+import time
 from typing import Any
 
 import boto3
@@ -57,7 +61,14 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def bucket(name: str) -> None:
+    """An S3 bucket in moto: Athena writes each result file to the output location's bucket, and moto
+    writes the result it was given there too (the rows are then read from that file)."""
+    boto3.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+
 def test_diagnose_issues_one_query_with_the_printed_sql(aws: MotoServer) -> None:
+    bucket("results")
     aws.queue_results(DIAGNOSIS_COLUMNS, DIAGNOSIS_ROWS)
     code, out, err = invoke(
         "diagnose",
@@ -124,7 +135,9 @@ def test_result_reuse_and_polling_through_queued_and_running(aws: MotoServer) ->
 
 
 def test_results_are_paged(aws: MotoServer) -> None:
-    rows = [[i, f"t{i}"] for i in range(2500)]  # get_query_results pages at 1,000 rows
+    # Without an output location the rows come through GetQueryResults (Athena pages it at 1,000 rows;
+    # moto answers every row at once, see benchmarks/bench_athena_results.py).
+    rows = [[i, f"t{i}"] for i in range(2500)]
     aws.queue_results([("n", "integer"), ("t", "varchar")], rows)
     engine = AthenaEngine(AthenaSettings(database="alb", poll_seconds=0.01))
     result = engine.run("SELECT n, t FROM x")
@@ -151,7 +164,8 @@ def test_ctrl_c_exit_code(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> N
     def interrupt(_: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("alb502athena.engines.athena.time.sleep", interrupt)
+    # Ctrl-C while pyathena waits between two polls of the running query.
+    monkeypatch.setattr(time, "sleep", interrupt)
     code, _, err = invoke("diagnose", *ATHENA, *WINDOW)
     assert (
         code == 130
@@ -161,12 +175,14 @@ def test_ctrl_c_exit_code(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def stubbed(
-    responses: list[tuple[str, dict[str, Any]]], error: tuple[str, str, str] | None = None
+    responses: list[tuple[str, dict[str, Any]]],
+    error: tuple[str, str, str] | None = None,
+    timeout: float = 0.05,
 ) -> AthenaEngine:
-    """An engine whose Athena client answers from a Stubber: moto cannot produce FAILED queries,
-    access-denied or throttling answers, so those paths are stubbed (no real service runs them)."""
+    """An engine whose Athena client (pyathena's) answers from a Stubber: moto cannot produce FAILED
+    queries, access-denied or throttling answers, so those paths are stubbed (no real service runs them)."""
     engine = AthenaEngine(
-        AthenaSettings(database="alb", poll_seconds=0.01, timeout=0.05),
+        AthenaSettings(database="alb", poll_seconds=0.01, timeout=timeout),
         aws_session=boto3.Session(region_name=REGION),
     )
     stub = Stubber(engine._client)
@@ -187,6 +203,7 @@ def execution(state: str, reason: str = "") -> dict[str, Any]:
     return {
         "QueryExecution": {
             "QueryExecutionId": "q-1",
+            "Query": "SELECT 1",  # Athena always returns the query's text (pyathena requires it)
             "Status": status,
             "Statistics": {"DataScannedInBytes": 5},
         }
@@ -246,9 +263,14 @@ def test_access_denied_names_the_permission() -> None:
 
 
 def test_timeout_stops_the_query() -> None:
+    # A timeout of 0 s has passed at the first poll, so the Stubber's answers come in a known order:
+    # start, one poll, then the stop, whose failure would be reported.
     engine = stubbed(
-        [("start_query_execution", {"QueryExecutionId": "q-1"})]
-        + [("get_query_execution", execution("RUNNING"))] * 20
+        [
+            ("start_query_execution", {"QueryExecutionId": "q-1"}),
+            ("get_query_execution", execution("RUNNING")),
+        ],
+        timeout=0,
     )
     with pytest.raises(
         AwsError, match=r"^Athena query q-1 did not finish in 0 s \(--timeout\); it was stopped$"
@@ -328,3 +350,261 @@ def test_a_time_from_athena_that_is_not_a_time(aws: MotoServer, output: str) -> 
     assert code == 0, err
     assert "2 HTTP 502 with a time that is not a time" in " ".join(out.split())
     assert "2026-13-45" in out  # shown as it is
+
+
+# pyathena as the driver, against moto's Athena: what each query is started with, and where its rows
+# are read from.
+
+
+def test_sql_is_sent_verbatim_with_a_percent_sign(aws: MotoServer) -> None:
+    # pyathena formats a query with `%` directives when given parameters, and strips it: the engine's
+    # formatter sends the text as it is, so a LIKE pattern or a literal `%s` reaches Athena unchanged.
+    aws.queue_results([("p", "varchar")], [["100%"]])
+    sql = "SELECT '100%' AS p WHERE 'a%(x)s %s %%' LIKE '%'\n"
+    engine = AthenaEngine(AthenaSettings(database="alb", poll_seconds=0.01))
+    assert engine.run(sql).rows == [("100%",)]
+    (execution,) = aws.executions()
+    assert execution.query == sql
+
+
+def test_work_group_database_output_location_and_reuse(
+    aws: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyathena would read these two variables when a setting is not given: alb502's settings decide.
+    monkeypatch.setenv("AWS_ATHENA_WORK_GROUP", "not-this-one")
+    monkeypatch.setenv("AWS_ATHENA_S3_STAGING_DIR", "s3://not-this-bucket/")
+    boto3.client("athena", region_name=REGION).create_work_group(Name="alb502", Configuration={})
+    bucket("results")
+    aws.queue_results([("n", "bigint")], [[1]])
+    calls: list[tuple[str, dict[str, Any]]] = []
+    settings = AthenaSettings(
+        database="logs_db",
+        workgroup="alb502",
+        output_location="s3://results/q/",
+        reuse_minutes=60,
+        poll_seconds=0.01,
+    )
+    engine = AthenaEngine(settings, aws_session=recording_session(calls))
+    result = engine.run("SELECT count(*) AS n FROM alb_logs")
+    assert result.rows == [(1,)]
+    (execution,) = aws.executions()
+    assert execution.workgroup.name == "alb502"
+    assert execution.context == {"Database": "logs_db"}
+    assert execution.config["OutputLocation"] == f"s3://results/q/{execution.id}.csv"
+    start = next(p for name, p in calls if name == "StartQueryExecution")
+    assert start["ResultReuseConfiguration"] == {
+        "ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": 60}
+    }
+    assert result.stats is not None and result.stats.query_id == execution.id
+
+
+def test_no_work_group_and_no_output_location(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Neither given: the query runs in Athena's default work group, named since pyathena needs one,
+    # with no ResultConfiguration and no reuse; the rows then come through GetQueryResults, and a note
+    # says so.
+    monkeypatch.setenv("AWS_ATHENA_S3_STAGING_DIR", "s3://not-this-bucket/")
+    aws.queue_results([("n", "bigint")], [[1]])
+    calls: list[tuple[str, dict[str, Any]]] = []
+    engine = AthenaEngine(
+        AthenaSettings(database="alb", poll_seconds=0.01), aws_session=recording_session(calls)
+    )
+    assert engine.run("SELECT 1 AS n").rows == [(1,)]
+    start = next(p for name, p in calls if name == "StartQueryExecution")
+    assert start["WorkGroup"] == "primary"
+    assert "ResultConfiguration" not in start and "ResultReuseConfiguration" not in start
+    assert engine.notes == [
+        "Athena gave no result file (managed query results): the rows came through GetQueryResults, 1,000 a call"
+    ]
+
+
+def test_rows_are_read_from_the_result_file_in_batches(aws: MotoServer) -> None:
+    # moto writes the rows it was given as the query's result file at the output location, as Athena
+    # does (each value quoted, NULL an empty field): they are read from there, not through
+    # GetQueryResults, whose one call (one row) only describes the columns.
+    bucket("results")
+    rows = [[i, f"t{i}", None if i % 3 else "", i % 2 == 0, i / 4] for i in range(2500)]
+    columns = [("n", "integer"), ("t", "varchar"), ("e", "varchar"), ("b", "boolean"), ("d", "double")]
+    aws.queue_results(columns, rows)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    session = recording_session(calls)
+    s3_calls: list[str] = []
+    session.events.register("provide-client-params.s3.*", lambda model, **_: s3_calls.append(model.name))
+    engine = AthenaEngine(
+        AthenaSettings(database="alb", output_location="s3://results/", poll_seconds=0.01),
+        aws_session=session,
+    )
+    with engine.stream("SELECT n, t, e, b, d FROM x", batch_rows=1000) as result:
+        assert result.columns == ["n", "t", "e", "b", "d"]
+        batches = list(result.batches)
+    assert [len(b) for b in batches] == [1000, 1000, 500]
+    got = [r for b in batches for r in b]
+    # pyathena's conversion: integers, booleans and doubles typed; NULL and the empty string apart.
+    assert got == [tuple(r) for r in rows]
+    assert [p.get("MaxResults") for name, p in calls if name == "GetQueryResults"] == [1]
+    assert "GetObject" in s3_calls
+
+
+def test_an_unreadable_result_file_names_the_query_and_the_file(aws: MotoServer) -> None:
+    # The output location's bucket does not exist in moto, so there is no result file to read.
+    aws.queue_results([("n", "integer")], [[1]])
+    engine = AthenaEngine(AthenaSettings(database="alb", output_location="s3://gone/", poll_seconds=0.01))
+    with pytest.raises(AwsError) as info:
+        engine.run("SELECT 1 AS n")
+    (execution,) = aws.executions()
+    assert f"reading the result of Athena query {execution.id} at s3://gone/{execution.id}.csv" in str(
+        info.value
+    )
+
+
+def test_stats_of_the_query(aws: MotoServer) -> None:
+    bucket("results")
+    aws.queue_results([("n", "integer")], [[1]])
+    engine = AthenaEngine(AthenaSettings(database="alb", output_location="s3://results/", poll_seconds=0.01))
+    result = engine.run("SELECT 1 AS n")
+    (execution,) = aws.executions()
+    assert engine.last_stats is result.stats
+    assert result.stats is not None
+    assert result.stats.as_json() == {
+        "query_id": execution.id,
+        "state": "SUCCEEDED",
+        "data_scanned_bytes": 0,
+        "engine_ms": 0,
+        "reused_previous_result": False,
+        "cost_usd": round(10 / 1024**2 * 5, 6),
+        "price_per_tb_usd": 5.0,
+    }
+
+
+def test_ctrl_c_when_the_stop_fails() -> None:
+    # Stubbed: moto always stops a query. The message must not claim a stop that did not happen.
+    engine = AthenaEngine(
+        AthenaSettings(database="alb", poll_seconds=0.01),
+        progress=lambda message: (_ for _ in ()).throw(KeyboardInterrupt) if "RUNNING" in message else None,
+        aws_session=boto3.Session(region_name=REGION),
+    )
+    stub = Stubber(engine._client)
+    stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    stub.add_response("get_query_execution", execution("RUNNING"))
+    denied = "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: athena:StopQueryExecution on resource: x"
+    stub.add_client_error(
+        "stop_query_execution", service_error_code="AccessDeniedException", service_message=denied
+    )
+    stub.activate()
+    with pytest.raises(Interrupted) as info:
+        engine.run("SELECT 1")
+    assert str(info.value).startswith(
+        "interrupted; Athena query q-1 may still be running: stopping it failed (access denied while "
+        "stopping the Athena query: the athena:StopQueryExecution permission is missing"
+    )
+
+
+def test_failed_query_keeps_its_statistics() -> None:
+    # A failed query is billed for what it scanned: its statistics are kept for the user.
+    engine = stubbed(
+        [
+            ("start_query_execution", {"QueryExecutionId": "q-1"}),
+            ("get_query_execution", execution("FAILED", "HIVE_BAD_DATA: bad")),
+        ]
+    )
+    with pytest.raises(AwsError, match=r"^Athena query q-1 FAILED: HIVE_BAD_DATA: bad$"):
+        engine.run("SELECT 1")
+    assert engine.last_stats is not None
+    assert (engine.last_stats.state, engine.last_stats.data_scanned_bytes) == ("FAILED", 5)
+
+
+# The table's location, from Glue's GetTable on moto.
+
+ROOT = "s3://my-alb-logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1"
+
+
+def glue_table(name: str, location: str | None, template: str | None, database: str = "alb") -> None:
+    glue = boto3.client("glue", region_name=REGION)
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(DatabaseInput={"Name": database})
+    table: dict[str, Any] = {
+        "Name": name,
+        "StorageDescriptor": {"Columns": [{"Name": "type", "Type": "string"}]},
+    }
+    if location is not None:
+        table["StorageDescriptor"]["Location"] = location
+    if template is not None:
+        table["Parameters"] = {"projection.enabled": "true", "storage.location.template": template}
+    glue.create_table(DatabaseName=database, TableInput=table)
+
+
+def located(table: str) -> str | None:
+    return AthenaEngine(AthenaSettings(database="alb", table=table)).log_location()
+
+
+def test_log_location_from_the_projection_template(aws: MotoServer) -> None:
+    # The template wins over the location (Athena reads the template's folders when projection is on).
+    glue_table("alb_logs", "s3://elsewhere/", ROOT + "/${day}")
+    assert located("alb_logs") == ROOT
+
+
+def test_log_location_from_a_template_with_a_trailing_slash(aws: MotoServer) -> None:
+    glue_table("t", None, ROOT + "/${day}/")
+    assert located("t") == ROOT
+
+
+def test_log_location_without_projection_and_in_another_database(aws: MotoServer) -> None:
+    glue_table("plain", ROOT + "/", None, database="other")
+    assert located("other.plain") == ROOT
+
+
+def test_log_location_of_a_table_with_neither(aws: MotoServer) -> None:
+    glue_table("bare", None, "s3://no-day-in-it/")
+    assert located("bare") is None
+
+
+def test_log_location_of_a_missing_table(aws: MotoServer) -> None:
+    glue_table("alb_logs", ROOT, None)
+    with pytest.raises(AwsError, match=r"\(create the table with `alb502 ddl`\)$") as info:
+        located("nope")
+    assert "nope" in str(info.value)
+
+
+def test_log_location_access_denied() -> None:
+    # Stubbed: moto grants every call.
+    engine = AthenaEngine(AthenaSettings(database="alb"), aws_session=boto3.Session(region_name=REGION))
+    stub = Stubber(engine.glue())
+    message = (
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: glue:GetTable on resource: x"
+    )
+    stub.add_client_error("get_table", service_error_code="AccessDeniedException", service_message=message)
+    stub.activate()
+    with pytest.raises(
+        AwsError,
+        match=r"^access denied while reading the Glue table alb\.alb_logs: the glue:GetTable permission is missing",
+    ):
+        engine.log_location()
+
+
+def test_run_streams_every_row_from_the_result_file(aws: MotoServer) -> None:
+    # `alb502 run --limit 0` on Athena: the rows of the result file, as the CLI writes them.
+    bucket("results")
+    rows = [
+        [
+            f"2026-11-20T09:{i // 60 % 60:02d}:{i % 60:02d}.000000Z",
+            f"10.0.0.{i % 9}:80",
+            None if i % 2 else "a,b",
+        ]
+        for i in range(1500)
+    ]
+    aws.queue_results([("time", "varchar"), ("target", "varchar"), ("note", "varchar")], rows)
+    code, out, err = invoke(
+        "run",
+        "connect-failed",
+        *ATHENA,
+        "--output-location",
+        "s3://results/",
+        *WINDOW,
+        "--limit",
+        "0",
+        "-o",
+        "csv",
+    )
+    assert code == 0, err
+    written = list(csv.reader(io.StringIO(out)))
+    assert written[0] == ["time", "target", "note"]
+    assert written[1:] == [["" if v is None else v for v in r] for r in rows]
