@@ -21,6 +21,7 @@ from alb502athena.cli.options import (
     LastOpt,
     LimitOpt,
     LoadBalancerOpt,
+    MaxScanOpt,
     OptionalPathsArg,
     OutputLocationOpt,
     OutputOpt,
@@ -53,6 +54,7 @@ from alb502athena.safetext import inert
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from alb502athena.cost import Estimate
     from alb502athena.inputs import Inputs
 
 
@@ -107,7 +109,7 @@ def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParam
     return engine, found, params
 
 
-def _engine_stats(engine: Engine) -> None:
+def _engine_stats(engine: Engine, estimate: Estimate | None = None) -> None:
     line = terminal_line()
     if line is not None:
         line("")  # clear the progress line
@@ -115,11 +117,76 @@ def _engine_stats(engine: Engine) -> None:
     if stats is None:
         return
     reused = ", result reused" if stats.reused else ""
+    estimated = f" (estimated: {human_bytes(estimate.bytes)})" if estimate is not None else ""
     typer.echo(
-        f"Athena query {stats.query_id}: {human_bytes(stats.data_scanned_bytes)} scanned{reused}, "
+        f"Athena query {stats.query_id}: {human_bytes(stats.data_scanned_bytes)} scanned{estimated}{reused}, "
         f"${stats.cost_usd:.4f} at ${stats.price_per_tb:.2f}/TB",
         err=True,
     )
+
+
+def _table_location(engine: Engine, options: dict[str, Any], params: QueryParams) -> str:
+    """The table's location as Glue holds it (the folder of the yyyy/mm/dd folders).
+    INTEGRATION: the prune branch's engine.log_location() replaces this function."""
+    from alb502athena.aws import client
+
+    database, _, table = params.table.rpartition(".")
+    database = database.rpartition(".")[2] or options["database"]
+    got = client(engine.aws_session, "glue").get_table(DatabaseName=database, Name=table)
+    return str(got["Table"]["StorageDescriptor"].get("Location", ""))
+
+
+def _missing_table(exc: BaseException) -> bool:
+    response = getattr(exc, "response", None) or {}
+    return bool(response.get("Error", {}).get("Code") == "EntityNotFoundException")
+
+
+def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any]) -> Estimate | None:
+    """Before a query on Athena: the bytes it will read, from one S3 listing of the window's day
+    folders, said on stderr; a query estimated above --max-scan is not started (UsageError, exit 2)."""
+    from alb502athena.aws import client, translate
+    from alb502athena.cost import estimate, parse_size
+    from alb502athena.s3objects import list_window
+
+    max_scan = parse_size(options["max_scan"]) if options["max_scan"] is not None else None
+    if engine.name != "athena":  # nothing else bills by the byte
+        return None
+    try:
+        root = _table_location(engine, options, params)
+    except Exception as exc:
+        translated = translate(exc, f"reading the Glue table of {params.table}")
+        if translated is None:
+            raise
+        # Athena needs the table's definition too: its query would fail the same way, with the
+        # `alb502 ddl` hint where the table is missing, which the query's own error then says.
+        if _missing_table(exc) and max_scan is None:
+            return None
+        raise translated from None
+    listing = list_window(client(engine.aws_session, "s3"), root, params.window) if root else None
+    if listing is None:
+        why = (
+            "the window has no start or end: use --last or --start"
+            if params.window.start is None or params.window.end is None
+            else f"the table's location {root!r} is not an s3:// folder"
+        )
+        if max_scan is not None:
+            raise UsageError(f"--max-scan: the bytes Athena would read cannot be estimated ({why})")
+        typer.echo(f"Note: the bytes Athena will read are not known before the query: {inert(why)}", err=True)
+        return None
+    # INTEGRATION: the query's ObjectScope (the `"$path"` ranges) once the SQL carries it, e.g.
+    # resolve_scope(root, params.window, params.load_balancer, lister=lambda *_: listing.scope);
+    # None: the query is pruned by `day` alone and reads every object of the day folders.
+    scope = None
+    found = estimate(listing, scope, options["price_per_tb"])
+    typer.echo(inert(found.sentence()), err=True)
+    aside = listing.set_aside_sentence()
+    if aside is not None and scope is None:
+        typer.echo(
+            f"Note: the day folders also hold {inert(aside)}: the query reads them (billed) as all-NULL rows",
+            err=True,
+        )
+    found.refuse_above(max_scan)
+    return found
 
 
 # The options that choose the rows a hint's `alb502 run` reads, as the user gave them. The password is
@@ -192,6 +259,7 @@ def diagnose(
     reuse_minutes: ReuseOpt = None,
     timeout: TimeoutOpt = AthenaSettings.timeout,
     price_per_tb: PriceOpt = AthenaSettings.price_per_tb,
+    max_scan: MaxScanOpt = None,
 ) -> None:
     """Classify every HTTP 502 in the logs and say what to do next.
 
@@ -218,8 +286,9 @@ def diagnose(
     from alb502athena.output import render_diagnosis
 
     engine_, found, params = _open(dict(locals()))
+    estimate = _athena_estimate(engine_, params, dict(locals()))
     result = run_diagnosis(engine_, params)
-    _engine_stats(engine_)
+    _engine_stats(engine_, estimate)
     aws = None
     if aws_evidence if aws_evidence is not None else engine == "athena":
         from alb502athena.aws import session
@@ -291,6 +360,7 @@ def run(
     reuse_minutes: ReuseOpt = None,
     timeout: TimeoutOpt = AthenaSettings.timeout,
     price_per_tb: PriceOpt = AthenaSettings.price_per_tb,
+    max_scan: MaxScanOpt = None,
 ) -> None:
     """Show the requests behind one signature (its own query, run on the logs).
 
@@ -306,10 +376,11 @@ def run(
         typer.echo(text, nl=False, color=True)
 
     engine_, found, params = _open(dict(locals()))
+    estimate = _athena_estimate(engine_, params, dict(locals()))
     # The limit is in the query, one row past it to know whether more match: the engine never returns
     # more. Without one the rows are written as they are fetched, a batch at a time.
     with signature_stream(engine_, signature, params, limit + 1 if limit else None) as result:
-        _engine_stats(engine_)
+        _engine_stats(engine_, estimate)
         inputs = from_discovery(found) if found is not None else None
         _notes(found, inputs, result.bad_files, engine_, folders=True, damaged=result.damaged_files)
         if limit:

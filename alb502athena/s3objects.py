@@ -1,0 +1,209 @@
+"""The objects of a log bucket that a window needs, from one S3 listing of the window's day folders.
+
+The listing reads names and sizes only (ListObjectsV2, 1,000 keys a call), never an object. Each name is
+read by objectname.parse and kept by objectname.may_hold, the rule local discovery and the `"$path"`
+ranges apply, so the objects counted here are the ones a pruned query reads, and their sizes are what
+Athena bills. The listing finds the load balancers too, when the user names none: their name prefixes
+make the ObjectScope the SQL is pruned with. Other ELB logs in the same folders (connection and
+health-check logs, Network and Classic load balancers) and names that are no ELB object's are counted
+by kind, never selected.
+
+Counts and sums are kept, not keys: a day folder of a busy load balancer holds tens of thousands of
+objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from alb502athena.errors import AwsError
+from alb502athena.objectname import ACCOUNT, KIND_LABELS, REGION, access_log_prefix, may_hold, parse
+from alb502athena.scope import ObjectScope
+from alb502athena.window import Window
+
+_ROOT = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]*[^\s/])/*")
+# The folder ELB writes to, at the end of the table's location: the account and region of its names.
+_AWSLOGS = re.compile(rf"(?:.*/)?AWSLogs/(?P<account>{ACCOUNT})/elasticloadbalancing/(?P<region>{REGION})")
+UNRECOGNISED = "unrecognised"
+SET_ASIDE_LABELS = {**KIND_LABELS, UNRECOGNISED: "unrecognised"}
+
+
+@dataclass
+class Tally:
+    objects: int = 0
+    bytes: int = 0
+
+    def add(self, size: int) -> None:
+        self.objects += 1
+        self.bytes += size
+
+
+@dataclass
+class LoadBalancerObjects:
+    load_balancer: str  # app/<name>/<id>
+    prefix: str  # objectname.access_log_prefix: the start of its access-log names
+    tally: Tally = field(default_factory=Tally)
+
+
+@dataclass
+class Listing:
+    """What one listing of the window's day folders found: counts and sizes, by what a query does with
+    them."""
+
+    root: str  # the table's location, without the trailing slash
+    days: tuple[str, ...]  # the yyyy/mm/dd folders listed
+    account: str | None
+    region: str | None
+    # The ALB access logs the window needs, by name prefix (one per load balancer), in name order.
+    load_balancers: dict[str, LoadBalancerObjects] = field(default_factory=dict)
+    # Every object of the folders: what a query pruned by `day` alone reads.
+    listed: Tally = field(default_factory=Tally)
+    # The ALB access logs of the folders: what a query reads whose `"$path"` ranges cover every load
+    # balancer of the account and region (ObjectScope without prefixes).
+    access_logs: Tally = field(default_factory=Tally)
+    # Other objects, by kind (connection, health_check, network, classic, unrecognised).
+    set_aside: dict[str, Tally] = field(default_factory=dict)
+    # The selected keys, only when the caller asked for them (tests, a debugging user): not bounded.
+    keys: list[str] | None = None
+
+    @property
+    def selected(self) -> Tally:
+        total = Tally()
+        for lb in self.load_balancers.values():
+            total.objects += lb.tally.objects
+            total.bytes += lb.tally.bytes
+        return total
+
+    def found_by(self) -> str:
+        folders = f"{len(self.days)} day folder{'s' if len(self.days) != 1 else ''}"
+        n = len(self.load_balancers)
+        found = f"{n} load balancer{'s' if n != 1 else ''}" if n else "no ALB access log in the window"
+        return f"an S3 listing of {folders}: {found}"
+
+    @property
+    def scope(self) -> ObjectScope:
+        """The objects a query over this window needs: the load balancers found with access logs in it.
+        Without any, no prefix (every ALB access log of the account and region, and no other object)."""
+        return ObjectScope(
+            root=self.root,
+            prefixes=tuple(self.load_balancers),
+            account=self.account,
+            region=self.region,
+            found_by=self.found_by(),
+        )
+
+    def set_aside_sentence(self) -> str | None:
+        """`the day folders also hold 12 connection-log and 12 health-check-log objects (3.1 MB)`."""
+        if not self.set_aside:
+            return None
+        parts = [f"{t.objects:,} {SET_ASIDE_LABELS[k]}" for k, t in sorted(self.set_aside.items())]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        size = sum(t.bytes for t in self.set_aside.values())
+        from alb502athena.engines.athena import human_bytes
+
+        total = sum(t.objects for t in self.set_aside.values())
+        return f"{listed} object{'s' if total != 1 else ''} ({human_bytes(size)}), not ALB access logs"
+
+
+def split_root(root: str) -> tuple[str, str] | None:
+    """(bucket, key prefix without a trailing slash) of an s3:// table location, or None."""
+    m = _ROOT.fullmatch(root.strip())
+    return (m["bucket"], m["key"]) if m else None
+
+
+def day_folders(window: Window) -> list[str]:
+    """yyyy/mm/dd of every day the SQL's partition predicate reads: the window's first day to the day
+    after its last (window.day_range)."""
+    days = window.day_range()
+    if days is None:
+        return []
+    first, last = (datetime.strptime(d, "%Y/%m/%d") for d in days)
+    return [(first + timedelta(days=i)).strftime("%Y/%m/%d") for i in range((last - first).days + 1)]
+
+
+def list_window(
+    s3: Any,
+    root: str,
+    window: Window,
+    load_balancers: Sequence[str] = (),
+    *,
+    keep_keys: bool = False,
+) -> Listing | None:
+    """List the window's day folders under `root` (the folder holding yyyy/mm/dd) and select the ALB
+    access logs the window needs; of `load_balancers` (app/<name>/<id>) only, when given. None when no
+    listing can tell: a root that is not s3://, or a window without both ends (every day folder)."""
+    where = split_root(root)
+    if where is None or window.start is None or window.end is None:
+        return None
+    bucket, key = where
+    at = _AWSLOGS.fullmatch(key)
+    listing = Listing(
+        root=f"s3://{bucket}/{key}",
+        days=tuple(day_folders(window)),
+        account=at["account"] if at else None,
+        region=at["region"] if at else None,
+        keys=[] if keep_keys else None,
+    )
+    wanted = set(load_balancers)
+    for day in listing.days:
+        folder = f"{key}/{day}/"
+        for name, size in _objects(s3, bucket, folder):
+            _count(listing, window.start, window.end, wanted, name, size, folder)
+    return listing
+
+
+def _count(
+    listing: Listing,
+    start: datetime,
+    end: datetime,
+    wanted: set[str],
+    name: str,
+    size: int,
+    folder: str,
+) -> None:
+    listing.listed.add(size)
+    # A key in a folder below the day folder is no object the `"$path"` ranges select: its name holds a
+    # slash, which no ELB object name does.
+    parsed = parse(name)
+    kind = UNRECOGNISED if parsed is None else parsed.set_aside_as
+    if parsed is None or kind is not None:
+        listing.set_aside.setdefault(kind or UNRECOGNISED, Tally()).add(size)
+        return
+    listing.access_logs.add(size)
+    if (wanted and parsed.load_balancer not in wanted) or not may_hold(parsed.end_time, start, end):
+        return
+    prefix = access_log_prefix(parsed.account, parsed.region, parsed.load_balancer)
+    entry = listing.load_balancers.get(prefix)
+    if entry is None:
+        entry = listing.load_balancers[prefix] = LoadBalancerObjects(parsed.load_balancer, prefix)
+        listing.load_balancers = dict(sorted(listing.load_balancers.items()))
+    entry.tally.add(size)
+    if listing.keys is not None:
+        listing.keys.append(folder + name)
+
+
+def _objects(s3: Any, bucket: str, folder: str) -> Any:
+    """(name below the folder, size) of each object under it, a page at a time."""
+    import botocore.exceptions
+
+    from alb502athena.aws import denied, translate
+
+    doing = f"listing s3://{bucket}/{folder}"
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(folder) :], int(item.get("Size", 0))
+    except botocore.exceptions.ClientError as exc:
+        if denied(exc):
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise AwsError(
+                f"access denied while {doing}: the s3:ListBucket permission on bucket {bucket} is "
+                f"missing; Athena needs it too, to read the table ({message})"
+            ) from None
+        raise translate(exc, doing) or exc from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise translate(exc, doing) or exc from None
