@@ -15,7 +15,7 @@ objects.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,16 +96,18 @@ class Listing:
             found_by=self.found_by(),
         )
 
-    def set_aside_sentence(self) -> str | None:
-        """`the day folders also hold 12 connection-log and 12 health-check-log objects (3.1 MB)`."""
-        if not self.set_aside:
-            return None
-        parts = [f"{t.objects:,} {SET_ASIDE_LABELS[k]}" for k, t in sorted(self.set_aside.items())]
-        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-        size = sum(t.bytes for t in self.set_aside.values())
+    def set_aside_sentence(self, kinds: Sequence[str] | None = None) -> str | None:
+        """`12 connection-log and 12 health-check-log objects (3.1 MB), not ALB access logs`, of the
+        kinds set aside (only `kinds`, when given); None when there are none."""
         from alb502athena.engines.athena import human_bytes
 
-        total = sum(t.objects for t in self.set_aside.values())
+        counted = {k: t for k, t in self.set_aside.items() if kinds is None or k in kinds}
+        if not counted:
+            return None
+        parts = [f"{t.objects:,} {SET_ASIDE_LABELS[k]}" for k, t in sorted(counted.items())]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        size = sum(t.bytes for t in counted.values())
+        total = sum(t.objects for t in counted.values())
         return f"{listed} object{'s' if total != 1 else ''} ({human_bytes(size)}), not ALB access logs"
 
 
@@ -136,30 +138,47 @@ def list_window(
     """List the window's day folders under `root` (the folder holding yyyy/mm/dd) and select the ALB
     access logs the window needs; of `load_balancers` (app/<name>/<id>) only, when given. None when no
     listing can tell: a root that is not s3://, or a window without both ends (every day folder)."""
+    if window.start is None or window.end is None:
+        return None
+    return _list(s3, root, day_folders(window), (window.start, window.end), set(load_balancers), keep_keys)
+
+
+def list_day(s3: Any, root: str, day: str) -> Listing | None:
+    """One day folder (yyyy/mm/dd) under `root`, every ALB access log in it selected; None when `root`
+    is not s3://."""
+    return _list(s3, root, [day], None, set(), False)
+
+
+def _list(
+    s3: Any,
+    root: str,
+    days: list[str],
+    window: tuple[datetime, datetime] | None,
+    wanted: set[str],
+    keep_keys: bool,
+) -> Listing | None:
     where = split_root(root)
-    if where is None or window.start is None or window.end is None:
+    if where is None:
         return None
     bucket, key = where
     at = _AWSLOGS.fullmatch(key)
     listing = Listing(
         root=f"s3://{bucket}/{key}",
-        days=tuple(day_folders(window)),
+        days=tuple(days),
         account=at["account"] if at else None,
         region=at["region"] if at else None,
         keys=[] if keep_keys else None,
     )
-    wanted = set(load_balancers)
     for day in listing.days:
         folder = f"{key}/{day}/"
         for name, size in _objects(s3, bucket, folder):
-            _count(listing, window.start, window.end, wanted, name, size, folder)
+            _count(listing, window, wanted, name, size, folder)
     return listing
 
 
 def _count(
     listing: Listing,
-    start: datetime,
-    end: datetime,
+    window: tuple[datetime, datetime] | None,
     wanted: set[str],
     name: str,
     size: int,
@@ -174,7 +193,9 @@ def _count(
         listing.set_aside.setdefault(kind or UNRECOGNISED, Tally()).add(size)
         return
     listing.access_logs.add(size)
-    if (wanted and parsed.load_balancer not in wanted) or not may_hold(parsed.end_time, start, end):
+    if wanted and parsed.load_balancer not in wanted:
+        return
+    if window is not None and not may_hold(parsed.end_time, *window):
         return
     prefix = access_log_prefix(parsed.account, parsed.region, parsed.load_balancer)
     entry = listing.load_balancers.get(prefix)
@@ -186,17 +207,24 @@ def _count(
         listing.keys.append(folder + name)
 
 
-def _objects(s3: Any, bucket: str, folder: str) -> Any:
-    """(name below the folder, size) of each object under it, a page at a time."""
+def _objects(s3: Any, bucket: str, folder: str) -> Iterator[tuple[str, int]]:
+    """(name below the folder, size) of each object under it, a page at a time. Paged here rather than
+    by boto3's paginator: check-table hands in a client of its own that has list_objects_v2 only."""
     import botocore.exceptions
 
     from alb502athena.aws import denied, translate
 
     doing = f"listing s3://{bucket}/{folder}"
+    request = {"Bucket": bucket, "Prefix": folder}
     try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder):
+        while True:  # ListObjectsV2 answers 1,000 keys a call, then a token for the next
+            page = s3.list_objects_v2(**request)
             for item in page.get("Contents", []):
                 yield item["Key"][len(folder) :], int(item.get("Size", 0))
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            request["ContinuationToken"] = token
     except botocore.exceptions.ClientError as exc:
         if denied(exc):
             message = exc.response.get("Error", {}).get("Message", "")
