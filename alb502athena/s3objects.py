@@ -15,7 +15,7 @@ objects.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,13 +134,36 @@ def list_window(
     load_balancers: Sequence[str] = (),
     *,
     keep_keys: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> Listing | None:
     """List the window's day folders under `root` (the folder holding yyyy/mm/dd) and select the ALB
     access logs the window needs; of `load_balancers` (app/<name>/<id>) only, when given. None when no
     listing can tell: a root that is not s3://, or a window without both ends (every day folder)."""
     if window.start is None or window.end is None:
         return None
-    return _list(s3, root, day_folders(window), (window.start, window.end), set(load_balancers), keep_keys)
+    days, span = day_folders(window), (window.start, window.end)
+    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress)
+
+
+class WindowLister:
+    """The listing behind a query's ObjectScope and its estimate, made once: called as
+    `lister(root, window)` (scope.resolve_scope's `lister=`) it lists and answers the scope it found;
+    `listing_for` then answers the same listing, or lists when the scope came from elsewhere
+    (--load-balancer)."""
+
+    def __init__(self, s3: Any, progress: Callable[[str], None] | None = None) -> None:
+        self._s3 = s3
+        self._progress = progress
+        self._made: tuple[str, Window, Listing | None] | None = None
+
+    def listing_for(self, root: str, window: Window) -> Listing | None:
+        if self._made is None or self._made[:2] != (root, window):
+            self._made = (root, window, list_window(self._s3, root, window, progress=self._progress))
+        return self._made[2]
+
+    def __call__(self, root: str, window: Window) -> ObjectScope | None:
+        listing = self.listing_for(root, window)
+        return listing.scope if listing is not None else None
 
 
 def list_day(s3: Any, root: str, day: str) -> Listing | None:
@@ -156,6 +179,7 @@ def _list(
     window: tuple[datetime, datetime] | None,
     wanted: set[str],
     keep_keys: bool,
+    progress: Callable[[str], None] | None = None,
 ) -> Listing | None:
     where = split_root(root)
     if where is None:
@@ -169,10 +193,14 @@ def _list(
         region=at["region"] if at else None,
         keys=[] if keep_keys else None,
     )
-    for day in listing.days:
+    for i, day in enumerate(listing.days, 1):
         folder = f"{key}/{day}/"
+        if progress is not None:  # a long window is a listing per day, 1,000 objects a call
+            progress(f"Listing s3://{bucket}/{folder} ({i} of {len(listing.days)} day folders)")
         for name, size in _objects(s3, bucket, folder):
             _count(listing, window, wanted, name, size, folder)
+    if progress is not None:
+        progress("")
     return listing
 
 

@@ -20,7 +20,7 @@ from alb502athena.cost import MINIMUM_BILLED, estimate, parse_size
 from alb502athena.errors import AwsError, UsageError
 from alb502athena.logfiles import discover
 from alb502athena.objectname import access_log_prefix, end_time_text
-from alb502athena.s3objects import Listing, list_window
+from alb502athena.s3objects import Listing, WindowLister, list_window
 from alb502athena.scope import ObjectScope
 from alb502athena.window import Window
 from tests.aws import ACCOUNT, REGION, MotoServer
@@ -358,3 +358,25 @@ def test_bad_max_scan_is_a_usage_error(aws: MotoServer) -> None:
     assert result.stderr.strip() == (
         "Error: invalid --max-scan 'lots': a size such as 500MB, 1.5GB, 2GiB or a number of bytes"
     )
+
+
+def test_one_listing_for_the_scope_and_the_estimate(bucket: dict[str, int]) -> None:
+    # scope.resolve_scope calls the lister when no --load-balancer is given; the estimate then reads
+    # the same listing rather than listing the folders again.
+    s3 = s3_client()
+    calls: list[dict[str, Any]] = []
+    s3.meta.events.register(
+        "provide-client-params.s3.ListObjectsV2", lambda params, **_: calls.append(params)
+    )
+    seen: list[str] = []
+    lister = WindowLister(s3, progress=seen.append)
+    w = window("2026-11-20T23:00Z", "2026-11-20T23:10Z")
+    scope = lister(ROOT, w)
+    assert scope is not None and scope.found_by == "an S3 listing of 2 day folders: 2 load balancers"
+    assert len(calls) == 2
+    found = lister.listing_for(ROOT, w)
+    assert found is not None and found.scope == scope and len(calls) == 2
+    assert seen[0] == f"Listing s3://{BUCKET}/{KEY}/2026/11/20/ (1 of 2 day folders)" and seen[-1] == ""
+    other = window("2026-11-20T22:00Z", "2026-11-20T22:10Z")
+    assert lister.listing_for(ROOT, other) is not found and len(calls) == 4
+    assert lister("/var/log/alb", w) is None

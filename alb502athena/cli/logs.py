@@ -146,7 +146,7 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
     folders, said on stderr; a query estimated above --max-scan is not started (UsageError, exit 2)."""
     from alb502athena.aws import client, translate
     from alb502athena.cost import estimate, parse_size
-    from alb502athena.s3objects import list_window
+    from alb502athena.s3objects import WindowLister
 
     max_scan = parse_size(options["max_scan"]) if options["max_scan"] is not None else None
     if engine.name != "athena":  # nothing else bills by the byte
@@ -162,7 +162,8 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
         if _missing_table(exc) and max_scan is None:
             return None
         raise translated from None
-    listing = list_window(client(engine.aws_session, "s3"), root, params.window) if root else None
+    lister = WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
+    listing = lister.listing_for(root, params.window) if root else None
     if listing is None:
         why = (
             "the window has no start or end: use --last or --start"
@@ -173,9 +174,10 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
             raise UsageError(f"--max-scan: the bytes Athena would read cannot be estimated ({why})")
         typer.echo(f"Note: the bytes Athena will read are not known before the query: {inert(why)}", err=True)
         return None
-    # INTEGRATION: the query's ObjectScope (the `"$path"` ranges) once the SQL carries it, e.g.
-    # resolve_scope(root, params.window, params.load_balancer, lister=lambda *_: listing.scope);
-    # None: the query is pruned by `day` alone and reads every object of the day folders.
+    # INTEGRATION: the query's ObjectScope (its `"$path"` ranges) once the SQL carries it:
+    # resolve_scope(root, params.window, params.load_balancer, lister=lister), made before the query is
+    # rendered; the lister answers from the listing above (one listing for both). None: the query is
+    # pruned by `day` alone and reads every object of the day folders.
     scope = None
     found = estimate(listing, scope, options["price_per_tb"])
     typer.echo(inert(found.sentence()), err=True)
