@@ -157,8 +157,10 @@ class WindowLister:
         self._made: tuple[str, Window, Listing | None] | None = None
 
     def listing_for(self, root: str, window: Window) -> Listing | None:
-        if self._made is None or self._made[:2] != (root, window):
-            self._made = (root, window, list_window(self._s3, root, window, progress=self._progress))
+        where = split_root(root)  # the same folder, with or without its trailing slash
+        key = f"s3://{where[0]}/{where[1]}" if where else root
+        if self._made is None or self._made[:2] != (key, window):
+            self._made = (key, window, list_window(self._s3, root, window, progress=self._progress))
         return self._made[2]
 
     def __call__(self, root: str, window: Window) -> ObjectScope | None:

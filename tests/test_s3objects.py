@@ -327,7 +327,8 @@ def test_max_scan_accepts_and_athena_figure_follows(table: dict[str, int], aws: 
     # moto's Athena reports 0 bytes scanned: the line carries Athena's figure, then the estimate.
     assert f"Athena query {execution.id}: 0 B scanned (estimated: {total / 1024:.1f} KB)," in result.stderr
     assert "Note: the day folders also hold" in result.stderr
-    assert json.loads(result.stdout)["engine_stats"]["query_id"] == execution.id
+    stats = json.loads(result.stdout)["engine_stats"]
+    assert stats["query_id"] == execution.id and stats["estimated_bytes"] == total
 
 
 def test_run_is_capped_too(table: dict[str, int], aws: MotoServer) -> None:
@@ -379,4 +380,5 @@ def test_one_listing_for_the_scope_and_the_estimate(bucket: dict[str, int]) -> N
     assert seen[0] == f"Listing s3://{BUCKET}/{KEY}/2026/11/20/ (1 of 2 day folders)" and seen[-1] == ""
     other = window("2026-11-20T22:00Z", "2026-11-20T22:10Z")
     assert lister.listing_for(ROOT, other) is not found and len(calls) == 4
+    assert lister.listing_for(ROOT + "/", other) is lister.listing_for(ROOT, other) and len(calls) == 4
     assert lister("/var/log/alb", w) is None

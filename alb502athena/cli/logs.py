@@ -146,6 +146,7 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
     folders, said on stderr; a query estimated above --max-scan is not started (UsageError, exit 2)."""
     from alb502athena.aws import client, translate
     from alb502athena.cost import estimate, parse_size
+    from alb502athena.objectname import KIND_LABELS
     from alb502athena.s3objects import WindowLister
 
     max_scan = parse_size(options["max_scan"]) if options["max_scan"] is not None else None
@@ -181,7 +182,9 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
     scope = None
     found = estimate(listing, scope, options["price_per_tb"])
     typer.echo(inert(found.sentence()), err=True)
-    aside = listing.set_aside_sentence()
+    aside = listing.set_aside_sentence(
+        tuple(KIND_LABELS)
+    )  # other ELB logs: names that are not, may be anything
     if aside is not None and scope is None:
         typer.echo(
             f"Note: the day folders also hold {inert(aside)}: the query reads them (billed) as all-NULL rows",
@@ -290,6 +293,8 @@ def diagnose(
     engine_, found, params = _open(dict(locals()))
     estimate = _athena_estimate(engine_, params, dict(locals()))
     result = run_diagnosis(engine_, params)
+    if estimate is not None and result.engine_stats is not None:  # beside Athena's figure, for scripts
+        result.engine_stats["estimated_bytes"] = estimate.bytes
     _engine_stats(engine_, estimate)
     aws = None
     if aws_evidence if aws_evidence is not None else engine == "athena":
