@@ -182,9 +182,8 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
     scope = None
     found = estimate(listing, scope, options["price_per_tb"])
     typer.echo(inert(found.sentence()), err=True)
-    aside = listing.set_aside_sentence(
-        tuple(KIND_LABELS)
-    )  # other ELB logs: names that are not, may be anything
+    # Other ELB logs only: a name that is no ELB object's may hold anything.
+    aside = listing.set_aside_sentence(tuple(KIND_LABELS))
     if aside is not None and scope is None:
         typer.echo(
             f"Note: the day folders also hold {inert(aside)}: the query reads them (billed) as all-NULL rows",
