@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 
     from alb502athena.cost import Estimate
     from alb502athena.inputs import Inputs
+    from alb502athena.s3objects import WindowLister
+    from alb502athena.scope import ObjectScope
 
 
 def _notes(
@@ -126,8 +128,8 @@ def _engine_stats(engine: Engine, estimate: Estimate | None = None) -> None:
 
 
 def _table_location(engine: Engine, options: dict[str, Any], params: QueryParams) -> str:
-    """The table's location as Glue holds it (the folder of the yyyy/mm/dd folders).
-    INTEGRATION: the prune branch's engine.log_location() replaces this function."""
+    """The table's location as Glue holds it (the folder of the yyyy/mm/dd folders), where no scope
+    gives it. INTEGRATION: engines.base.log_location (the prune and pyathena branches) replaces this."""
     from alb502athena.aws import client
 
     database, _, table = params.table.rpartition(".")
@@ -141,9 +143,17 @@ def _missing_table(exc: BaseException) -> bool:
     return bool(response.get("Error", {}).get("Code") == "EntityNotFoundException")
 
 
-def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any]) -> Estimate | None:
+def _athena_estimate(
+    engine: Engine,
+    params: QueryParams,
+    options: dict[str, Any],
+    scope: ObjectScope | None = None,
+    lister: WindowLister | None = None,
+) -> Estimate | None:
     """Before a query on Athena: the bytes it will read, from one S3 listing of the window's day
-    folders, said on stderr; a query estimated above --max-scan is not started (UsageError, exit 2)."""
+    folders, said on stderr; a query estimated above --max-scan is not started (UsageError, exit 2).
+    `scope` is the query's (its `"$path"` ranges; None: whole `day` partitions), `lister` the one
+    that found it (scope.resolve_scope's `lister=`), whose listing is used again."""
     from alb502athena.aws import client, translate
     from alb502athena.cost import estimate, parse_size
     from alb502athena.objectname import KIND_LABELS
@@ -153,7 +163,7 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
     if engine.name != "athena":  # nothing else bills by the byte
         return None
     try:
-        root = _table_location(engine, options, params)
+        root = scope.root if scope is not None else _table_location(engine, options, params)
     except Exception as exc:
         translated = translate(exc, f"reading the Glue table of {params.table}")
         if translated is None:
@@ -163,7 +173,7 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
         if _missing_table(exc) and max_scan is None:
             return None
         raise translated from None
-    lister = WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
+    lister = lister or WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
     listing = lister.listing_for(root, params.window) if root else None
     if listing is None:
         why = (
@@ -175,11 +185,6 @@ def _athena_estimate(engine: Engine, params: QueryParams, options: dict[str, Any
             raise UsageError(f"--max-scan: the bytes Athena would read cannot be estimated ({why})")
         typer.echo(f"Note: the bytes Athena will read are not known before the query: {inert(why)}", err=True)
         return None
-    # INTEGRATION: the query's ObjectScope (its `"$path"` ranges) once the SQL carries it:
-    # resolve_scope(root, params.window, params.load_balancer, lister=lister), made before the query is
-    # rendered; the lister answers from the listing above (one listing for both). None: the query is
-    # pruned by `day` alone and reads every object of the day folders.
-    scope = None
     found = estimate(listing, scope, options["price_per_tb"])
     typer.echo(inert(found.sentence()), err=True)
     # Other ELB logs only: a name that is no ELB object's may hold anything.
