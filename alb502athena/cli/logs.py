@@ -131,8 +131,9 @@ def _table_location(engine: Engine, options: dict[str, Any], params: QueryParams
     """The table's location as Glue holds it (the folder of the yyyy/mm/dd folders), where no scope
     gives it. INTEGRATION: engines.base.log_location (the prune and pyathena branches) replaces this."""
     from alb502athena.aws import client
+    from alb502athena.render import table_name
 
-    database, _, table = params.table.rpartition(".")
+    database, _, table = table_name(params.table).rpartition(".")  # checked before any call
     database = database.rpartition(".")[2] or options["database"]
     got = client(engine.aws_session, "glue").get_table(DatabaseName=database, Name=table)
     return str(got["Table"]["StorageDescriptor"].get("Location", ""))
