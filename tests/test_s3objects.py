@@ -382,3 +382,12 @@ def test_one_listing_for_the_scope_and_the_estimate(bucket: dict[str, int]) -> N
     assert lister.listing_for(ROOT, other) is not found and len(calls) == 4
     assert lister.listing_for(ROOT + "/", other) is lister.listing_for(ROOT, other) and len(calls) == 4
     assert lister("/var/log/alb", w) is None
+
+
+def test_bad_max_scan_is_refused_before_any_engine_work(tmp_path: Path) -> None:
+    # Checked first, whatever the engine: nothing else bills by the byte, but a typo must not pass.
+    result = runner.invoke(app, ["diagnose", str(tmp_path / "nothing-here"), "--max-scan", "5 PB"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "Error: invalid --max-scan '5 PB': a size such as 500MB, 1.5GB, 2GiB or a number of bytes"
+    )

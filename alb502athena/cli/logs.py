@@ -139,6 +139,13 @@ def _table_location(engine: Engine, options: dict[str, Any], params: QueryParams
     return str(got["Table"]["StorageDescriptor"].get("Location", ""))
 
 
+def _max_scan(text: str | None) -> int | None:
+    """--max-scan in bytes, checked before the engine is opened or AWS asked anything."""
+    from alb502athena.cost import parse_size
+
+    return parse_size(text) if text is not None else None
+
+
 def _missing_table(exc: BaseException) -> bool:
     response = getattr(exc, "response", None) or {}
     return bool(response.get("Error", {}).get("Code") == "EntityNotFoundException")
@@ -156,11 +163,11 @@ def _athena_estimate(
     `scope` is the query's (its `"$path"` ranges; None: whole `day` partitions), `lister` the one
     that found it (scope.resolve_scope's `lister=`), whose listing is used again."""
     from alb502athena.aws import client, translate
-    from alb502athena.cost import estimate, parse_size
+    from alb502athena.cost import estimate
     from alb502athena.objectname import KIND_LABELS
     from alb502athena.s3objects import WindowLister
 
-    max_scan = parse_size(options["max_scan"]) if options["max_scan"] is not None else None
+    max_scan: int | None = options["max_scan_bytes"]
     if engine.name != "athena":  # nothing else bills by the byte
         return None
     try:
@@ -295,6 +302,7 @@ def diagnose(
     from alb502athena.inputs import gather as gather_inputs
     from alb502athena.output import render_diagnosis
 
+    max_scan_bytes = _max_scan(max_scan)
     engine_, found, params = _open(dict(locals()))
     estimate = _athena_estimate(engine_, params, dict(locals()))
     result = run_diagnosis(engine_, params)
@@ -387,6 +395,7 @@ def run(
         # color=True: the text holds colour codes only where output.Screen found a terminal.
         typer.echo(text, nl=False, color=True)
 
+    max_scan_bytes = _max_scan(max_scan)
     engine_, found, params = _open(dict(locals()))
     estimate = _athena_estimate(engine_, params, dict(locals()))
     # The limit is in the query, one row past it to know whether more match: the engine never returns
