@@ -5,6 +5,7 @@ moto's backend, as one HTTP PUT each took 12 ms here)."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from alb502athena.cost import MINIMUM_BILLED, estimate, parse_size
 from alb502athena.errors import AwsError, UsageError
 from alb502athena.logfiles import discover
 from alb502athena.objectname import access_log_prefix, end_time_text
+from alb502athena.render import QueryParams
 from alb502athena.s3objects import Listing, WindowLister, list_window
 from alb502athena.scope import ObjectScope
 from alb502athena.window import Window
@@ -297,21 +299,35 @@ def table(bucket: dict[str, int]) -> dict[str, int]:
     return bucket
 
 
-def day_folder_bytes(objects: dict[str, int]) -> int:
-    return sum(s for k, s in objects.items() if k.startswith(("2026/11/20/", "2026/11/21/")))
+def what_the_query_reads(objects: dict[str, int]) -> tuple[int, int, str]:
+    """(bytes, objects, of what) the diagnosis of WINDOW reads: the window's access logs of the two load
+    balancers where the SQL carries `"$path"` ranges (QueryParams.scope, the prune branch), else every
+    object of the two day folders (the `day` predicate alone)."""
+    if PRUNED:
+        first, last = "20261120T2300Z", "20261120T2325Z"  # objectname.end_time_range of the window
+        read = [
+            s
+            for k, s in objects.items()
+            if "_log_" not in k and "app." in k and first <= k.split("_")[-3] <= last
+        ]
+        return sum(read), len(read), "2 load balancers"
+    read = [s for k, s in objects.items() if k.startswith(("2026/11/20/", "2026/11/21/"))]
+    return sum(read), len(read), "2 day folders (the query is pruned by day alone)"
+
+
+PRUNED = "scope" in {f.name for f in fields(QueryParams)}
 
 
 def test_max_scan_refuses_the_query(table: dict[str, int], aws: MotoServer) -> None:
-    result = runner.invoke(app, ["diagnose", *ATHENA, *WINDOW, "--max-scan", "100KB"])
+    result = runner.invoke(app, ["diagnose", *ATHENA, *WINDOW, "--max-scan", "5KB"])
     assert result.exit_code == 2
     assert aws.executions() == []  # never started, never billed
-    total = day_folder_bytes(table)
-    objects = sum(k.startswith(("2026/11/20/", "2026/11/21/")) for k in table)
+    total, objects, of = what_the_query_reads(table)
+    assert total > 5 * 1024
     amount = f"about {total / 1024:.1f} KB (USD 0.0000, Athena's 10.0 MB minimum)"
-    of = "2 day folders (the query is pruned by day alone)"
     assert result.stderr.splitlines()[-1] == (
         f"Error: the query was not started: Athena would read {amount} from {objects:,} objects of {of}, "
-        "above --max-scan 100.0 KB; narrow it with a shorter window (--last, --start/--end) or one load "
+        "above --max-scan 5.0 KB; narrow it with a shorter window (--last, --start/--end) or one load "
         "balancer (--load-balancer)"
     )
     assert f"Athena will read {amount} from {objects:,} objects of {of}" in result.stderr
@@ -322,11 +338,15 @@ def test_max_scan_accepts_and_athena_figure_follows(table: dict[str, int], aws: 
     result = runner.invoke(app, ["diagnose", *ATHENA, *WINDOW, "--max-scan", "1MB", "-o", "json"])
     assert result.exit_code == 0, result.stderr
     (execution,) = aws.executions()
-    total = day_folder_bytes(table)
-    assert f"Athena will read about {total / 1024:.1f} KB" in result.stderr
+    total, objects, of = what_the_query_reads(table)
+    assert (
+        f"Athena will read about {total / 1024:.1f} KB (USD 0.0000, Athena's 10.0 MB minimum) from {objects:,} objects of {of}\n"
+        in result.stderr
+    )
     # moto's Athena reports 0 bytes scanned: the line carries Athena's figure, then the estimate.
     assert f"Athena query {execution.id}: 0 B scanned (estimated: {total / 1024:.1f} KB)," in result.stderr
-    assert "Note: the day folders also hold" in result.stderr
+    # Only a query that reads whole day partitions reads the connection and health-check logs.
+    assert ("Note: the day folders also hold" in result.stderr) is not PRUNED
     stats = json.loads(result.stdout)["engine_stats"]
     assert stats["query_id"] == execution.id and stats["estimated_bytes"] == total
 
