@@ -411,3 +411,24 @@ def test_bad_max_scan_is_refused_before_any_engine_work(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "Error: invalid --max-scan '5 PB': a size such as 500MB, 1.5GB, 2GiB or a number of bytes"
     )
+
+
+def test_a_location_no_listing_can_read(aws: MotoServer) -> None:
+    glue = boto3.client("glue", region_name=REGION)
+    glue.create_database(DatabaseInput={"Name": "alb"})
+    location = {"Location": "hdfs://namenode/alb"}
+    glue.create_table(DatabaseName="alb", TableInput={"Name": "alb_logs", "StorageDescriptor": location})
+    result = runner.invoke(app, ["diagnose", *ATHENA, *WINDOW, "--max-scan", "1GB"])
+    assert result.exit_code == 2 and aws.executions() == []
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: --max-scan: the bytes Athena would read cannot be estimated "
+        "(the table's location 'hdfs://namenode/alb' is not an s3:// folder)"
+    )
+    # Without a cap the query runs, and the user is told the bytes were not known.
+    aws.queue_results(COLUMNS, ROWS)
+    result = runner.invoke(app, ["diagnose", *ATHENA, *WINDOW])
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "Note: the bytes Athena will read are not known before the query: the table's location "
+        "'hdfs://namenode/alb' is not an s3:// folder" in result.stderr
+    )

@@ -188,6 +188,8 @@ def _athena_estimate(
             "the window has no start or end: use --last or --start"
             if params.window.start is None or params.window.end is None
             else f"the table's location {root!r} is not an s3:// folder"
+            if root
+            else "the table has no location"
         )
         if max_scan is not None:
             raise UsageError(f"--max-scan: the bytes Athena would read cannot be estimated ({why})")
