@@ -119,8 +119,9 @@ def _projection_checks(table: dict[str, Any], today: datetime) -> list[Check]:
     return checks
 
 
-def earliest_day(s3: Any, location: str) -> str | None:
-    """The first yyyy/mm/dd folder under the table's location: three small listings, not a scan."""
+def earliest_day(s3: Any, location: str, latest: bool = False) -> str | None:
+    """The first (or, with `latest`, the last) yyyy/mm/dd folder under the table's location: three
+    small listings, not a scan."""
     m = re.fullmatch(r"s3://([^/]+)/?(.*)", location.rstrip("/"))
     if m is None:
         return None
@@ -135,8 +136,8 @@ def earliest_day(s3: Any, location: str) -> str | None:
         )
         if not names:
             return None
-        parts.append(names[0])
-        prefix += names[0] + "/"
+        parts.append(names[-1 if latest else 0])
+        prefix += parts[-1] + "/"
     return "/".join(parts)
 
 
@@ -154,6 +155,32 @@ def _data_start_check(table: dict[str, Any], s3: Any) -> Check | None:
     )
 
 
+def _other_logs_check(table: dict[str, Any], s3: Any) -> Check | None:
+    """Whether the latest day folder also holds other ELB logs (connection and health-check logs, NLB
+    or Classic access logs): a query that reads whole `day` partitions reads them as all-NULL rows."""
+    from alb502athena.objectname import KIND_LABELS
+    from alb502athena.s3objects import list_day
+
+    location = table["StorageDescriptor"].get("Location", "").rstrip("/")
+    day = earliest_day(s3, location, latest=True)
+    listing = list_day(s3, location, day) if day is not None else None
+    if listing is None or day is None:
+        return None
+    # Other ELB logs only: a name that is no ELB object's may be anything (a hand-made file).
+    aside = listing.set_aside_sentence(tuple(KIND_LABELS))
+    return _check(
+        "other logs in the location",
+        aside is None,
+        f"the latest day folder ({day}) holds {aside}"
+        if aside
+        else f"the latest day folder ({day}) holds ALB access logs only",
+        "a query that reads whole `day` partitions reads these objects as all-NULL rows (counted as "
+        "unparsed lines, and billed by Athena); alb502's queries keep them out with `$path` ranges. "
+        "Give connection and health-check logs a prefix of their own (the load balancer's log "
+        "settings) so that only access logs are under the table's location",
+    )
+
+
 def check_table(
     glue: Any,
     database: str,
@@ -163,7 +190,7 @@ def check_table(
     s3: Any = None,
 ) -> list[Check]:
     """Every check, in order; `run_query` (an engine's run) measures the unparsed share, and `s3` (a
-    client allowed to list the log bucket) finds the first day of logs."""
+    client allowed to list the log bucket) finds the first day of logs and what the latest holds."""
     definition = glue.get_table(DatabaseName=database, Name=table)["Table"]
     sd = definition["StorageDescriptor"]
     columns = [c["Name"] for c in sd.get("Columns", [])]
@@ -179,6 +206,10 @@ def check_table(
         data_start = _data_start_check(definition, s3)
         if data_start is not None:
             checks.append(data_start)
+    if s3 is not None:
+        other_logs = _other_logs_check(definition, s3)
+        if other_logs is not None:
+            checks.append(other_logs)
     if run_query is not None:
         root = location_from_template(definition.get("Parameters", {}).get("storage.location.template"))
         result = run_query(render_unparsed_share(f"{database}.{table}", root))

@@ -190,3 +190,39 @@ def test_table_values_print_inert(glue: Any, aws: MotoServer) -> None:
     result = runner.invoke(app, ["check-table", "--database", "alb", "--table", "odd", "--no-query"])
     assert result.exit_code == 1
     assert "\x1b" not in result.stdout and "\\x1b]0;pwned\\x07" in result.stdout
+
+
+def test_other_logs_in_the_location(glue: Any, aws: MotoServer) -> None:
+    # ALB writes connection and health-check logs to the same day folders when they share the access
+    # logs' bucket and prefix: a query reading whole `day` partitions reads them as all-NULL rows.
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="my-alb-logs", CreateBucketConfiguration={"LocationConstraint": REGION})
+    root = LOCATION.removeprefix("s3://my-alb-logs/")
+    name = "123456789012_elasticloadbalancing_eu-west-1_app.shop-prod.50dc6c495c0c9188_{}_10.0.1.5_abc.log.gz"
+    objects = {
+        # An earlier day's connection log does not count: the check reads the latest day folder.
+        f"2024/01/01/conn_log_{name.format('20240101T0005Z')}": 10,
+        f"2024/01/02/{name.format('20240102T0005Z')}": 1000,
+        f"2024/01/02/conn_log_{name.format('20240102T0005Z')}": 300,
+        f"2024/01/02/conn_log_{name.format('20240102T0010Z')}": 300,
+        f"2024/01/02/health_check_log_{name.format('20240102T0005Z')}": 424,
+        "2024/01/02/hand-made.log": 5,  # no ELB object's name: not counted as another log
+    }
+    for key, size in objects.items():
+        s3.put_object(Bucket="my-alb-logs", Key=f"{root}/{key}", Body=b"x" * size)
+    glue.create_table(DatabaseName="alb", TableInput=table_input(name="mixed"))
+    code, report, _ = check("--table", "mixed", "--no-query")
+    assert code == 1 and set(problems(report)) == {"other logs in the location"}
+    other = next(c for c in report if c["check"] == "other logs in the location")
+    assert other["detail"] == (
+        "the latest day folder (2024/01/02) holds 2 connection-log and 1 health-check-log objects "
+        "(1.0 KB), not ALB access logs"
+    )
+    assert "all-NULL rows" in other["fix"] and "`$path` ranges" in other["fix"]
+    for key in objects:
+        if key.startswith("2024/01/02/") and ("conn_log" in key or "health_check" in key):
+            s3.delete_object(Bucket="my-alb-logs", Key=f"{root}/{key}")
+    code, report, _ = check("--table", "mixed", "--no-query")
+    assert code == 0 and problems(report) == {}
+    other = next(c for c in report if c["check"] == "other logs in the location")
+    assert other["detail"] == "the latest day folder (2024/01/02) holds ALB access logs only"

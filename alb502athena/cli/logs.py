@@ -21,6 +21,7 @@ from alb502athena.cli.options import (
     LastOpt,
     LimitOpt,
     LoadBalancerOpt,
+    MaxScanOpt,
     OptionalPathsArg,
     OutputLocationOpt,
     OutputOpt,
@@ -53,7 +54,10 @@ from alb502athena.safetext import inert
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from alb502athena.cost import Estimate
     from alb502athena.inputs import Inputs
+    from alb502athena.s3objects import WindowLister
+    from alb502athena.scope import ObjectScope
 
 
 def _notes(
@@ -124,7 +128,7 @@ def with_scope(engine: Engine, params: QueryParams, load_balancer: str | None, l
     return replace(params, scope=scope)
 
 
-def _engine_stats(engine: Engine) -> None:
+def _engine_stats(engine: Engine, estimate: Estimate | None = None) -> None:
     line = terminal_line()
     if line is not None:
         line("")  # clear the progress line
@@ -132,11 +136,93 @@ def _engine_stats(engine: Engine) -> None:
     if stats is None:
         return
     reused = ", result reused" if stats.reused else ""
+    estimated = f" (estimated: {human_bytes(estimate.bytes)})" if estimate is not None else ""
     typer.echo(
-        f"Athena query {stats.query_id}: {human_bytes(stats.data_scanned_bytes)} scanned{reused}, "
+        f"Athena query {stats.query_id}: {human_bytes(stats.data_scanned_bytes)} scanned{estimated}{reused}, "
         f"${stats.cost_usd:.4f} at ${stats.price_per_tb:.2f}/TB",
         err=True,
     )
+
+
+def _table_location(engine: Engine, options: dict[str, Any], params: QueryParams) -> str:
+    """The table's location as Glue holds it (the folder of the yyyy/mm/dd folders), where no scope
+    gives it. INTEGRATION: engines.base.log_location (the prune and pyathena branches) replaces this."""
+    from alb502athena.aws import client
+    from alb502athena.render import table_name
+
+    database, _, table = table_name(params.table).rpartition(".")  # checked before any call
+    database = database.rpartition(".")[2] or options["database"]
+    got = client(engine.aws_session, "glue").get_table(DatabaseName=database, Name=table)
+    return str(got["Table"]["StorageDescriptor"].get("Location", ""))
+
+
+def _max_scan(text: str | None) -> int | None:
+    """--max-scan in bytes, checked before the engine is opened or AWS asked anything."""
+    from alb502athena.cost import parse_size
+
+    return parse_size(text) if text is not None else None
+
+
+def _missing_table(exc: BaseException) -> bool:
+    response = getattr(exc, "response", None) or {}
+    return bool(response.get("Error", {}).get("Code") == "EntityNotFoundException")
+
+
+def _athena_estimate(
+    engine: Engine,
+    params: QueryParams,
+    options: dict[str, Any],
+    scope: ObjectScope | None = None,
+    lister: WindowLister | None = None,
+) -> Estimate | None:
+    """Before a query on Athena: the bytes it will read, from one S3 listing of the window's day
+    folders, said on stderr; a query estimated above --max-scan is not started (UsageError, exit 2).
+    `scope` is the query's (its `"$path"` ranges; None: whole `day` partitions), `lister` the one
+    that found it (scope.resolve_scope's `lister=`), whose listing is used again."""
+    from alb502athena.aws import client, translate
+    from alb502athena.cost import estimate
+    from alb502athena.objectname import KIND_LABELS
+    from alb502athena.s3objects import WindowLister
+
+    max_scan: int | None = options["max_scan_bytes"]
+    if engine.name != "athena":  # nothing else bills by the byte
+        return None
+    try:
+        root = scope.root if scope is not None else _table_location(engine, options, params)
+    except Exception as exc:
+        translated = translate(exc, f"reading the Glue table of {params.table}")
+        if translated is None:
+            raise
+        # Athena needs the table's definition too: its query would fail the same way, with the
+        # `alb502 ddl` hint where the table is missing, which the query's own error then says.
+        if _missing_table(exc) and max_scan is None:
+            return None
+        raise translated from None
+    lister = lister or WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
+    listing = lister.listing_for(root, params.window) if root else None
+    if listing is None:
+        why = (
+            "the window has no start or end: use --last or --start"
+            if params.window.start is None or params.window.end is None
+            else f"the table's location {root!r} is not an s3:// folder"
+            if root
+            else "the table has no location"
+        )
+        if max_scan is not None:
+            raise UsageError(f"--max-scan: the bytes Athena would read cannot be estimated ({why})")
+        typer.echo(f"Note: the bytes Athena will read are not known before the query: {inert(why)}", err=True)
+        return None
+    found = estimate(listing, scope, options["price_per_tb"])
+    typer.echo(inert(found.sentence()), err=True)
+    # Other ELB logs only: a name that is no ELB object's may hold anything.
+    aside = listing.set_aside_sentence(tuple(KIND_LABELS))
+    if aside is not None and scope is None:
+        typer.echo(
+            f"Note: the day folders also hold {inert(aside)}: the query reads them (billed) as all-NULL rows",
+            err=True,
+        )
+    found.refuse_above(max_scan)
+    return found
 
 
 # The options that choose the rows a hint's `alb502 run` reads, as the user gave them. The password is
@@ -209,6 +295,7 @@ def diagnose(
     reuse_minutes: ReuseOpt = None,
     timeout: TimeoutOpt = AthenaSettings.timeout,
     price_per_tb: PriceOpt = AthenaSettings.price_per_tb,
+    max_scan: MaxScanOpt = None,
 ) -> None:
     """Classify every HTTP 502 in the logs and say what to do next.
 
@@ -234,9 +321,13 @@ def diagnose(
     from alb502athena.inputs import gather as gather_inputs
     from alb502athena.output import render_diagnosis
 
+    max_scan_bytes = _max_scan(max_scan)
     engine_, found, params = _open(dict(locals()))
+    estimate = _athena_estimate(engine_, params, dict(locals()))
     result = run_diagnosis(engine_, params)
-    _engine_stats(engine_)
+    if estimate is not None and result.engine_stats is not None:  # beside Athena's figure, for scripts
+        result.engine_stats["estimated_bytes"] = estimate.bytes
+    _engine_stats(engine_, estimate)
     aws = None
     if aws_evidence if aws_evidence is not None else engine == "athena":
         from alb502athena.aws import session
@@ -308,6 +399,7 @@ def run(
     reuse_minutes: ReuseOpt = None,
     timeout: TimeoutOpt = AthenaSettings.timeout,
     price_per_tb: PriceOpt = AthenaSettings.price_per_tb,
+    max_scan: MaxScanOpt = None,
 ) -> None:
     """Show the requests behind one signature (its own query, run on the logs).
 
@@ -322,11 +414,13 @@ def run(
         # color=True: the text holds colour codes only where output.Screen found a terminal.
         typer.echo(text, nl=False, color=True)
 
+    max_scan_bytes = _max_scan(max_scan)
     engine_, found, params = _open(dict(locals()))
+    estimate = _athena_estimate(engine_, params, dict(locals()))
     # The limit is in the query, one row past it to know whether more match: the engine never returns
     # more. Without one the rows are written as they are fetched, a batch at a time.
     with signature_stream(engine_, signature, params, limit + 1 if limit else None) as result:
-        _engine_stats(engine_)
+        _engine_stats(engine_, estimate)
         inputs = from_discovery(found) if found is not None else None
         _notes(found, inputs, result.bad_files, engine_, folders=True, damaged=result.damaged_files)
         if limit:

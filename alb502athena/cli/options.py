@@ -269,6 +269,17 @@ PriceOpt = Annotated[
         rich_help_panel=ATHENA,
     ),
 ]
+MaxScanOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-scan",
+        help="Do not start an Athena query estimated to read more than this: 500MB, 1.5GB, 2GiB or bytes "
+        "(KB, MB, GB, TB are powers of 1024, as in the AWS CLI).",
+        envvar="ALB502_MAX_SCAN",
+        show_default=False,
+        rich_help_panel=ATHENA,
+    ),
+]
 
 # The options of `diagnose` alone, each in its panel.
 FailOnFindingsOpt = Annotated[
