@@ -100,7 +100,7 @@ def _notes(
         )
 
 
-def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParams]:
+def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParams, WindowLister | None]:
     """The engine and query parameters from a command's options (diagnose and run share them all)."""
     o = options
     athena = settings(AthenaSettings, o) if o["database"] is not None else None
@@ -108,10 +108,23 @@ def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParam
     table = QueryParams.table if o["engine"] == "local" else o["table"]
     params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
     engine, found = open_engine(request, params.window)
-    return engine, found, with_scope(engine, params, o["load_balancer"], local=o["engine"] == "local")
+    lister = None
+    if engine.name == "athena":  # the listing that finds the load balancers also gives the estimate
+        from alb502athena.aws import client
+        from alb502athena.s3objects import WindowLister
+
+        lister = WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
+    local = o["engine"] == "local"
+    return engine, found, with_scope(engine, params, o["load_balancer"], local=local, lister=lister), lister
 
 
-def with_scope(engine: Engine, params: QueryParams, load_balancer: str | None, local: bool) -> QueryParams:
+def with_scope(
+    engine: Engine,
+    params: QueryParams,
+    load_balancer: str | None,
+    local: bool,
+    lister: WindowLister | None = None,
+) -> QueryParams:
     """The parameters with the objects the queries may read (scope.resolve_scope). How they were found
     is among the engine's notes, said with the result (an error stays the one line on stderr). The
     local engine's discovery already keeps only the window's files by name (the same rule), so its
@@ -124,7 +137,7 @@ def with_scope(engine: Engine, params: QueryParams, load_balancer: str | None, l
     if local:
         return params
     root = log_location(engine, params.table)
-    scope = resolve_scope(root, params.window, load_balancer, say=engine.notes.append)
+    scope = resolve_scope(root, params.window, load_balancer, lister=lister, say=engine.notes.append)
     return replace(params, scope=scope)
 
 
@@ -145,15 +158,11 @@ def _engine_stats(engine: Engine, estimate: Estimate | None = None) -> None:
 
 
 def _table_location(engine: Engine, options: dict[str, Any], params: QueryParams) -> str:
-    """The table's location as Glue holds it (the folder of the yyyy/mm/dd folders), where no scope
-    gives it. INTEGRATION: engines.base.log_location (the prune and pyathena branches) replaces this."""
-    from alb502athena.aws import client
+    """The table's location, where no scope gives it (engines.base.log_location)."""
+    from alb502athena.engines.base import log_location
     from alb502athena.render import table_name
 
-    database, _, table = table_name(params.table).rpartition(".")  # checked before any call
-    database = database.rpartition(".")[2] or options["database"]
-    got = client(engine.aws_session, "glue").get_table(DatabaseName=database, Name=table)
-    return str(got["Table"]["StorageDescriptor"].get("Location", ""))
+    return log_location(engine, table_name(params.table)) or ""
 
 
 def _max_scan(text: str | None) -> int | None:
@@ -322,8 +331,8 @@ def diagnose(
     from alb502athena.output import render_diagnosis
 
     max_scan_bytes = _max_scan(max_scan)
-    engine_, found, params = _open(dict(locals()))
-    estimate = _athena_estimate(engine_, params, dict(locals()))
+    engine_, found, params, lister = _open(dict(locals()))
+    estimate = _athena_estimate(engine_, params, dict(locals()), params.scope, lister)
     result = run_diagnosis(engine_, params)
     if estimate is not None and result.engine_stats is not None:  # beside Athena's figure, for scripts
         result.engine_stats["estimated_bytes"] = estimate.bytes
@@ -415,8 +424,8 @@ def run(
         typer.echo(text, nl=False, color=True)
 
     max_scan_bytes = _max_scan(max_scan)
-    engine_, found, params = _open(dict(locals()))
-    estimate = _athena_estimate(engine_, params, dict(locals()))
+    engine_, found, params, lister = _open(dict(locals()))
+    estimate = _athena_estimate(engine_, params, dict(locals()), params.scope, lister)
     # The limit is in the query, one row past it to know whether more match: the engine never returns
     # more. Without one the rows are written as they are fetched, a batch at a time.
     with signature_stream(engine_, signature, params, limit + 1 if limit else None) as result:

@@ -271,11 +271,11 @@ class AthenaEngine:
             self._glue = client(self.aws_session, "glue")
         return self._glue
 
-    def log_location(self) -> str | None:
-        """The folder that holds the table's yyyy/mm/dd folders (no trailing slash), from Glue: the
-        partition projection's location template before `${day}`, else the table's location; None
-        when the table has neither."""
-        parts = self.settings.table.split(".")
+    def log_location(self, table: str | None = None) -> str | None:
+        """The folder that holds the yyyy/mm/dd folders of `table` (default: the settings' table), no
+        trailing slash, from Glue: the partition projection's location template before `${day}`, else
+        the table's location; None when the table has neither."""
+        parts = (table or self.settings.table).split(".")
         database, table = (parts[-2], parts[-1]) if len(parts) > 1 else (self.settings.database, parts[0])
         try:
             found = self.glue().get_table(DatabaseName=database, Name=table)["Table"]

@@ -42,7 +42,7 @@ class DbApiEngine:
         self._price_per_tb = price_per_tb
         self._error = _driver_error(type(connection).__module__)
 
-    def log_location(self) -> str | None:
+    def log_location(self, table: str | None = None) -> str | None:
         """Unknown: the connection may reach any catalog, so the queries fall back to `day` alone."""
         return None
 
