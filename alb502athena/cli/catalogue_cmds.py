@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -120,10 +121,12 @@ def sql(
     params = query_params(last, start, end, load_balancer, table)
     if start is None and end is None:
         params = replace(params, window=params.window.as_relative())
-    params = replace(
-        params, scope=_sql_scope(params, load_balancer, bucket, prefix, account, region, location)
-    )
+    notes: list[str] = []  # said once the text is rendered: an error stays the one line on stderr
+    scope = _sql_scope(params, load_balancer, bucket, prefix, account, region, location, notes.append)
+    params = replace(params, scope=scope)
     text = render_diagnosis(params) if query == "diagnosis" else render_signature(query, params)
+    for note in notes:
+        typer.echo(f"Note: {note}", err=True)
     typer.echo(text, nl=False)
 
 
@@ -135,12 +138,10 @@ def _sql_scope(
     account: str | None,
     region: str | None,
     location: str | None,
+    say: Callable[[str], None],
 ) -> ObjectScope | None:
     """The objects `alb502 sql` names, from the table's location given as `alb502 ddl` takes it."""
     from alb502athena.scope import resolve_scope
-
-    def say(text: str) -> None:
-        typer.echo(f"Note: {text}", err=True)
 
     given = [n for n, v in (("--bucket", bucket), ("--account", account), ("--region", region)) if v]
     if location is not None and given:
