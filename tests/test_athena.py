@@ -67,8 +67,34 @@ def bucket(name: str) -> None:
     boto3.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
 
 
+ROOT = "s3://my-alb-logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1"
+
+
+def glue_table(name: str, location: str | None, template: str | None, database: str = "alb") -> None:
+    glue = boto3.client("glue", region_name=REGION)
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(DatabaseInput={"Name": database})
+    table: dict[str, Any] = {
+        "Name": name,
+        "StorageDescriptor": {"Columns": [{"Name": "type", "Type": "string"}]},
+    }
+    if location is not None:
+        table["StorageDescriptor"]["Location"] = location
+    if template is not None:
+        table["Parameters"] = {"projection.enabled": "true", "storage.location.template": template}
+    glue.create_table(DatabaseName=database, TableInput=table)
+
+
+def logs_table() -> None:
+    """The table Athena reads, as `alb502 ddl` creates it, over an empty log bucket: the engine asks Glue
+    for its location and lists the window's day folders before the query (the `"$path"` ranges)."""
+    bucket("my-alb-logs")
+    glue_table("alb_logs", ROOT + "/", ROOT + "/${day}")
+
+
 def test_diagnose_issues_one_query_with_the_printed_sql(aws: MotoServer) -> None:
     bucket("results")
+    logs_table()
     aws.queue_results(DIAGNOSIS_COLUMNS, DIAGNOSIS_ROWS)
     code, out, err = invoke(
         "diagnose",
@@ -83,7 +109,7 @@ def test_diagnose_issues_one_query_with_the_printed_sql(aws: MotoServer) -> None
     )
     assert code == 0, err
     (execution,) = aws.executions()
-    _, printed, _ = invoke("sql", "diagnosis", *WINDOW, "--table", "alb_logs")
+    _, printed, _ = invoke("sql", "diagnosis", *WINDOW, "--table", "alb_logs", "--location", ROOT)
     assert execution.query == printed
     assert "day BETWEEN '2026/11/20' AND '2026/11/21'" in execution.query
     assert execution.context == {"Database": "alb"} and execution.workgroup.name == "primary"
@@ -159,6 +185,7 @@ def test_ctrl_c_stops_the_running_query(aws: MotoServer) -> None:
 
 
 def test_ctrl_c_exit_code(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    logs_table()
     aws.slow_queries(50)
 
     def interrupt(_: float) -> None:
@@ -167,10 +194,11 @@ def test_ctrl_c_exit_code(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> N
     # Ctrl-C while pyathena waits between two polls of the running query.
     monkeypatch.setattr(time, "sleep", interrupt)
     code, _, err = invoke("diagnose", *ATHENA, *WINDOW)
+    *before, last = err.strip().splitlines()
+    assert before == ["Athena will read about 0 B (USD 0.0000, Athena's 10.0 MB minimum) from 0 objects of "
+                      "2 day folders (every ALB access log in them)"]  # fmt: skip
     assert (
-        code == 130
-        and err.startswith("Error: interrupted; Athena query ")
-        and err.strip().endswith("was stopped")
+        code == 130 and last.startswith("Error: interrupted; Athena query ") and last.endswith("was stopped")
     )
 
 
@@ -340,6 +368,7 @@ def test_athena_usage_errors(aws: MotoServer) -> None:
 
 @pytest.mark.parametrize("output", ["table", "markdown"])
 def test_a_time_from_athena_that_is_not_a_time(aws: MotoServer, output: str) -> None:
+    logs_table()
     # Athena's rows are strings, log data as the lines held it: a billed answer is never lost to it.
     bad = "2026-13-45T99:99:99.000000Z"
     rows = [[bad if v == T2 else v for v in row] for row in DIAGNOSIS_ROWS] + [
@@ -512,26 +541,6 @@ def test_failed_query_keeps_its_statistics() -> None:
     assert (engine.last_stats.state, engine.last_stats.data_scanned_bytes) == ("FAILED", 5)
 
 
-# The table's location, from Glue's GetTable on moto.
-
-ROOT = "s3://my-alb-logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1"
-
-
-def glue_table(name: str, location: str | None, template: str | None, database: str = "alb") -> None:
-    glue = boto3.client("glue", region_name=REGION)
-    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
-        glue.create_database(DatabaseInput={"Name": database})
-    table: dict[str, Any] = {
-        "Name": name,
-        "StorageDescriptor": {"Columns": [{"Name": "type", "Type": "string"}]},
-    }
-    if location is not None:
-        table["StorageDescriptor"]["Location"] = location
-    if template is not None:
-        table["Parameters"] = {"projection.enabled": "true", "storage.location.template": template}
-    glue.create_table(DatabaseName=database, TableInput=table)
-
-
 def located(table: str) -> str | None:
     return AthenaEngine(AthenaSettings(database="alb", table=table)).log_location()
 
@@ -581,6 +590,7 @@ def test_log_location_access_denied() -> None:
 
 
 def test_run_streams_every_row_from_the_result_file(aws: MotoServer) -> None:
+    logs_table()
     # `alb502 run --limit 0` on Athena: the rows of the result file, as the CLI writes them.
     bucket("results")
     rows = [

@@ -12,7 +12,7 @@ import typer
 
 from alb502athena.errors import Alb502Error, Interrupted
 from alb502athena.output import FORMATS
-from alb502athena.render import QueryParams, load_balancer_id
+from alb502athena.render import QueryParams, load_balancer_id, table_name
 from alb502athena.window import Window
 
 # The panels of `--help`, per engine and purpose; an option without one is in the first, "Options".
@@ -103,7 +103,9 @@ def query_params(
     table: str = QueryParams.table,
 ) -> QueryParams:
     lb = load_balancer_id(load_balancer) if load_balancer is not None else None
-    return QueryParams(Window.from_options(last, start, end), lb, table)
+    window = Window.from_options(last, start, end)
+    table_name(table)  # a free value, refused before the engine asks Glue or Trino about the table
+    return QueryParams(window, lb, table)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
