@@ -10,8 +10,11 @@ windows of 10 minutes, 1 hour and 6 hours (across midnight), it runs the diagnos
 with the pruning (the scope resolve_scope builds from the table's location, TrinoEngine.log_location,
 and a lister that names the load balancers of the window's day folders, as the S3 listing will) and
 prints Trino's physical input bytes for each, the bytes of the access-log objects that hold the window
-(their five minutes meet it) and the ratios. Results must be identical, except the lines counted
-(and unparsed) that the other log types add to `day` alone: those are printed too.
+(their five minutes meet it), of those the name rule selects (objectname.may_hold: those plus its
+margins, the object ending at the window's start and late entries) and the ratios: pruned/rule is what
+the ranges cost over the rule; pruned/win adds the margins' share, large for short windows. Results
+must be identical, except the lines counted (and unparsed) that the other log types add to `day`
+alone: those are printed too.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from alb502athena.engines.trino import TrinoEngine, TrinoSettings  # noqa: E402
-from alb502athena.objectname import FILE_SPAN, access_log_prefix, parse  # noqa: E402
+from alb502athena.objectname import FILE_SPAN, access_log_prefix, may_hold, parse  # noqa: E402
 from alb502athena.render import QueryParams, render_diagnosis, render_trino_ddl  # noqa: E402
 from alb502athena.sample import write_sample  # noqa: E402
 from alb502athena.scope import ObjectScope, resolve_scope  # noqa: E402
@@ -98,6 +101,18 @@ def window_bytes(data: Path, window: Window) -> int:
     return total
 
 
+def rule_bytes(data: Path, window: Window) -> int:
+    """The access-log objects the name rule selects (objectname.may_hold: the window's objects plus the
+    margins for the object ending at its start and for late entries): what the ranges express."""
+    assert window.start is not None and window.end is not None
+    total = 0
+    for f in (data / FOLDER).rglob("*.log*"):
+        name = parse(f.name)
+        if name and name.is_alb_access_log and may_hold(name.end_time, window.start, window.end):
+            total += f.stat().st_size
+    return total
+
+
 def run(server: TrinoServer, sql: str) -> tuple[list[tuple[Any, ...]], int, int]:
     cursor = server.connect(schema="bench").cursor()
     cursor.execute(sql)
@@ -147,11 +162,9 @@ def main() -> int:
         engine = TrinoEngine(TrinoSettings(url=server.url, catalog="hive", schema="bench", user="alb502"))
         root = engine.log_location("alb_logs")
         print(f"table location (SHOW CREATE TABLE): {root}")
-        columns = ("day only", "pruned", "window objs", "day/win", "pruned/win")
-        print(
-            f"{'window':<22} "
-            + " ".join(f"{c:>{w}}" for c, w in zip(columns, (10, 10, 11, 8, 10), strict=True))
-        )
+        columns = ("day only", "pruned", "window objs", "rule objs", "day/win", "pruned/win", "pruned/rule")
+        widths = (10, 10, 11, 10, 8, 10, 11)
+        print(f"{'window':<22} " + " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
         for label, (start, end) in WINDOWS.items():
             window = Window.from_options(None, start, end)
             scope = resolve_scope(root, window, None, lister=lister(logs), say=lambda _: None)
@@ -162,10 +175,12 @@ def main() -> int:
             cut_rows, cut_bytes, cut_splits = run(
                 server, render_diagnosis(QueryParams(window, table="alb_logs", scope=scope))
             )
-            need = window_bytes(logs, window)
+            need, rule = window_bytes(logs, window), rule_bytes(logs, window)
             print(
                 f"{label:<22} {human(day_bytes):>10} {human(cut_bytes):>10} {human(need):>11} "
-                f"{day_bytes / need:>7.1f}x {cut_bytes / need:>9.2f}x   splits {day_splits} -> {cut_splits}"
+                f"{human(rule):>10} "
+                f"{day_bytes / need:>7.1f}x {cut_bytes / need:>9.2f}x {cut_bytes / rule:>10.2f}x   "
+                f"splits {day_splits} -> {cut_splits}"
             )
             same = without_line_counts(day_rows) == without_line_counts(cut_rows)
             day_total = next(r for r in day_rows if r[0] == "total")
