@@ -1,5 +1,7 @@
 data "aws_caller_identity" "current" {}
 
+# `id` is the region's name in provider 5.x and 6.x alike; 6.x deprecates `name` for `region`, which
+# 5.x lacks, so either of those would warn or fail on one of the two.
 data "aws_region" "current" {}
 
 data "aws_partition" "current" {}
@@ -11,7 +13,7 @@ locals {
   manifest = jsondecode(file("${path.module}/generated/manifest.json"))
 
   account_id = coalesce(var.account_id, data.aws_caller_identity.current.account_id)
-  region     = coalesce(var.region, data.aws_region.current.name)
+  region     = coalesce(var.region, data.aws_region.current.id)
 
   # compact() drops an empty prefix, so there is never a double slash.
   log_root = join("/", compact([var.log_bucket, var.log_prefix, "AWSLogs", local.account_id, "elasticloadbalancing", local.region]))

@@ -31,7 +31,6 @@ from alb502athena.render import (
     render_trino_ddl,
     s3_log_root,
 )
-from alb502athena.window import parse_duration
 
 
 @domain_errors
@@ -85,8 +84,12 @@ def sql(
             raise UsageError("--all and --terraform DIR go together, without a query id")
         from alb502athena.terraform_export import export
 
-        hours = 24 if last is None else max(1, round(parse_duration(last).total_seconds() / 3600))
-        written = export(terraform, hours)
+        if last is not None or start is not None or end is not None:
+            raise UsageError(
+                "--terraform takes no window: the module sets each query's own "
+                "(saved_query_window_hours, each schedule's interval)"
+            )
+        written = export(terraform)
         typer.echo(f"Wrote {len(written)} files under {terraform}", err=True)
         return
     if query is None:
