@@ -162,6 +162,8 @@ def fill_gaps(app: WsgiApp) -> WsgiApp:
       in tests/test_terraform.py, not here.
     - Step Functions `ListStateMachineVersions` (not implemented: the provider retries it after
       creating a state machine): answered with no versions, true of a machine never published.
+    - Athena `DeleteNamedQuery` (not implemented: HTTP 500, which the provider retries until its
+      timeout on destroy): the saved query is removed from moto's store, as AWS removes it.
     - Athena `DeleteWorkGroup` of a work group holding query executions or saved queries: moto deletes
       it, AWS refuses ("not empty") unless RecursiveDeleteOption is set; answered as AWS does, so a
       module that forgets `force_destroy` fails here as it would in an account.
@@ -177,6 +179,10 @@ def fill_gaps(app: WsgiApp) -> WsgiApp:
         if target == "AWSStepFunctions.ListStateMachineVersions":
             environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             return _json_response(start_response, "200 OK", {"stateMachineVersions": []})
+        if target == "AmazonAthena.DeleteNamedQuery":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            _athena_backend().named_queries.pop(json.loads(body or b"{}").get("NamedQueryId", ""), None)
+            return _json_response(start_response, "200 OK", {})
         if target == "AmazonAthena.DeleteWorkGroup":
             import io
 
@@ -204,10 +210,14 @@ def fill_gaps(app: WsgiApp) -> WsgiApp:
     return wrapped
 
 
-def _athena_workgroup_in_use(name: str) -> bool:
+def _athena_backend() -> Any:
     from moto.athena.models import athena_backends
 
-    backend = athena_backends[ACCOUNT][REGION]
+    return athena_backends[ACCOUNT][REGION]
+
+
+def _athena_workgroup_in_use(name: str) -> bool:
+    backend = _athena_backend()
     return any(
         getattr(item.workgroup, "name", item.workgroup) == name
         for item in [*backend.executions.values(), *backend.named_queries.values()]

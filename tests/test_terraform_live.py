@@ -1,8 +1,9 @@
 """The Terraform module run by Terraform itself, with the real AWS provider from the machine's filesystem
 mirror (tests/terraform_harness.py finds it; nothing is downloaded): `validate` of the example and of a
-minimal and a maximal root module, `plan` of each against moto's server on loopback, and, in the `slow`
-tier, the example's whole life: apply, plan again with no change, the CLI on what Terraform made, a
-query in the work group, destroy.
+minimal and a maximal root module, `plan` of each against moto's server on loopback, and, in the
+test after, the example's whole life: apply, plan again with no change, the CLI on what Terraform made,
+a query in the work group, destroy. All of it is in the `slow` tier (minutes, most of it the provider
+starting for each command).
 
 Without Terraform on the PATH or the provider in a mirror these tests skip, saying which is missing:
 they never pass silently. moto's gaps the provider runs into are filled in the harness, each named
@@ -25,7 +26,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from alb502athena.cli import app
+from alb502athena.cli.app import app
 from tests.aws import ACCOUNT, REGION
 from tests.conftest import REPO
 from tests.terraform_harness import (
@@ -37,6 +38,10 @@ from tests.terraform_harness import (
     provider_override,
     scratch_copy,
 )
+
+# Each Terraform command starts the AWS provider (seconds of CPU): the whole file is the slow tier,
+# which scripts/test (CI) runs.
+pytestmark = pytest.mark.slow
 
 MODULE = REPO / "terraform"
 LONG_NAME = "a-schedule-name-of-forty-characters-long"  # the longest the module's validation allows
@@ -180,11 +185,6 @@ def validate(tf: Terraform) -> None:
     assert report["warning_count"] == 0, report["diagnostics"]
 
 
-def plan(tf: Terraform) -> dict[str, Any]:
-    tf.run("plan", "-input=false", "-out=plan.bin")
-    return dict(json.loads(tf.run("show", "-json", "plan.bin").stdout))
-
-
 def planned(plan_json: dict[str, Any], address: str) -> dict[str, Any]:
     for change in plan_json["resource_changes"]:
         if change["address"] == address:
@@ -211,17 +211,19 @@ def test_mirror_holds_a_provider_the_module_accepts(toolchain: Toolchain) -> Non
     assert majors <= {5, 6}, "versions.tf bounds the provider to 5.x and 6.x"
 
 
-@pytest.mark.parametrize("variant", ["example", "minimal", "maximal"])
-def test_validate(variant: str, tmp_path: Path, toolchain: Toolchain) -> None:
-    if variant == "example":
-        tf = example(tmp_path, toolchain, None)
-    else:
-        tf = root_module(tmp_path, toolchain, MINIMAL if variant == "minimal" else MAXIMAL, None)
+def test_validate_and_plan_the_example(
+    tmp_path: Path, toolchain: Toolchain, moto: GapFillingMotoServer
+) -> None:
+    tf = example(tmp_path, toolchain, moto.url)
     validate(tf)
+    done = tf.run("plan", "-input=false")
+    assert not warnings_in(done), warnings_in(done)
+    assert "Plan:" in done.stdout and " to add, 0 to change, 0 to destroy." in done.stdout
 
 
 def test_plan_minimal(tmp_path: Path, toolchain: Toolchain, moto: GapFillingMotoServer) -> None:
     tf = root_module(tmp_path, toolchain, MINIMAL, moto.url)
+    validate(tf)
     done = tf.run("plan", "-input=false", "-out=plan.bin")
     assert not warnings_in(done), warnings_in(done)
     shown = json.loads(tf.run("show", "-json", "plan.bin").stdout)
@@ -239,11 +241,19 @@ def test_plan_minimal(tmp_path: Path, toolchain: Toolchain, moto: GapFillingMoto
     assert "interval '1440' minute" in query["query"] and "interval '0' minute" in query["query"]
 
 
-def test_plan_maximal(tmp_path: Path, toolchain: Toolchain, moto: GapFillingMotoServer) -> None:
-    tf = root_module(tmp_path, toolchain, MAXIMAL, moto.url)
+@pytest.fixture(scope="module")
+def maximal_plan(
+    tmp_path_factory: pytest.TempPathFactory, toolchain: Toolchain, moto: GapFillingMotoServer
+) -> dict[str, Any]:
+    tf = root_module(tmp_path_factory.mktemp("maximal"), toolchain, MAXIMAL, moto.url)
+    validate(tf)
     done = tf.run("plan", "-input=false", "-out=plan.bin")
     assert not warnings_in(done), warnings_in(done)
-    shown = json.loads(tf.run("show", "-json", "plan.bin").stdout)
+    return dict(json.loads(tf.run("show", "-json", "plan.bin").stdout))
+
+
+def test_plan_maximal(maximal_plan: dict[str, Any], tmp_path: Path) -> None:
+    shown = maximal_plan
     lag = json.loads((MODULE / "generated" / "manifest.json").read_text())["delivery_lag_minutes"]
 
     # Defect 2: a schedule name of 40 characters plans (a name_prefix allowed 38 with its suffix).
@@ -307,7 +317,6 @@ def test_plan_names_an_unknown_query(
     )
 
 
-@pytest.mark.slow
 def test_apply_plan_again_use_and_destroy(
     tmp_path: Path, toolchain: Toolchain, moto: GapFillingMotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,6 +364,7 @@ def test_apply_plan_again_use_and_destroy(
     for name, value in {
         "AWS_ENDPOINT_URL": moto.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": REGION, "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_MAX_ATTEMPTS": "3",
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     runner = CliRunner()
@@ -368,7 +378,7 @@ def test_apply_plan_again_use_and_destroy(
         app,
         [
             "diagnose", "--engine", "athena", "--workgroup", outputs["workgroup"],
-            "--database", outputs["database"], "--last", "1h", "-o", "json",
+            "--database", outputs["database"], "--last", "1h", "--no-aws-evidence", "-o", "json",
         ],
     )  # fmt: skip
     assert diagnosed.exit_code == 0, diagnosed.stderr
@@ -406,3 +416,117 @@ def moto_results(url: str, columns: list[tuple[str, str]], rows: list[list[Any]]
         ],
     }
     requests.post(f"{url}/moto-api/static/athena/query-results", json=body, timeout=10).raise_for_status()
+
+
+BRANCH_INPUT = {
+    "name": "hourly",
+    "sql": "SELECT 1",
+    "threshold": 50,
+    "window_minutes": 60,
+    "lag_minutes": 15,
+    "last": "75m",
+}
+
+
+def header_and(*rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    return [{"Data": [{"VarCharValue": "elb_502"}]}, *({"Data": r} for r in rows)]
+
+
+@pytest.mark.parametrize(
+    ("case", "rows", "status", "alert"),
+    [
+        ("above the threshold", header_and([{"VarCharValue": "51"}]), "SUCCEEDED", "found 51 HTTP 502"),
+        ("at the threshold", header_and([{"VarCharValue": "50"}]), "SUCCEEDED", None),
+        ("below the threshold", header_and([{"VarCharValue": "0"}]), "SUCCEEDED", None),
+        ("a NULL count", header_and([{}]), "FAILED", "NoCount"),
+        ("no row at all", header_and(), "FAILED", "NoCount"),
+        ("not a number", header_and([{"VarCharValue": '"x"'}]), "FAILED", "NoCount"),
+        ("a failed query", None, "FAILED", "scheduled query hourly failed"),
+    ],
+)
+def test_state_machine_takes_the_right_branch(
+    case: str,
+    rows: list[dict[str, Any]] | None,
+    status: str,
+    alert: str | None,
+    maximal_plan: dict[str, Any],
+    moto: GapFillingMotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rendered definition, run by moto's Step Functions interpreter. moto cannot run the Athena
+    integration (`.sync` on Athena is outside what its interpreter supports), so the two Athena tasks
+    are replaced, and only they: the query by a Pass holding its execution id (or, for a failed query,
+    by a task that fails, with the query's own Retry and Catch), the results by a Pass holding
+    GetQueryResults' answer followed by the state's own ResultSelector. Every Choice, Pass, Catch and SNS
+    task is the module's."""
+    import requests
+
+    definition = json.loads(
+        planned(maximal_plan, "module.alb502.aws_sfn_state_machine.schedules[0]")["definition"]
+    )
+    states = definition["States"]
+    query, results = states["Query"], states["Results"]
+    if rows is None:
+        # Publishing to a topic that does not exist fails, as a failed query does, into the Catch.
+        query["Resource"] = "arn:aws:states:::sns:publish"
+        query["Parameters"] = {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:no-such-topic", "Message": "x"}
+        query.pop("TimeoutSeconds")
+    else:
+        states["Query"] = {
+            "Type": "Pass",
+            "Result": {"QueryExecution": {"QueryExecutionId": "q-1"}},
+            "ResultPath": query["ResultPath"],
+            "Next": query["Next"],
+        }
+    states["Results"] = {
+        "Type": "Pass",
+        "Result": {"ResultSet": {"Rows": rows or []}},
+        "ResultPath": "$.raw",
+        "Next": "Selected",
+    }
+    states["Selected"] = {
+        "Type": "Pass",
+        "Parameters": {k: v.replace("$.", "$.raw.", 1) for k, v in results["ResultSelector"].items()},
+        "ResultPath": results["ResultPath"],
+        "Next": results["Next"],
+    }
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    sns = session.client("sns", endpoint_url=moto.url)
+    topic = sns.create_topic(Name="oncall")["TopicArn"]
+    assert topic == f"arn:aws:sns:{REGION}:{ACCOUNT}:oncall"  # the maximal module's alert_topic_arn
+    from moto.sns.models import sns_backends
+
+    sent = sns_backends[ACCOUNT][REGION].topics[topic].sent_notifications
+    sent.clear()
+    # The interpreter's own AWS calls (the SNS tasks) go to moto's port.
+    monkeypatch.setenv("MOTO_PORT", moto.url.rsplit(":", 1)[1])
+    config = f"{moto.url}/moto-api/config"
+    requests.post(
+        config, json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
+    ).raise_for_status()
+    try:
+        sfn = session.client("stepfunctions", endpoint_url=moto.url)
+        machine = sfn.create_state_machine(
+            name=f"branches-{len(sent)}-{abs(hash(case))}",
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/test",
+        )["stateMachineArn"]
+        run = sfn.start_execution(stateMachineArn=machine, input=json.dumps(BRANCH_INPUT))["executionArn"]
+        for _ in range(600):  # a bound on the wait, not a timed assertion
+            described = sfn.describe_execution(executionArn=run)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.1)
+    finally:
+        requests.post(config, json={"stepfunctions": {"execute_state_machine": False}}, timeout=10)
+    assert described["status"] == status, (case, described)
+    messages = [f"{subject}\n{message}" for _, message, subject, _, _ in sent]
+    if alert is None:
+        assert messages == [], case
+    else:
+        assert len(messages) == 1 and alert in messages[0], (case, messages)
+    if case == "above the threshold":
+        assert messages[0].startswith("alb502: 51 HTTP 502 in 60 min (hourly)")
+        assert "in the 60 minutes ending 15 minutes before Athena query q-1 started" in messages[0]
+        assert "--workgroup alb502-prod --last 75m" in messages[0]
