@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable
@@ -265,3 +266,35 @@ class GapFillingMotoServer:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+# A definite JSONPath: fields and literal indexes only (no wildcard, slice, filter or deep scan).
+_DEFINITE_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*")
+_EXTRACT_JSON_USERS = (
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
+    "moto.stepfunctions.parser.asl.component.intrinsic.argument.argument",
+)
+
+
+def definite_json_paths(monkeypatch: Any) -> None:
+    """moto's Step Functions interpreter answers a path through an array index into a field
+    (`$.rows[1].Data[0].VarCharValue`) with a one-element list where AWS answers the value (a
+    workaround of moto's for another case, getmoto/moto#7825): the module's Count state would then
+    parse a list. For definite paths the single match's value is returned, as AWS does."""
+    import importlib
+
+    from jsonpath_ng.ext import parse
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    original = json_path.extract_json
+
+    def extract_json(path: str, data: Any) -> Any:
+        if _DEFINITE_PATH.fullmatch(path):
+            matches = parse(path).find(data)
+            if len(matches) == 1:
+                return matches[0].value
+        return original(path, data)
+
+    monkeypatch.setattr(json_path, "extract_json", extract_json)
+    for name in _EXTRACT_JSON_USERS:
+        monkeypatch.setattr(importlib.import_module(name), "extract_json", extract_json)

@@ -376,3 +376,19 @@ def test_defect_8_an_unknown_query_reaches_the_precondition() -> None:
     text = (MODULE / "schedules.tf").read_text()
     # Every index by the schedule's query is guarded, so the precondition's message is what the user sees.
     assert text.count("!contains(keys(local.queries_by_id), s.query) ?") == 2
+
+
+def test_cli_writes_the_generated_files_and_takes_no_window(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alb502athena.cli.app import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["sql", "--all", "--terraform", str(tmp_path)])
+    assert done.exit_code == 0, done.stderr
+    assert (tmp_path / "queries" / "diagnosis.sql").read_text() == (
+        MODULE / "generated" / "queries" / "diagnosis.sql"
+    ).read_text()
+    refused = runner.invoke(app, ["sql", "--all", "--terraform", str(tmp_path), "--last", "1h"])
+    assert refused.exit_code == 2
+    assert "--terraform takes no window" in refused.stderr

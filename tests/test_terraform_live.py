@@ -33,6 +33,7 @@ from tests.terraform_harness import (
     GapFillingMotoServer,
     Terraform,
     cli_config,
+    definite_json_paths,
     find_mirror,
     mirror_versions,
     provider_override,
@@ -499,6 +500,7 @@ def test_state_machine_takes_the_right_branch(
 
     sent = sns_backends[ACCOUNT][REGION].topics[topic].sent_notifications
     sent.clear()
+    definite_json_paths(monkeypatch)  # a gap of moto's interpreter, named there
     # The interpreter's own AWS calls (the SNS tasks) go to moto's port.
     monkeypatch.setenv("MOTO_PORT", moto.url.rsplit(":", 1)[1])
     config = f"{moto.url}/moto-api/config"
