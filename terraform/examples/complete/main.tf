@@ -38,7 +38,6 @@ module "alb502" {
   }
   alert_email           = "oncall@example.com"
   query_timeout_seconds = 1800
-  log_retention_days    = 90
 
   tags = {
     team = "platform"
