@@ -6,7 +6,7 @@
 locals {
   partition          = data.aws_partition.current.partition
   aws_account        = data.aws_caller_identity.current.account_id
-  aws_region         = data.aws_region.current.id
+  aws_region         = data.aws_service.athena.region
   log_bucket_arn     = "arn:${local.partition}:s3:::${var.log_bucket}"
   results_bucket_arn = "arn:${local.partition}:s3:::${local.results_bucket}"
   log_key_prefix     = trimprefix("${local.log_root}/", "${var.log_bucket}/")

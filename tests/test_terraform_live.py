@@ -236,6 +236,11 @@ def test_plan_minimal(tmp_path: Path, toolchain: Toolchain, moto: GapFillingMoto
         "aws_s3_bucket",
     } <= kinds
     assert "aws_sfn_state_machine" not in kinds  # no schedules, no state machine
+    # The caller's account and the provider's region, known at plan (defect 7: read without aws_region).
+    table = planned(shown, "module.alb502.aws_glue_catalog_table.this")
+    assert table["storage_descriptor"][0]["location"] == (
+        f"s3://my-alb-logs/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/"
+    )
     query = planned(shown, 'module.alb502.aws_athena_named_query.this["diagnosis"]')
     # Defect 1: the saved queries state their own window (24 h by default) and count up to the run.
     assert query["description"].endswith("(the last 24 h before each run)")
