@@ -129,7 +129,7 @@ class Toolchain:
 
 
 @pytest.fixture(scope="module")
-def toolchain(tmp_path_factory: pytest.TempPathFactory) -> Toolchain:
+def toolchain(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Toolchain:
     if shutil.which("terraform") is None:
         pytest.skip("terraform is not on the PATH: the module's validate/plan/apply tests cannot run")
     mirror = find_mirror()
@@ -139,10 +139,17 @@ def toolchain(tmp_path_factory: pytest.TempPathFactory) -> Toolchain:
             "finds none; set ALB502_TF_PLUGIN_DIR): the tests download nothing"
         )
     config = cli_config(mirror, tmp_path_factory.mktemp("tfcli") / "terraformrc")
-    # Said in the test output (pytest -rA or -s), so a reader knows which provider ran.
-    sys.stderr.write(
-        f"\nterraform: hashicorp/aws {', '.join(mirror_versions(mirror))} from the mirror {mirror}\n"
+    # Said in the test output, so a reader knows which Terraform and provider ran.
+    version = subprocess.run(["terraform", "version"], capture_output=True, text=True, timeout=60).stdout
+    line = (
+        f"terraform: {version.splitlines()[0] if version else '?'}, hashicorp/aws "
+        f"{', '.join(mirror_versions(mirror))} from the filesystem mirror {mirror} (no download)"
     )
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\n{line}")
+    else:
+        sys.stderr.write(f"\n{line}\n")
     return Toolchain(mirror, config)
 
 
@@ -324,7 +331,11 @@ def test_plan_names_an_unknown_query(
 
 
 def test_apply_plan_again_use_and_destroy(
-    tmp_path: Path, toolchain: Toolchain, moto: GapFillingMotoServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    toolchain: Toolchain,
+    moto: GapFillingMotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     """The example's whole life against moto's server; the timings go to the test output."""
     tf = example(tmp_path, toolchain, moto.url)
@@ -397,9 +408,9 @@ def test_apply_plan_again_use_and_destroy(
     tf.run("destroy", "-auto-approve", "-input=false")
     timings["destroy"] = time.monotonic() - started
     assert outputs["workgroup"] not in {w["Name"] for w in athena.list_work_groups()["WorkGroups"]}
-    sys.stderr.write(
-        "terraform against moto: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + "\n"
-    )
+    line = "terraform against moto: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    (reporter.write_line if reporter is not None else print)(line)
 
 
 def moto_results(url: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
