@@ -72,8 +72,14 @@ def test_every_query_has_a_saved_query() -> None:
         text = (MODULE / "generated" / q["file"]).read_text()
         assert "FROM ${database}.${table}" in text
         # The window's bounds are the module's to fill (issue 15, defect 1): no fixed 24 hours.
-        assert "day >= date_format((current_timestamp - interval '${start_minutes}' minute)" in text
-        assert "time < date_format((current_timestamp - interval '${end_minutes}' minute)" in text
+        assert (
+            "day >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute)"
+            in text
+        )
+        assert (
+            "time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute)"
+            in text
+        )
         assert "'1440'" not in text
     named = resources("athena.tf")["aws_athena_named_query.this"]
     assert named["for_each"] == "${{for q in local.manifest.queries : q.id => q}}"
@@ -304,8 +310,8 @@ def test_defect_1_the_scheduled_window_renders_from_the_same_templates() -> None
     plain = render_signature("connect-failed", QueryParams(hour.as_relative()))
     lagged = render_signature("connect-failed", QueryParams(hour.as_relative(timedelta(minutes=15))))
     assert "interval '60' minute" in plain and "time <" not in plain
-    assert "time >= date_format((current_timestamp - interval '75' minute)" in lagged
-    assert "AND time < date_format((current_timestamp - interval '15' minute)" in lagged
+    assert "time >= date_format((date_trunc('minute', current_timestamp) - interval '75' minute)" in lagged
+    assert "AND time < date_format((date_trunc('minute', current_timestamp) - interval '15' minute)" in lagged
 
 
 def test_defect_2_schedule_names_of_40_characters_fit() -> None:

@@ -279,8 +279,13 @@ def test_plan_maximal(maximal_plan: dict[str, Any], tmp_path: Path) -> None:
         payload = json.loads(schedule["target"][0]["input"])
         assert payload["window_minutes"] == interval and payload["lag_minutes"] == lag
         sql = payload["sql"]
-        assert f"time >= date_format((current_timestamp - interval '{interval + lag}' minute)" in sql
-        assert f"time < date_format((current_timestamp - interval '{lag}' minute)" in sql
+        assert (
+            f"time >= date_format((date_trunc('minute', current_timestamp) - interval '{interval + lag}' minute)"
+            in sql
+        )
+        assert (
+            f"time < date_format((date_trunc('minute', current_timestamp) - interval '{lag}' minute)" in sql
+        )
         assert "'1440'" not in sql
         assert payload["last"] == f"{interval + lag}m"
     hourly = json.loads(

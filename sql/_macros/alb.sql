@@ -8,9 +8,11 @@
     from current_timestamp in UTC; engines fold that to a constant before planning, so the `day`
     predicate still prunes partitions (tests/trino shows it with EXPLAIN). A scheduled query's window also
     ends before the run (relative_end_minutes), so the logs ALB has not delivered yet are left to the
-    next run rather than missed, and consecutive runs count each line once. -#}
+    next run rather than missed; its bounds count from the run's minute, so runs that start a few
+    seconds after their schedule still meet end to end and count each line once. -#}
 {% macro since(w, format, minutes=none) -%}
-date_format((current_timestamp - interval '{{ w.relative_minutes if minutes is none else minutes }}' minute) AT TIME ZONE 'UTC', '{{ format }}')
+{%- set now = 'current_timestamp' if w.relative_end_minutes is none else "date_trunc('minute', current_timestamp)" -%}
+date_format(({{ now }} - interval '{{ w.relative_minutes if minutes is none else minutes }}' minute) AT TIME ZONE 'UTC', '{{ format }}')
 {%- endmacro %}
 
 {#- The partition predicate alone: the diagnosis counts every line it reads, parsed or not. -#}
