@@ -145,12 +145,19 @@ def toolchain(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
         f"terraform: {version.splitlines()[0] if version else '?'}, hashicorp/aws "
         f"{', '.join(mirror_versions(mirror))} from the filesystem mirror {mirror} (no download)"
     )
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\n{line}")
-    else:
-        sys.stderr.write(f"\n{line}\n")
+    say(request, line)
     return Toolchain(mirror, config)
+
+
+def say(request: pytest.FixtureRequest, line: str) -> None:
+    """A line in pytest's output whether or not output is captured."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        sys.stderr.write(f"\n{line}\n")
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(f"\n{line}")
 
 
 @pytest.fixture(scope="module")
@@ -414,8 +421,7 @@ def test_apply_plan_again_use_and_destroy(
     timings["destroy"] = time.monotonic() - started
     assert outputs["workgroup"] not in {w["Name"] for w in athena.list_work_groups()["WorkGroups"]}
     line = "terraform against moto: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    (reporter.write_line if reporter is not None else print)(line)
+    say(request, line)
 
 
 def moto_results(url: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
