@@ -95,6 +95,9 @@ class Window:
     # Render as "the last N minutes before the query runs" (saved console queries, schedules) rather
     # than as fixed times; start/end then only describe the window for display.
     relative: bool = False
+    # Relative only: the window ends this long before the query runs (a schedule leaves ALB's delivery
+    # delay behind it); None ends it when the query runs.
+    lag: timedelta | None = None
 
     @classmethod
     def from_options(
@@ -144,18 +147,23 @@ class Window:
             "end": self.end.isoformat().replace("+00:00", "Z") if self.end else None,
         }
 
-    def as_relative(self) -> Window:
+    def as_relative(self, lag: timedelta | None = None) -> Window:
+        """This window's length, counted back from when the query runs (or from `lag` before it)."""
         if self.start is None or self.end is None:
             raise UsageError("a relative window needs --last")
-        return Window(self.start, self.end, relative=True)
+        if lag is None:
+            return Window(self.start, self.end, relative=True)
+        return Window(self.start - lag, self.end - lag, relative=True, lag=lag)
 
     def sql(self) -> SqlWindow:
         """The literals the templates use; the templates never quote anything themselves."""
         if self.start is None or self.end is None:
             return SqlWindow(None, None, None, None)
         if self.relative:
-            minutes = max(1, round((self.end - self.start).total_seconds() / 60))
-            return SqlWindow(None, None, None, None, relative_minutes=minutes)
+            lag = self.lag or timedelta()
+            minutes = max(1, round((self.end - self.start + lag).total_seconds() / 60))
+            ends = None if self.lag is None else round(self.lag.total_seconds() / 60)
+            return SqlWindow(None, None, None, None, relative_minutes=minutes, relative_end_minutes=ends)
         return SqlWindow(
             start=sql_string(log_time(self.start)),
             end=sql_string(log_time(self.end)),
@@ -176,5 +184,7 @@ class SqlWindow:
     start_day: str | None
     end_day_plus_one: str | None
     relative_minutes: int | None = None  # an int, rendered as a number: never user text
+    # Relative windows that end before the query runs: minutes between the end and the run.
+    relative_end_minutes: int | None = None
     # The objects' "$path" ranges (render.path_ranges), None to read the `day` partitions whole.
     paths: SqlPaths | None = None

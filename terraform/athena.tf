@@ -3,6 +3,8 @@ resource "aws_athena_workgroup" "this" {
   description = "alb502athena: ALB 502 diagnosis queries."
   state       = "ENABLED"
   tags        = var.tags
+  # A work group that has run queries is "not empty": without the recursive delete, destroy fails.
+  force_destroy = true
 
   configuration {
     enforce_workgroup_configuration    = true
@@ -24,18 +26,20 @@ resource "aws_athena_workgroup" "this" {
   }
 }
 
-# One saved query per signature plus the diagnosis, with a relative window (the manifest's
-# window_hours), so they run as they are from the console's Saved queries tab. Adding a signature to
-# sql/ adds its query here with no change to this file.
+# One saved query per signature plus the diagnosis, over the last saved_query_window_hours before each
+# run (stated in the description), so they run as they are from the console's Saved queries tab.
+# Adding a signature to sql/ adds its query here with no change to this file.
 resource "aws_athena_named_query" "this" {
   for_each = { for q in local.manifest.queries : q.id => q }
 
   name        = "alb502 ${each.key}"
-  description = "${each.value.title} (last ${local.manifest.window_hours} h)"
+  description = "${each.value.title} (the last ${var.saved_query_window_hours} h before each run)"
   database    = aws_glue_catalog_database.this.name
   workgroup   = aws_athena_workgroup.this.id
   query = templatefile("${path.module}/generated/${each.value.file}", {
-    database = aws_glue_catalog_database.this.name
-    table    = aws_glue_catalog_table.this.name
+    database      = aws_glue_catalog_database.this.name
+    table         = aws_glue_catalog_table.this.name
+    start_minutes = var.saved_query_window_hours * 60
+    end_minutes   = 0
   })
 }

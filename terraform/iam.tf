@@ -6,7 +6,7 @@
 locals {
   partition          = data.aws_partition.current.partition
   aws_account        = data.aws_caller_identity.current.account_id
-  aws_region         = data.aws_region.current.name
+  aws_region         = data.aws_service.athena.region
   log_bucket_arn     = "arn:${local.partition}:s3:::${var.log_bucket}"
   results_bucket_arn = "arn:${local.partition}:s3:::${local.results_bucket}"
   log_key_prefix     = trimprefix("${local.log_root}/", "${var.log_bucket}/")
@@ -44,6 +44,23 @@ data "aws_iam_policy_document" "scheduler" {
     sid       = "StartScheduledQuery"
     actions   = ["states:StartExecution"]
     resources = [aws_sfn_state_machine.schedules[0].arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.schedules_dlq[0].arn]
+  }
+
+  # With kms_key_arn the schedules' payloads and the dead-letter queue are encrypted with the key: the
+  # scheduler decrypts the payload, and encrypts what it sends to the queue, as this role.
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseTheKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
   }
 }
 
@@ -119,13 +136,28 @@ data "aws_iam_policy_document" "state_machine" {
 
   statement {
     sid       = "ListTheLogs"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    actions   = ["s3:ListBucket"]
     resources = [local.log_bucket_arn]
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
       values   = ["${local.log_key_prefix}*"]
     }
+  }
+
+  # GetBucketLocation carries no s3:prefix: under the condition above it would never be granted.
+  statement {
+    sid       = "LocateTheLogBucket"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [local.log_bucket_arn]
+  }
+
+  # AWS's documented policy for Step Functions' Athena integration: reading a table whose location Lake
+  # Formation governs needs temporary credentials from it; the action takes no resource ARN.
+  statement {
+    sid       = "LakeFormationData"
+    actions   = ["lakeformation:GetDataAccess"]
+    resources = ["*"]
   }
 
   statement {

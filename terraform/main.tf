@@ -1,6 +1,11 @@
 data "aws_caller_identity" "current" {}
 
-data "aws_region" "current" {}
+# The provider's region, read where provider 5.x and 6.x agree: aws_region's `name` is deprecated in
+# 6.0 and its `id` in 6.47 (for `region`, which 5.x lacks); a service's `region` is the provider's
+# unless set, in both. No API call.
+data "aws_service" "athena" {
+  service_id = "athena"
+}
 
 data "aws_partition" "current" {}
 
@@ -11,7 +16,7 @@ locals {
   manifest = jsondecode(file("${path.module}/generated/manifest.json"))
 
   account_id = coalesce(var.account_id, data.aws_caller_identity.current.account_id)
-  region     = coalesce(var.region, data.aws_region.current.name)
+  region     = coalesce(var.region, data.aws_service.athena.region)
 
   # compact() drops an empty prefix, so there is never a double slash.
   log_root = join("/", compact([var.log_bucket, var.log_prefix, "AWSLogs", local.account_id, "elasticloadbalancing", local.region]))

@@ -105,7 +105,7 @@ variable "results_bucket" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key ARN to encrypt query results (and the created results bucket); null for SSE-S3."
+  description = "Customer managed KMS key ARN for query results, the created results bucket and, with schedules, the schedules' payloads, their dead-letter queue, the alert topic and the state machine's log group; null for SSE-S3 and AWS managed encryption. The key policy must allow the CloudWatch Logs service principal (logs.<region>.amazonaws.com, kms:Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/Describe*, for the log group) and cloudwatch.amazonaws.com (kms:Decrypt and kms:GenerateDataKey*, so the failure alarms can publish to the topic); the module's roles get their key permissions from IAM."
   type        = string
   default     = null
 
@@ -132,15 +132,37 @@ variable "tags" {
   default     = {}
 }
 
+variable "saved_query_window_hours" {
+  description = "The saved queries (console, Saved queries tab) count the HTTP 502s of this many hours before each run; their descriptions say so."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.saved_query_window_hours >= 1 && var.saved_query_window_hours <= 8760 && floor(var.saved_query_window_hours) == var.saved_query_window_hours
+    error_message = "saved_query_window_hours must be a whole number of hours from 1 to 8760."
+  }
+}
+
 variable "schedules" {
-  description = "Scheduled queries by name: query is `diagnosis` or a signature id, schedule_expression an EventBridge Scheduler expression (rate(1 hour), cron(0/15 * * * ? *)), and an alert goes out when the query finds more 502s than threshold."
+  description = "Scheduled queries by name: query is `diagnosis` or a signature id, schedule_expression an EventBridge Scheduler expression (rate(1 hour), cron(0/15 * * * ? *)), and an alert goes out when the query finds more 502s than threshold. Each run counts the HTTP 502s of one interval (interval_minutes, or the rate() expression's), ending the log delivery lag (15 minutes) before the run, so consecutive runs count each line once: a cron() or at() schedule must give interval_minutes."
   type = map(object({
     query               = string
     schedule_expression = string
     threshold           = optional(number, 0)
     timezone            = optional(string, "UTC")
+    interval_minutes    = optional(number)
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.interval_minutes != null || can(regex("^rate\\([1-9][0-9]* (minutes?|hours?|days?)\\)$", s.schedule_expression))])
+    error_message = "A cron() or at() schedule needs interval_minutes: the minutes between two runs, which each run counts."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.interval_minutes == null || try(s.interval_minutes >= 1 && s.interval_minutes <= 44640 && floor(s.interval_minutes) == s.interval_minutes, false)])
+    error_message = "Each interval_minutes must be a whole number of minutes from 1 to 44640 (31 days)."
+  }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : can(regex("^(rate|cron|at)\\(.+\\)$", s.schedule_expression))])
@@ -155,6 +177,17 @@ variable "schedules" {
   validation {
     condition     = alltrue([for k in keys(var.schedules) : can(regex("^[A-Za-z0-9_-]{1,40}$", k))])
     error_message = "Schedule names must be 1-40 letters, digits, '_' or '-'."
+  }
+}
+
+variable "query_timeout_seconds" {
+  description = "A scheduled query still running after this many seconds is stopped waiting for and reported as failed (an alert), not run again."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.query_timeout_seconds >= 60 && floor(var.query_timeout_seconds) == var.query_timeout_seconds
+    error_message = "query_timeout_seconds must be a whole number of seconds, at least 60."
   }
 }
 

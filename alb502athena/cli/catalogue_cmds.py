@@ -34,7 +34,6 @@ from alb502athena.render import (
     s3_log_root,
 )
 from alb502athena.scope import ObjectScope
-from alb502athena.window import parse_duration
 
 # A location's characters: those of an S3 key prefix; quotes, blanks and control characters never.
 _LOCATION = re.compile(r"(s3a?|local|gs|abfss?)://[A-Za-z0-9!_.*()/:-]+")
@@ -110,8 +109,12 @@ def sql(
             raise UsageError("--all and --terraform DIR go together, without a query id")
         from alb502athena.terraform_export import export
 
-        hours = 24 if last is None else max(1, round(parse_duration(last).total_seconds() / 3600))
-        written = export(terraform, hours)
+        if last is not None or start is not None or end is not None:
+            raise UsageError(
+                "--terraform takes no window: the module sets each query's own "
+                "(saved_query_window_hours, each schedule's interval)"
+            )
+        written = export(terraform)
         typer.echo(f"Wrote {len(written)} files under {terraform}", err=True)
         return
     if query is None:

@@ -6,9 +6,13 @@
     ISO-8601 with microseconds and a Z, so comparing it as text is exact and runs on every engine. -#}
 {#- The relative form ("the last N minutes", for saved queries and schedules) computes its bounds
     from current_timestamp in UTC; engines fold that to a constant before planning, so the `day`
-    predicate still prunes partitions (tests/trino shows it with EXPLAIN). -#}
-{% macro since(w, format) -%}
-date_format((current_timestamp - interval '{{ w.relative_minutes }}' minute) AT TIME ZONE 'UTC', '{{ format }}')
+    predicate still prunes partitions (tests/trino shows it with EXPLAIN). A scheduled query's window also
+    ends before the run (relative_end_minutes), so the logs ALB has not delivered yet are left to the
+    next run rather than missed; its bounds count from the run's minute, so runs that start a few
+    seconds after their schedule still meet end to end and count each line once. -#}
+{% macro since(w, format, minutes=none) -%}
+{%- set now = 'current_timestamp' if w.relative_end_minutes is none else "date_trunc('minute', current_timestamp)" -%}
+date_format(({{ now }} - interval '{{ w.relative_minutes if minutes is none else minutes }}' minute) AT TIME ZONE 'UTC', '{{ format }}')
 {%- endmacro %}
 
 {#- The objects of the window, by name (alb502athena/render.py path_ranges): per day folder and load
@@ -52,6 +56,7 @@ TRUE
 {% macro in_window(w, t='') -%}
 {%- if w.relative_minutes is not none -%}
 {{ t }}time >= {{ since(w, '%Y-%m-%dT%H:%i:%s') }}
+{%- if w.relative_end_minutes is not none %} AND {{ t }}time < {{ since(w, '%Y-%m-%dT%H:%i:%s', w.relative_end_minutes) }}{% endif -%}
 {%- elif w.start is not none -%}
 {{ t }}time >= {{ w.start }} AND {{ t }}time < {{ w.end }}
 {%- else -%}

@@ -20,7 +20,8 @@ module "alb502" {
     create          = true
     expiration_days = 14
   }
-  bytes_scanned_cutoff = 53687091200 # 50 GiB per query
+  bytes_scanned_cutoff     = 53687091200 # 50 GiB per query
+  saved_query_window_hours = 24
 
   schedules = {
     hourly = {
@@ -31,10 +32,12 @@ module "alb502" {
     connect-failed = {
       query               = "connect-failed"
       schedule_expression = "cron(0/15 * * * ? *)"
+      interval_minutes    = 15 # a cron() expression does not say how much each run counts
       threshold           = 0
     }
   }
-  alert_email = "oncall@example.com"
+  alert_email           = "oncall@example.com"
+  query_timeout_seconds = 1800
 
   tags = {
     team = "platform"
@@ -49,4 +52,24 @@ output "workgroup" {
 output "named_queries" {
   description = "Saved query ids in the Athena console."
   value       = module.alb502.named_query_ids
+}
+
+output "database" {
+  description = "Glue database: `alb502 diagnose --database <this>`."
+  value       = module.alb502.database_name
+}
+
+output "table" {
+  description = "The ALB log table: `alb502 check-table --table <this>`."
+  value       = module.alb502.table_name
+}
+
+output "state_machine_arn" {
+  description = "The state machine that runs the scheduled queries (its executions are every run's history)."
+  value       = module.alb502.state_machine_arn
+}
+
+output "alert_topic_arn" {
+  description = "SNS topic of the alerts and of the failure alarms."
+  value       = module.alb502.alert_topic_arn
 }

@@ -2,8 +2,8 @@ SELECT time, elb, client_ip, target_ip, target_port, request_verb, request_url,
        request_processing_time, target_processing_time, response_processing_time, ssl_protocol,
        target_group_arn, trace_id
 FROM ${database}.${table}
-WHERE day >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')
-  AND time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s')
+WHERE day >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')
+  AND time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s')
   AND elb_status_code = 502
   AND CASE
     WHEN lambda_error_reason = 'LambdaResponseTooLarge' THEN 'lambda-response-too-large'

@@ -1,9 +1,9 @@
 WITH classified AS (
   SELECT
     type IS NULL AS unparsed,
-    time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AS in_window,
-    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN time END AS time_502,
-    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN CASE
+    time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AS in_window,
+    CASE WHEN time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN time END AS time_502,
+    CASE WHEN time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN CASE
     WHEN lambda_error_reason = 'LambdaResponseTooLarge' THEN 'lambda-response-too-large'
     WHEN lambda_error_reason = 'LambdaUnhandled' THEN 'lambda-unhandled'
     WHEN lambda_error_reason = 'LambdaThrottling' THEN 'lambda-throttled'
@@ -18,12 +18,12 @@ WITH classified AS (
          AND (target_processing_time = -1 OR response_processing_time = -1) THEN 'response-failed'
     ELSE 'elb-502-other'
   END END AS signature,
-    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN CASE WHEN coalesce(target_ip, '') NOT IN ('', '-') THEN concat(target_ip, ':', coalesce(CAST(target_port AS varchar), '')) END END AS target,
-    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN elb END AS load_balancer,
-    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN target_group_arn END AS target_group,
-    CASE WHEN time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN substr(time, 1, 16) END AS minute
+    CASE WHEN time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN CASE WHEN coalesce(target_ip, '') NOT IN ('', '-') THEN concat(target_ip, ':', coalesce(CAST(target_port AS varchar), '')) END END AS target,
+    CASE WHEN time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN elb END AS load_balancer,
+    CASE WHEN time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN target_group_arn END AS target_group,
+    CASE WHEN time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND elb_status_code = 502 THEN substr(time, 1, 16) END AS minute
   FROM ${database}.${table}
-  WHERE day >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')
+  WHERE day >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')
 ),
 -- Lines that are not 502s collapse here into a few rows. The grouping sets below then copy a few
 -- thousand rows once per set (Trino's GroupId copies its input that way) rather than every line.

@@ -1,7 +1,7 @@
 SELECT time, elb, client_ip, request_verb, request_url, target_group_arn, lambda_error_reason, trace_id
 FROM ${database}.${table}
-WHERE day >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')
-  AND time >= date_format((current_timestamp - interval '1440' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s')
+WHERE day >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y/%m/%d')
+  AND time >= date_format((date_trunc('minute', current_timestamp) - interval '${start_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s') AND time < date_format((date_trunc('minute', current_timestamp) - interval '${end_minutes}' minute) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%s')
   AND elb_status_code = 502
   AND CASE
     WHEN lambda_error_reason = 'LambdaResponseTooLarge' THEN 'lambda-response-too-large'
