@@ -618,3 +618,15 @@ def test_run_streams_every_row_from_the_result_file(aws: MotoServer) -> None:
     written = list(csv.reader(io.StringIO(out)))
     assert written[0] == ["time", "target", "note"]
     assert written[1:] == [["" if v is None else v for v in r] for r in rows]
+
+
+def test_the_cost_printed_after_a_query_is_athenas_billing_rule() -> None:
+    # Before: the stats rounded nothing up to the MB, unlike the estimate (cost.billed_usd), so the
+    # two figures printed side by side disagreed for the same bytes.
+    from alb502athena.cost import billed_usd
+    from alb502athena.engines.athena import EngineStats
+
+    scanned = 10 * 1024**2 + 1  # just over the minimum: billed as 11 MB
+    stats = EngineStats("q", "SUCCEEDED", scanned, 1, reused=False, price_per_tb=5.0)
+    assert stats.cost_usd == billed_usd(scanned, 5.0) == 11 * 1024**2 / 1024**4 * 5.0
+    assert EngineStats("q", "SUCCEEDED", scanned, 1, reused=True, price_per_tb=5.0).cost_usd == 0.0

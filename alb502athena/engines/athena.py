@@ -33,7 +33,6 @@ from alb502athena.errors import AwsError, Interrupted, UsageError
 if TYPE_CHECKING:
     from pyathena.connection import Connection
 
-TB = 1024**4
 _DATABASE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _WORKGROUP = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # s3://bucket[/prefix]: a bucket name, then any printable characters (an object key), no blank.
@@ -73,11 +72,10 @@ class EngineStats:
 
     @property
     def cost_usd(self) -> float:
-        # Athena bills a minimum of 10 MB per query, rounded up to the next MB; a reused result is free.
-        if self.reused:
-            return 0.0
-        billed = max(self.data_scanned_bytes, 10 * 1024**2)
-        return billed / TB * self.price_per_tb
+        # A reused result is free; otherwise Athena's rule, written once (cost.billed_usd).
+        from alb502athena.cost import billed_usd
+
+        return 0.0 if self.reused else billed_usd(self.data_scanned_bytes, self.price_per_tb)
 
     def as_json(self) -> dict[str, Any]:
         return {
