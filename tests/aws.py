@@ -32,30 +32,7 @@ class MotoServer:
 
     def queue_results(self, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
         """Canned rows for the next new Athena query (moto never runs SQL)."""
-
-        def cell(v: Any) -> dict[str, str]:
-            return {} if v is None else {"VarCharValue": str(v).lower() if isinstance(v, bool) else str(v)}
-
-        body = {
-            "account_id": ACCOUNT,
-            "region": REGION,
-            "results": [
-                {
-                    "rows": [
-                        {"Data": [cell(c) for c, _ in columns]},
-                        *({"Data": [cell(v) for v in r]} for r in rows),
-                    ],
-                    # As Athena describes each column (pyathena reads all of these).
-                    "column_info": [
-                        {"Name": c, "Label": c, "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN"}
-                        for c, t in columns
-                    ],
-                }
-            ],
-        }
-        requests.post(
-            f"{self.url}/moto-api/static/athena/query-results", json=body, timeout=10
-        ).raise_for_status()
+        queue_athena_results(self.url, columns, rows)
 
     def slow_queries(self, polls: int) -> None:
         """Each query stays QUEUED, then RUNNING, for `polls` status reads each."""
@@ -90,3 +67,29 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mo
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     yield moto_server
+
+
+def queue_athena_results(url: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
+    """Canned rows for the next new Athena query of the moto server at `url` (moto never runs SQL)."""
+
+    def cell(v: Any) -> dict[str, str]:
+        return {} if v is None else {"VarCharValue": str(v).lower() if isinstance(v, bool) else str(v)}
+
+    body = {
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "results": [
+            {
+                "rows": [
+                    {"Data": [cell(c) for c, _ in columns]},
+                    *({"Data": [cell(v) for v in r]} for r in rows),
+                ],
+                # As Athena describes each column (pyathena reads all of these).
+                "column_info": [
+                    {"Name": c, "Label": c, "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN"}
+                    for c, t in columns
+                ],
+            }
+        ],
+    }
+    requests.post(f"{url}/moto-api/static/athena/query-results", json=body, timeout=10).raise_for_status()
