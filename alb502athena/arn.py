@@ -5,12 +5,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from alb502athena.objectname import ACCOUNT, LB_ID, LB_NAME, REGION
+from alb502athena.objectname import ACCOUNT, APP_LOAD_BALANCER, LB_ID, LB_NAME, REGION
 
 _TARGET_GROUP = re.compile(
     rf"arn:aws(?:-[a-z]+)*:elasticloadbalancing:(?P<region>{REGION}):(?P<account>{ACCOUNT}):"
     rf"(?P<path>targetgroup/(?P<name>{LB_NAME})/{LB_ID})"
 )
+
+_LOAD_BALANCER = re.compile(
+    rf"arn:aws(?:-[a-z]+)*:elasticloadbalancing:(?P<region>{REGION}):(?P<account>{ACCOUNT}):"
+    rf"loadbalancer/(?P<id>{APP_LOAD_BALANCER})"
+)
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    region: str
+    account: str
+    id: str  # app/<name>/<id>: the logs' `elb` field
+
+
+def load_balancer(arn: str) -> LoadBalancer | None:
+    """The parts of an Application Load Balancer's ARN; None for anything else."""
+    m = _LOAD_BALANCER.fullmatch(arn)
+    return LoadBalancer(m["region"], m["account"], m["id"]) if m else None
 
 
 @dataclass(frozen=True)

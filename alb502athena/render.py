@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
+from alb502athena.arn import load_balancer
 from alb502athena.catalogue import get_signature
 from alb502athena.errors import UsageError
 from alb502athena.logformat import log_format
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
 # app/<name>/<id>: the `elb` field and the CloudWatch LoadBalancer dimension; the load balancer's ARN
 # ends with it (arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>).
 _LOAD_BALANCER = re.compile(APP_LOAD_BALANCER)
-_LOAD_BALANCER_ARN = re.compile(
-    rf"arn:aws(?:-[a-z]+)*:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/(?P<id>{APP_LOAD_BALANCER})"
-)
 _TABLE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,2}")
 
 
@@ -77,9 +75,9 @@ def load_balancer_id(value: str) -> str:
     """app/<name>/<id> from itself or from the load balancer's ARN, as the logs' `elb` field has it."""
     if _LOAD_BALANCER.fullmatch(value):
         return value
-    arn = _LOAD_BALANCER_ARN.fullmatch(value)
+    arn = load_balancer(value)
     if arn is not None:
-        return arn["id"]
+        return arn.id
     raise UsageError(
         f"invalid --load-balancer {value!r}: use app/<name>/<16 hex id> (the `elb` field of the logs, "
         "e.g. app/my-alb/50dc6c495c0c9188) or the load balancer's ARN "
@@ -160,15 +158,13 @@ def path_ranges(window: Window, scope: ObjectScope | None) -> SqlPaths | None:
         )
     first, last = end_time_range(window.start, window.end)
     lower_time, upper_time = end_time_text(first), end_time_text(last + timedelta(minutes=1))
-    day = window.start.replace(hour=0, minute=0, second=0, microsecond=0)
     ranges = []
-    while day.date() <= (window.end + timedelta(days=1)).date():
-        folder = f"{root}/{day:%Y/%m/%d}/"
+    for day in window.day_folders():
+        folder = f"{root}/{day}/"
         for lo, hi, timed in names:
             lower = folder + lo + (lower_time if timed else "")
             upper = folder + hi + (upper_time if timed else "")
             ranges.append((sql_string(lower), sql_string(upper)))
-        day += timedelta(days=1)
     return SqlPaths(ranges=tuple(ranges))
 
 

@@ -17,17 +17,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from alb502athena.errors import AwsError
-from alb502athena.objectname import ACCOUNT, KIND_LABELS, REGION, access_log_prefix, may_hold, parse
-from alb502athena.scope import ObjectScope
+from alb502athena.objectname import KIND_LABELS, access_log_prefix, may_hold, parse
+from alb502athena.scope import ObjectScope, account_region
 from alb502athena.window import Window
 
 _ROOT = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]*[^\s/])/*")
-# The folder ELB writes to, at the end of the table's location: the account and region of its names.
-_AWSLOGS = re.compile(rf"(?:.*/)?AWSLogs/(?P<account>{ACCOUNT})/elasticloadbalancing/(?P<region>{REGION})")
 UNRECOGNISED = "unrecognised"
 SET_ASIDE_LABELS = {**KIND_LABELS, UNRECOGNISED: "unrecognised"}
 
@@ -117,16 +115,6 @@ def split_root(root: str) -> tuple[str, str] | None:
     return (m["bucket"], m["key"]) if m else None
 
 
-def day_folders(window: Window) -> list[str]:
-    """yyyy/mm/dd of every day the SQL's partition predicate reads: the window's first day to the day
-    after its last (window.day_range)."""
-    days = window.day_range()
-    if days is None:
-        return []
-    first, last = (datetime.strptime(d, "%Y/%m/%d") for d in days)
-    return [(first + timedelta(days=i)).strftime("%Y/%m/%d") for i in range((last - first).days + 1)]
-
-
 def list_window(
     s3: Any,
     root: str,
@@ -141,7 +129,7 @@ def list_window(
     listing can tell: a root that is not s3://, or a window without both ends (every day folder)."""
     if window.start is None or window.end is None:
         return None
-    days, span = day_folders(window), (window.start, window.end)
+    days, span = window.day_folders(), (window.start, window.end)
     return _list(s3, root, days, span, set(load_balancers), keep_keys, progress)
 
 
@@ -187,12 +175,12 @@ def _list(
     if where is None:
         return None
     bucket, key = where
-    at = _AWSLOGS.fullmatch(key)
+    account, region = account_region(key)
     listing = Listing(
         root=f"s3://{bucket}/{key}",
         days=tuple(days),
-        account=at["account"] if at else None,
-        region=at["region"] if at else None,
+        account=account,
+        region=region,
         keys=[] if keep_keys else None,
     )
     for i, day in enumerate(listing.days, 1):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from alb502athena.arn import load_balancer as parse_arn
 from alb502athena.errors import UsageError
 from alb502athena.objectname import ACCOUNT, REGION, access_log_prefix
 
@@ -40,10 +41,15 @@ class ObjectScope:
 # hold (an S3 listing, say), as a scope with its `found_by`; None when it cannot tell.
 Lister = Callable[[str, "Window"], "ObjectScope | None"]
 
-_ROOT = re.compile(rf"/AWSLogs/(?P<account>{ACCOUNT})/elasticloadbalancing/(?P<region>{REGION})$")
-_ARN = re.compile(
-    rf"arn:aws(?:-[a-z]+)*:elasticloadbalancing:(?P<region>{REGION}):(?P<account>{ACCOUNT}):loadbalancer/app/"
-)
+# The folder ELB writes to, at the end of a table's location: the account and region of its names.
+_AWSLOGS = re.compile(rf"(?:^|/)AWSLogs/(?P<account>{ACCOUNT})/elasticloadbalancing/(?P<region>{REGION})/*$")
+
+
+def account_region(root: str) -> tuple[str, str] | tuple[None, None]:
+    """The account and region a table location's AWSLogs/<account>/elasticloadbalancing/<region> folders
+    name, or (None, None) for a location laid out otherwise."""
+    at = _AWSLOGS.search(root)
+    return (at["account"], at["region"]) if at else (None, None)
 
 
 def resolve_scope(
@@ -70,18 +76,17 @@ def resolve_scope(
         )
         return None
     root = root.rstrip("/")
-    at = _ROOT.search(root)
-    account, region = (at["account"], at["region"]) if at else (None, None)
+    account, region = account_region(root)
     if load_balancer is not None:
         lb = load_balancer_id(load_balancer)  # a usage error for anything else
-        arn = _ARN.match(load_balancer)
+        arn = parse_arn(load_balancer)
         if arn is not None:
-            if account is not None and (arn["account"], arn["region"]) != (account, region):
+            if account is not None and (arn.account, arn.region) != (account, region):
                 raise UsageError(
-                    f"--load-balancer is in {arn['account']} {arn['region']}, but the table's location "
+                    f"--load-balancer is in {arn.account} {arn.region}, but the table's location "
                     f"{root} holds the logs of {account} {region}"
                 )
-            account, region = arn["account"], arn["region"]
+            account, region = arn.account, arn.region
         if account is not None and region is not None:
             tell(f"reading only the window's objects of {lb} (named by --load-balancer)")
             return ObjectScope(

@@ -171,6 +171,13 @@ class Window:
             end_day_plus_one=sql_string((self.end + timedelta(days=1)).strftime("%Y/%m/%d")),
         )
 
+    def day_folders(self) -> list[str]:
+        """yyyy/mm/dd of every day folder the partition predicate reads (day_range), in order."""
+        if self.start is None or self.end is None:
+            return []
+        first, last = self.start.date(), (self.end + timedelta(days=1)).date()
+        return [(first + timedelta(days=i)).strftime("%Y/%m/%d") for i in range((last - first).days + 1)]
+
     def day_range(self) -> tuple[str, str] | None:
         if self.start is None or self.end is None:
             return None

@@ -33,8 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-REGION = "eu-west-1"
-ACCOUNT = "123456789012"
+from tests.aws import REGION, queue_athena_results  # moto's canned results, as the tests make them
+
 BUCKET = "athena-results"
 COLUMNS = [
     ("type", "varchar"),
@@ -143,26 +143,7 @@ def main() -> None:
     )
     boto3.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
 
-    def cell(v: Any) -> dict[str, str]:
-        return {} if v is None else {"VarCharValue": str(v)}
-
     data = [row(i) for i in range(args.rows)]
-    body = {
-        "account_id": ACCOUNT,
-        "region": REGION,
-        "results": [
-            {
-                "rows": [
-                    {"Data": [cell(c) for c, _ in COLUMNS]},
-                    *({"Data": [cell(v) for v in r]} for r in data),
-                ],
-                "column_info": [
-                    {"Name": c, "Label": c, "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN"}
-                    for c, t in COLUMNS
-                ],
-            }
-        ],
-    }
 
     def timed(output_location: str | None) -> tuple[float, str]:
         """Seconds to stream every row of one query's result, and how many GetQueryResults calls."""
@@ -170,7 +151,7 @@ def main() -> None:
         boto3.client("s3").create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
         )
-        requests.post(f"{url}/moto-api/static/athena/query-results", json=body, timeout=60).raise_for_status()
+        queue_athena_results(url, COLUMNS, data, timeout=60)
         calls = {"n": 0}
         session = boto3.Session(region_name=REGION)
 

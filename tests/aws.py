@@ -69,7 +69,9 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mo
     yield moto_server
 
 
-def queue_athena_results(url: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
+def queue_athena_results(
+    url: str, columns: list[tuple[str, str]], rows: list[list[Any]], timeout: float = 10
+) -> None:
     """Canned rows for the next new Athena query of the moto server at `url` (moto never runs SQL)."""
 
     def cell(v: Any) -> dict[str, str]:
@@ -92,4 +94,6 @@ def queue_athena_results(url: str, columns: list[tuple[str, str]], rows: list[li
             }
         ],
     }
-    requests.post(f"{url}/moto-api/static/athena/query-results", json=body, timeout=10).raise_for_status()
+    requests.post(
+        f"{url}/moto-api/static/athena/query-results", json=body, timeout=timeout
+    ).raise_for_status()

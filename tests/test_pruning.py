@@ -21,12 +21,13 @@ from alb502athena.logfiles import LogFile, describe, discover
 from alb502athena.objectname import FILE_SPAN, LATE_MARGIN, access_log_prefix
 from alb502athena.render import (
     QueryParams,
+    load_balancer_id,
     render_diagnosis,
     render_load_balancers,
     render_samples,
     render_signature,
 )
-from alb502athena.scope import ObjectScope, resolve_scope
+from alb502athena.scope import ObjectScope, account_region, resolve_scope
 from alb502athena.window import Window
 from tests.pruning_data import ACCOUNT, FOLDER, LOAD_BALANCERS, REGION, WINDOWS, edge_logs, scope_of
 
@@ -287,3 +288,32 @@ def test_the_correlation_join_reads_through_its_alias(logs: Path) -> None:
         .rows
     )
     assert got == want and got[0][1] == 2
+
+
+@pytest.mark.parametrize(
+    ("root", "expected"),
+    [
+        ("s3://logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1", ("123456789012", "eu-west-1")),
+        (
+            "s3://logs/prod/AWSLogs/123456789012/elasticloadbalancing/us-gov-west-1/",
+            ("123456789012", "us-gov-west-1"),
+        ),
+        # An S3 listing's key prefix starts with the folder itself (no bucket, no leading slash).
+        ("AWSLogs/123456789012/elasticloadbalancing/eu-west-1", ("123456789012", "eu-west-1")),
+        ("s3://logs/xAWSLogs/123456789012/elasticloadbalancing/eu-west-1", (None, None)),
+        ("s3://logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/20", (None, None)),
+    ],
+)
+def test_one_reading_of_a_locations_account_and_region(root: str, expected: tuple[str | None, ...]) -> None:
+    # resolve_scope and the S3 listing each had a pattern of their own; both read this one now.
+    assert account_region(root) == expected
+
+
+def test_a_load_balancer_arn_of_another_partition_names_its_account_and_region() -> None:
+    arn = "arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188"
+    root = "s3://logs/AWSLogs/123456789012/elasticloadbalancing/cn-north-1"
+    scope = resolve_scope(root, Window.from_options("1h", None, None), arn)
+    assert scope is not None and scope.prefixes == (
+        "123456789012_elasticloadbalancing_cn-north-1_app.shop.50dc6c495c0c9188_",
+    )
+    assert load_balancer_id(arn) == "app/shop/50dc6c495c0c9188"

@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from alb502athena.cost import Estimate
     from alb502athena.inputs import Inputs
     from alb502athena.s3objects import WindowLister
-    from alb502athena.scope import ObjectScope
 
 
 def _notes(
@@ -157,7 +156,7 @@ def _engine_stats(engine: Engine, estimate: Estimate | None = None) -> None:
     )
 
 
-def _table_location(engine: Engine, options: dict[str, Any], params: QueryParams) -> str:
+def _table_location(engine: Engine, params: QueryParams) -> str:
     """The table's location, where no scope gives it (engines.base.log_location)."""
     from alb502athena.engines.base import log_location
     from alb502athena.render import table_name
@@ -181,23 +180,22 @@ def _athena_estimate(
     engine: Engine,
     params: QueryParams,
     options: dict[str, Any],
-    scope: ObjectScope | None = None,
-    lister: WindowLister | None = None,
+    lister: WindowLister | None,
 ) -> Estimate | None:
     """Before a query on Athena: the bytes it will read, from one S3 listing of the window's day
     folders, said on stderr; a query estimated above --max-scan is not started (UsageError, exit 2).
-    `scope` is the query's (its `"$path"` ranges; None: whole `day` partitions), `lister` the one
-    that found it (scope.resolve_scope's `lister=`), whose listing is used again."""
-    from alb502athena.aws import client, translate
+    The query's scope (its `"$path"` ranges; None: whole `day` partitions) is in `params`; `lister` is
+    the one that found it (scope.resolve_scope's `lister=`), whose listing is used again."""
+    from alb502athena.aws import translate
     from alb502athena.cost import estimate
     from alb502athena.objectname import KIND_LABELS
-    from alb502athena.s3objects import WindowLister
 
     max_scan: int | None = options["max_scan_bytes"]
-    if engine.name != "athena":  # nothing else bills by the byte
+    if lister is None:  # made for Athena only: nothing else bills by the byte
         return None
+    scope = params.scope
     try:
-        root = scope.root if scope is not None else _table_location(engine, options, params)
+        root = scope.root if scope is not None else _table_location(engine, params)
     except Exception as exc:
         translated = translate(exc, f"reading the Glue table of {params.table}")
         if translated is None:
@@ -207,7 +205,6 @@ def _athena_estimate(
         if _missing_table(exc) and max_scan is None:
             return None
         raise translated from None
-    lister = lister or WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
     listing = lister.listing_for(root, params.window) if root else None
     if listing is None:
         why = (
@@ -332,7 +329,7 @@ def diagnose(
 
     max_scan_bytes = _max_scan(max_scan)
     engine_, found, params, lister = _open(dict(locals()))
-    estimate = _athena_estimate(engine_, params, dict(locals()), params.scope, lister)
+    estimate = _athena_estimate(engine_, params, dict(locals()), lister)
     result = run_diagnosis(engine_, params)
     if estimate is not None and result.engine_stats is not None:  # beside Athena's figure, for scripts
         result.engine_stats["estimated_bytes"] = estimate.bytes
@@ -425,7 +422,7 @@ def run(
 
     max_scan_bytes = _max_scan(max_scan)
     engine_, found, params, lister = _open(dict(locals()))
-    estimate = _athena_estimate(engine_, params, dict(locals()), params.scope, lister)
+    estimate = _athena_estimate(engine_, params, dict(locals()), lister)
     # The limit is in the query, one row past it to know whether more match: the engine never returns
     # more. Without one the rows are written as they are fetched, a batch at a time.
     with signature_stream(engine_, signature, params, limit + 1 if limit else None) as result:

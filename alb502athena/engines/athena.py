@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from alb502athena.aws import client, client_config, guard, session, translate
 from alb502athena.engines.athena_csv import AthenaCsvReader
-from alb502athena.engines.base import BATCH_ROWS, QueryResult, RowStream
+from alb502athena.engines.base import BATCH_ROWS, QueryResult, RowStream, whole_result
 from alb502athena.errors import AwsError, Interrupted, UsageError
 
 if TYPE_CHECKING:
@@ -188,9 +188,7 @@ class AthenaEngine:
         self.notes: list[str] = []
 
     def run(self, athena_sql: str) -> QueryResult:
-        with self.stream(athena_sql) as result:
-            rows = [row for batch in result.batches for row in batch]
-        return QueryResult(result.columns, rows, stats=self.last_stats)
+        return whole_result(self, athena_sql)
 
     @contextlib.contextmanager
     def stream(self, athena_sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[RowStream]:

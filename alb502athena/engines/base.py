@@ -54,6 +54,13 @@ class Engine(Protocol):
         ...
 
 
+def whole_result(engine: Engine, athena_sql: str) -> QueryResult:
+    """Every row of a query, from the engine's stream: `run` for the engines that page their results."""
+    with engine.stream(athena_sql) as result:
+        rows = [row for batch in result.batches for row in batch]
+    return QueryResult(result.columns, rows, stats=engine.last_stats)
+
+
 @runtime_checkable
 class LocatesLogs(Protocol):
     def log_location(self, table: str) -> str | None:

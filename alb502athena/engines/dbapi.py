@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from alb502athena.engines.athena import EngineStats
-from alb502athena.engines.base import BATCH_ROWS, Engine, QueryResult, RowStream
+from alb502athena.engines.base import BATCH_ROWS, Engine, QueryResult, RowStream, whole_result
 from alb502athena.errors import Interrupted, QueryError
 
 # The engine named for the driver's package, where it is one of those alb502 knows.
@@ -47,9 +47,7 @@ class DbApiEngine:
         return None
 
     def run(self, athena_sql: str) -> QueryResult:
-        with self.stream(athena_sql) as result:
-            rows = [row for batch in result.batches for row in batch]
-        return QueryResult(result.columns, rows, stats=self.last_stats)
+        return whole_result(self, athena_sql)
 
     @contextlib.contextmanager
     def stream(self, athena_sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[RowStream]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from alb502athena.engines.base import BATCH_ROWS, QueryResult, RowStream
+from alb502athena.engines.base import BATCH_ROWS, QueryResult, RowStream, whole_result
 from alb502athena.errors import QueryError, UsageError
 
 if TYPE_CHECKING:
@@ -74,9 +74,7 @@ class TrinoEngine:
         )
 
     def run(self, athena_sql: str) -> QueryResult:
-        with self.stream(athena_sql) as result:
-            rows = [row for batch in result.batches for row in batch]
-        return QueryResult(result.columns, rows)
+        return whole_result(self, athena_sql)
 
     @contextlib.contextmanager
     def stream(self, athena_sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[RowStream]:
