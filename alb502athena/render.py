@@ -99,6 +99,9 @@ class QueryParams:
     table: str = "alb_logs"
     # The objects the query may read beyond its `day` partitions (scope.resolve_scope); None: whole days.
     scope: ObjectScope | None = None
+    # The `"$path"` ranges to render as given instead of the scope's (terraform_export renders them with
+    # slots for Terraform to fill); None: path_ranges(window, scope).
+    paths: SqlPaths | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,8 @@ def path_ranges(window: Window, scope: ObjectScope | None) -> SqlPaths | None:
 
 def sql_window(params: QueryParams) -> SqlWindow:
     """The window's literals for the templates, with the scope's `"$path"` ranges."""
-    return replace(params.window.sql(), paths=path_ranges(params.window, params.scope))
+    paths = params.paths if params.paths is not None else path_ranges(params.window, params.scope)
+    return replace(params.window.sql(), paths=paths)
 
 
 def _render(template: str, params: QueryParams, **extra: object) -> str:

@@ -36,10 +36,8 @@ resource "aws_athena_named_query" "this" {
   description = "${each.value.title} (the last ${var.saved_query_window_hours} h before each run)"
   database    = aws_glue_catalog_database.this.name
   workgroup   = aws_athena_workgroup.this.id
-  query = templatefile("${path.module}/generated/${each.value.file}", {
-    database      = aws_glue_catalog_database.this.name
-    table         = aws_glue_catalog_table.this.name
+  query = templatefile("${path.module}/generated/${each.value.file}", merge(local.query_scope, {
     start_minutes = var.saved_query_window_hours * 60
     end_minutes   = 0
-  })
+  }))
 }

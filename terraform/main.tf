@@ -21,5 +21,16 @@ locals {
   # compact() drops an empty prefix, so there is never a double slash.
   log_root = join("/", compact([var.log_bucket, var.log_prefix, "AWSLogs", local.account_id, "elasticloadbalancing", local.region]))
 
+  # What every generated query is filled with besides its window: the objects it may read are named
+  # under the table's location (as Athena's "$path" writes it) by account, region and load balancer.
+  query_scope = {
+    database       = aws_glue_catalog_database.this.name
+    table          = aws_glue_catalog_table.this.name
+    log_root       = "s3://${local.log_root}"
+    account        = local.account_id
+    region         = local.region
+    load_balancers = var.load_balancers
+  }
+
   results_bucket = var.results_bucket.create ? aws_s3_bucket.results[0].bucket : var.results_bucket.name
 }

@@ -36,12 +36,10 @@ locals {
   }
   scheduled_rendered = {
     for name, s in var.schedules : name => !contains(keys(local.queries_by_id), s.query) ? "" : templatefile(
-      "${path.module}/generated/${local.queries_by_id[s.query].file}", {
-        database      = aws_glue_catalog_database.this.name
-        table         = aws_glue_catalog_table.this.name
+      "${path.module}/generated/${local.queries_by_id[s.query].file}", merge(local.query_scope, {
         start_minutes = local.interval_minutes[name] + local.lag_minutes
         end_minutes   = local.lag_minutes
-    })
+    }))
   }
 }
 

@@ -41,6 +41,22 @@ variable "region" {
   }
 }
 
+variable "load_balancers" {
+  description = "Application Load Balancers whose access logs the saved and scheduled queries read, as app/<name>/<id> (the logs' `elb` field, the end of the load balancer's ARN): each run reads only the objects of these load balancers that may hold its window, so Athena scans (and bills) about the window's bytes. Empty: every ALB's access logs of the account and region, whole days (connection and health-check logs left out)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for lb in var.load_balancers : can(regex("^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$", lb))])
+    error_message = "Each load_balancers entry must be app/<name>/<16 hex id>, e.g. app/my-alb/50dc6c495c0c9188 (the last part of the load balancer's ARN)."
+  }
+
+  validation {
+    condition     = length(distinct(var.load_balancers)) == length(var.load_balancers)
+    error_message = "load_balancers must not name a load balancer twice."
+  }
+}
+
 variable "projection_start" {
   description = "First day of logs (yyyy/MM/dd): the start of the `day` partition projection range, which ends at NOW."
   type        = string

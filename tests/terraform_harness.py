@@ -298,3 +298,34 @@ def definite_json_paths(monkeypatch: Any) -> None:
     monkeypatch.setattr(json_path, "extract_json", extract_json)
     for name in _EXTRACT_JSON_USERS:
         monkeypatch.setattr(importlib.import_module(name), "extract_json", extract_json)
+
+
+def templatefile(files: dict[str, Path], variables: dict[str, Any], workdir: Path) -> dict[str, str]:
+    """What Terraform's own templatefile() makes of each file with `variables` (a JSON-able map), as the
+    module calls it: `terraform console` in an empty directory (no provider, no init, no network), one
+    run for all the files. The texts come back base64-encoded, so the console prints them unchanged."""
+    import base64
+
+    if shutil.which("terraform") is None:
+        raise AssertionError("terraform is not on the PATH: templatefile() needs the real binary")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "vars.json").write_text(json.dumps(variables))
+    (workdir / "files.json").write_text(json.dumps({k: str(v) for k, v in files.items()}))
+    config = cli_config(None, workdir / "terraformrc")
+    expression = (
+        'base64encode(jsonencode({ for k, f in jsondecode(file("files.json")) : '
+        'k => templatefile(f, jsondecode(file("vars.json"))) }))\n'
+    )
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(config), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    done = subprocess.run(
+        ["terraform", f"-chdir={workdir}", "console"],
+        input=expression,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"terraform console failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    encoded = done.stdout.strip().strip('"')
+    return dict(json.loads(base64.b64decode(encoded)))
