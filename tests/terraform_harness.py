@@ -316,7 +316,12 @@ def templatefile(files: dict[str, Path], variables: dict[str, Any], workdir: Pat
         'base64encode(jsonencode({ for k, f in jsondecode(file("files.json")) : '
         'k => templatefile(f, jsondecode(file("vars.json"))) }))\n'
     )
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(config), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    env = {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(config),
+        "CHECKPOINT_DISABLE": "1",
+        "TF_IN_AUTOMATION": "1",
+    }
     done = subprocess.run(
         ["terraform", f"-chdir={workdir}", "console"],
         input=expression,

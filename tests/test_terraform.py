@@ -143,7 +143,7 @@ def test_inputs_are_validated() -> None:
     assert validated >= {
         "log_bucket", "log_prefix", "account_id", "region", "projection_start", "database_name",
         "table_name", "workgroup_name", "results_bucket", "kms_key_arn", "bytes_scanned_cutoff",
-        "schedules", "alert_email", "alert_topic_arn", "log_retention_days", "cloudtrail",
+        "schedules", "alert_email", "alert_topic_arn", "log_retention_days", "cloudtrail", "load_balancers",
     }  # fmt: skip
 
 
@@ -399,3 +399,84 @@ def test_cli_writes_the_generated_files_and_takes_no_window(tmp_path: Path) -> N
     refused = runner.invoke(app, ["sql", "--all", "--terraform", str(tmp_path), "--last", "1h"])
     assert refused.exit_code == 2
     assert "--terraform takes no window" in refused.stderr
+
+
+# Issue 14: the module's saved and scheduled queries read only the objects of their window, as the CLI's.
+
+LOG_ROOT = "s3://my-alb-logs/prod/AWSLogs/123456789012/elasticloadbalancing/eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("use", "load_balancers", "start", "end"),
+    [
+        ("saved query of 24 h", ("app/shop-prod/0f1e2d3c4b5a6978",), 24 * 60, 0),
+        ("hourly schedule", ("app/shop/50dc6c495c0c9188", "app/a-b-1/aaaaaaaaaaaaaaaa"), 75, 15),
+        ("schedule of a day and a minute", ("app/shop/50dc6c495c0c9188",), 24 * 60 + 1 + 15, 15),
+        ("saved query of a week, every load balancer", (), 7 * 24 * 60, 0),
+    ],
+)
+def test_issue_14_module_queries_are_the_clis_text(
+    tmp_path: Path, use: str, load_balancers: tuple[str, ...], start: int, end: int
+) -> None:
+    """Terraform's templatefile() (the real binary) makes of each generated query exactly what the CLI
+    renders for the same relative window over the same load balancers' objects: the `"$path"` ranges per
+    day folder (as many as path_ranges counts) and load balancer, in the same order; valid Athena SQL."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlglot
+
+    from alb502athena.objectname import access_log_prefix
+    from alb502athena.render import QueryParams, render_diagnosis, render_signature
+    from alb502athena.scope import ObjectScope
+    from alb502athena.window import Window
+    from tests.terraform_harness import templatefile
+
+    manifest = json.loads((MODULE / "generated" / "manifest.json").read_text())
+    files = {q["id"]: MODULE / "generated" / q["file"] for q in manifest["queries"]}
+    account, region = "123456789012", "eu-west-1"
+    variables = {
+        "database": "alb", "table": "alb_logs", "start_minutes": start, "end_minutes": end,
+        "log_root": LOG_ROOT, "account": account, "region": region, "load_balancers": list(load_balancers),
+    }  # fmt: skip
+    filled = templatefile(files, variables, tmp_path)
+    now = datetime.now(UTC)
+    window = Window(now - timedelta(minutes=start), now - timedelta(minutes=end), relative=True,
+                    lag=timedelta(minutes=end))  # fmt: skip
+    scope = ObjectScope(
+        root=LOG_ROOT,
+        prefixes=tuple(access_log_prefix(account, region, lb) for lb in load_balancers),
+        account=account,
+        region=region,
+    )
+    params = QueryParams(window, table="alb.alb_logs", scope=scope)
+    assert set(filled) == set(files)
+    for qid, text in filled.items():
+        cli = render_diagnosis(params) if qid == "diagnosis" else render_signature(qid, params)
+        assert text == cli, qid
+        (tree,) = sqlglot.parse(text, read="athena")
+        assert tree is not None
+    text = filled["connect-failed"]
+    folders = -(-start // (24 * 60)) + 1
+    ranges = folders * max(1, len(load_balancers))
+    assert text.count('"$path" >= concat(') == ranges
+    assert text.count(f"concat('{LOG_ROOT}/', date_format(") == 2 * ranges
+    for lb in load_balancers:
+        assert access_log_prefix(account, region, lb) in text
+    if not load_balancers:  # no end-time bounds: the access logs of every ALB, and nothing else
+        assert f"'{account}_elasticloadbalancing_{region}_app.')" in text
+
+
+def test_issue_14_load_balancers_are_validated_as_the_cli_reads_them() -> None:
+    """The module's input takes what the `elb` field and --load-balancer take (objectname's pattern)."""
+    from alb502athena.objectname import APP_LOAD_BALANCER
+
+    described = {k: b for block in load("variables.tf")["variable"] for k, b in block.items()}
+    conditions = " ".join(v["condition"] for v in described["load_balancers"]["validation"])
+    assert f'regex("^{APP_LOAD_BALANCER}$", lb)' in conditions
+    assert described["load_balancers"]["default"] == []
+    for name in ("athena.tf", "schedules.tf"):
+        assert "merge(local.query_scope, {" in (MODULE / name).read_text()
+    main = (MODULE / "main.tf").read_text()
+    assert (
+        'log_root       = "s3://${local.log_root}"' in main and "load_balancers = var.load_balancers" in main
+    )

@@ -65,6 +65,7 @@ module "alb502" {{
   account_id       = "210987654321"
   region           = "eu-central-1"
   projection_start = "2024/01/01"
+  load_balancers   = ["app/shop/50dc6c495c0c9188", "app/api-v2-edge/0f1e2d3c4b5a6978"]
   database_name    = "alb_prod"
   table_name       = "web_logs"
   workgroup_name   = "alb502-prod"
@@ -259,6 +260,10 @@ def test_plan_minimal(tmp_path: Path, toolchain: Toolchain, moto: GapFillingMoto
     # Defect 1: the saved queries state their own window (24 h by default) and count up to the run.
     assert query["description"].endswith("(the last 24 h before each run)")
     assert "interval '1440' minute" in query["query"] and "interval '0' minute" in query["query"]
+    # Issue 14: no load balancers named, every ALB's access logs of the account and region, whole days.
+    root = f"s3://my-alb-logs/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/"
+    assert query["query"].count(f"concat('{root}', ") == 2 * 2
+    assert f"'{ACCOUNT}_elasticloadbalancing_{REGION}_app.')" in query["query"]
 
 
 @pytest.fixture(scope="module")
@@ -294,6 +299,11 @@ def test_plan_maximal(maximal_plan: dict[str, Any], tmp_path: Path) -> None:
             f"time < date_format((date_trunc('minute', current_timestamp) - interval '{lag}' minute)" in sql
         )
         assert "'1440'" not in sql
+        # Issue 14: only the objects of the two load balancers that may hold the window, per day folder.
+        root = "s3://my-alb-logs/prod/web/AWSLogs/210987654321/elasticloadbalancing/eu-central-1/"
+        assert sql.count('"$path" >= concat(') == 2 * 2 and sql.count(f"concat('{root}', ") == 2 * 2 * 2
+        for lb in ("shop.50dc6c495c0c9188", "api-v2-edge.0f1e2d3c4b5a6978"):
+            assert f"'210987654321_elasticloadbalancing_eu-central-1_app.{lb}_'" in sql
         assert payload["last"] == f"{interval + lag}m"
     hourly = json.loads(
         planned(shown, 'module.alb502.aws_scheduler_schedule.this["hourly"]')["target"][0]["input"]

@@ -11,6 +11,9 @@ module "alb502" {
   log_bucket       = "my-alb-logs"
   log_prefix       = "prod"
   projection_start = "2024/01/01"
+  # Each query reads only these load balancers' objects of its window (app/<name>/<id>, the end of the
+  # ARN); leave it empty to read every load balancer's access logs of the account and region, whole days.
+  load_balancers = ["app/shop-prod/50dc6c495c0c9188", "app/api-v2/0f1e2d3c4b5a6978"]
 
   database_name  = "alb502"
   table_name     = "alb_logs"
