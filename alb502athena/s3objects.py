@@ -253,3 +253,35 @@ def _objects(s3: Any, bucket: str, folder: str) -> Iterator[tuple[str, int]]:
         raise translate(exc, doing) or exc from None
     except botocore.exceptions.BotoCoreError as exc:
         raise translate(exc, doing) or exc from None
+
+
+def own_credentials_lister(
+    profile: str | None,
+    region: str | None,
+    say: Callable[[str], None],
+    progress: Callable[[str], None] | None = None,
+) -> Callable[[str, Window], ObjectScope | None]:
+    """The listing for an engine that reads S3 with credentials of its own (Trino over an s3:// table
+    location), as scope.resolve_scope's `lister=`: made with boto3's usual configuration (--profile,
+    AWS_PROFILE, AWS_ENDPOINT_URL, the credential chain) when the location is s3://. Where boto3 cannot
+    list it, `say` is told why and the answer is None: the engine may still read what we cannot list, so
+    its query goes on over the account's access logs, whole days, as without a listing."""
+    import botocore.exceptions
+
+    def listed(root: str, window: Window) -> ObjectScope | None:
+        if split_root(root) is None:
+            return None  # local:///, hdfs://: no S3 to list
+        try:
+            import boto3
+
+            from alb502athena.aws import client
+
+            # The bucket's region where the location names it (S3 answers any region's client anyway).
+            where = region or account_region(root)[1] or "us-east-1"
+            s3 = client(boto3.Session(profile_name=profile, region_name=where), "s3")
+            return WindowLister(s3, progress)(root, window)
+        except (AwsError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            say(f"the load balancers of the window could not be listed from {root}: {exc}")
+            return None
+
+    return listed

@@ -432,3 +432,76 @@ def test_a_location_no_listing_can_read(aws: MotoServer) -> None:
         "Note: the bytes Athena will read are not known before the query: the table's location "
         "'hdfs://namenode/alb' is not an s3:// folder" in result.stderr
     )
+
+
+# Issue 14: Trino over an s3:// table location finds the load balancers by the same listing, made with
+# boto3's own configuration (here AWS_ENDPOINT_URL: moto's server), and goes on without them where boto3
+# cannot list: Trino reads S3 with credentials of its own.
+
+
+class S3TrinoTable:
+    """What cli.logs.with_scope asks of an engine whose table lies under an s3:// location: its name, its
+    notes and LocatesLogs.log_location (TrinoEngine reads it from SHOW CREATE TABLE, shown on the real
+    Trino in tests/trino/test_pruning_trino.py; the trino tier's server has no S3 file system, so the
+    listing an s3:// location leads to is shown here, against moto)."""
+
+    name = "trino"
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.notes: list[str] = []
+
+    def log_location(self, table: str) -> str | None:
+        return self.root
+
+
+def trino_scope(root: str, w: Window, load_balancer: str | None = None) -> tuple[QueryParams, list[str]]:
+    from typing import cast
+
+    from alb502athena.cli.logs import with_scope
+    from alb502athena.engines.base import Engine
+    from alb502athena.s3objects import own_credentials_lister
+
+    engine = S3TrinoTable(root)
+    lister = own_credentials_lister(None, None, engine.notes.append)
+    params = with_scope(cast(Engine, engine), QueryParams(w), load_balancer, local=False, lister=lister)
+    return params, engine.notes
+
+
+def test_trino_finds_the_load_balancers_by_the_listing(bucket: dict[str, int]) -> None:
+    from alb502athena.render import render_diagnosis
+
+    params, notes = trino_scope(ROOT, window("2026-11-20T23:00Z", "2026-11-20T23:10Z"))
+    assert params.scope is not None
+    assert params.scope.prefixes == tuple(
+        sorted(access_log_prefix(ACCOUNT, REGION, lb) for lb in (SHOP, API))
+    )
+    assert notes == [
+        f"reading only the window's objects of {', '.join(params.scope.prefixes)} (found by an S3 listing "
+        "of 2 day folders: 2 load balancers)"
+    ]
+    sql = render_diagnosis(params)
+    assert sql.count('"$path" >= ') == 2 * 2  # two day folders, two load balancers
+    # --load-balancer names one: no listing needed.
+    params, notes = trino_scope(ROOT, window("2026-11-20T23:00Z", "2026-11-20T23:10Z"), SHOP)
+    assert params.scope is not None and params.scope.found_by == "--load-balancer"
+
+
+def test_trino_goes_on_where_boto3_cannot_list(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = window("2026-11-20T23:00Z", "2026-11-20T23:10Z")
+    # No such bucket for these credentials (Trino may read it with its own): every ALB's access logs.
+    params, notes = trino_scope(ROOT, w)
+    assert params.scope is not None and params.scope.prefixes == () and params.scope.account == ACCOUNT
+    assert notes[0].startswith(f"the load balancers of the window could not be listed from {ROOT}: ")
+    assert "NoSuchBucket" in notes[0], notes[0]
+    assert "connection and health-check logs left out" in notes[1]
+    # S3 unreachable (nothing listens on the discard port): the same, said with the reason.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    params, notes = trino_scope(ROOT, w)
+    assert params.scope is not None and params.scope.prefixes == ()
+    assert notes[0].startswith(f"the load balancers of the window could not be listed from {ROOT}: ")
+    assert "could not be reached" in notes[0] and "Connection refused" in notes[0], notes[0]
+    # A location that is no S3 folder: nothing to list, nothing said about a listing.
+    params, notes = trino_scope(f"local:///edges/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}", w)
+    assert params.scope is not None and params.scope.prefixes == ()
+    assert not any("could not be listed" in n for n in notes)

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from alb502athena.cost import Estimate
     from alb502athena.inputs import Inputs
     from alb502athena.s3objects import WindowLister
+    from alb502athena.scope import Lister
 
 
 def _notes(
@@ -108,13 +109,19 @@ def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParam
     params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
     engine, found = open_engine(request, params.window)
     lister = None
+    finds: Lister | None = None
     if engine.name == "athena":  # the listing that finds the load balancers also gives the estimate
         from alb502athena.aws import client
         from alb502athena.s3objects import WindowLister
 
-        lister = WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
+        finds = lister = WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
+    elif engine.name == "trino":  # over an s3:// location, where boto3 can list it
+        from alb502athena.s3objects import own_credentials_lister
+
+        say, progress = engine.notes.append, terminal_line()
+        finds = own_credentials_lister(o.get("profile"), o.get("region"), say, progress)
     local = o["engine"] == "local"
-    return engine, found, with_scope(engine, params, o["load_balancer"], local=local, lister=lister), lister
+    return engine, found, with_scope(engine, params, o["load_balancer"], local=local, lister=finds), lister
 
 
 def with_scope(
@@ -122,7 +129,7 @@ def with_scope(
     params: QueryParams,
     load_balancer: str | None,
     local: bool,
-    lister: WindowLister | None = None,
+    lister: Lister | None = None,
 ) -> QueryParams:
     """The parameters with the objects the queries may read (scope.resolve_scope). How they were found
     is among the engine's notes, said with the result (an error stays the one line on stderr). The

@@ -228,14 +228,17 @@ OutputLocationOpt = Annotated[
 ProfileOpt = Annotated[
     str | None,
     typer.Option(
-        "--profile", help="AWS profile (Athena, AWS evidence).", envvar="AWS_PROFILE", rich_help_panel=ATHENA
+        "--profile",
+        help="AWS profile (Athena, AWS evidence, the S3 listing on Trino).",
+        envvar="AWS_PROFILE",
+        rich_help_panel=ATHENA,
     ),
 ]
 RegionOpt = Annotated[
     str | None,
     typer.Option(
         "--region",
-        help="AWS region (Athena, AWS evidence).",
+        help="AWS region (Athena, AWS evidence, the S3 listing on Trino).",
         envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
         rich_help_panel=ATHENA,
     ),
