@@ -269,6 +269,12 @@ resource "aws_scheduler_schedule" "this" {
       condition     = contains(keys(local.queries_by_id), each.value.query)
       error_message = "schedules.${each.key}.query must be `diagnosis` or a signature id (alb502 list): ${jsonencode(keys(local.queries_by_id))}."
     }
+    # The "$path" ranges repeat per day folder and load balancer: a long interval over many load
+    # balancers could exceed what Athena takes, which would fail every run rather than the plan.
+    precondition {
+      condition     = length(local.scheduled_sql[each.key]) <= local.athena_query_limit
+      error_message = "schedules.${each.key}: its query is ${length(local.scheduled_sql[each.key])} characters, more than Athena's ${local.athena_query_limit}: a shorter interval_minutes or fewer load_balancers."
+    }
   }
 }
 

@@ -83,7 +83,8 @@ def test_every_query_has_a_saved_query() -> None:
         assert "'1440'" not in text
     named = resources("athena.tf")["aws_athena_named_query.this"]
     assert named["for_each"] == "${{for q in local.manifest.queries : q.id => q}}"
-    assert 'templatefile("${path.module}/generated/${each.value.file}"' in named["query"]
+    assert named["query"] == "${local.saved_sql[each.key]}"
+    assert 'templatefile("${path.module}/generated/${q.file}"' in (MODULE / "athena.tf").read_text()
 
 
 def test_glue_table_reads_the_generated_format() -> None:
@@ -479,4 +480,22 @@ def test_issue_14_load_balancers_are_validated_as_the_cli_reads_them() -> None:
     main = (MODULE / "main.tf").read_text()
     assert (
         'log_root       = "s3://${local.log_root}"' in main and "load_balancers = var.load_balancers" in main
+    )
+
+
+def test_issue_14_queries_longer_than_athena_takes_fail_the_plan() -> None:
+    """The ranges repeat per day folder and load balancer: a saved query or schedule whose text Athena
+    would refuse (QueryString, at most 262,144) fails the plan, saying which and what to shorten."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("athena")
+    limit = model.shape_for("QueryString").metadata["max"]
+    assert f"athena_query_limit = {limit}" in (MODULE / "athena.tf").read_text()
+    named = resources("athena.tf")["aws_athena_named_query.this"]["lifecycle"][0]["precondition"][0]
+    assert named["condition"] == "${length(local.saved_sql[each.key]) <= local.athena_query_limit}"
+    assert "saved_query_window_hours or fewer load_balancers" in named["error_message"]
+    scheduled = resources("schedules.tf")["aws_scheduler_schedule.this"]["lifecycle"][0]["precondition"]
+    assert any(
+        c["condition"] == "${length(local.scheduled_sql[each.key]) <= local.athena_query_limit}"
+        for c in scheduled
     )

@@ -122,6 +122,17 @@ module "alb502" {
 }
 """
 
+# A year of saved query over two load balancers: 366 day folders of ranges each, more than Athena takes.
+TOO_LONG = """
+module "alb502" {
+  source                   = "../mod"
+  log_bucket               = "my-alb-logs"
+  projection_start         = "2024/01/01"
+  saved_query_window_hours = 8760
+  load_balancers           = ["app/shop/50dc6c495c0c9188", "app/api-v2-edge/0f1e2d3c4b5a6978"]
+}
+"""
+
 
 class Toolchain:
     def __init__(self, mirror: Path, config: Path) -> None:
@@ -350,6 +361,18 @@ def test_plan_names_an_unknown_query(
         "schedules.oops.query must be `diagnosis` or a signature id" in message
         and "connect-failed" in message
     )
+
+
+def test_plan_refuses_a_query_longer_than_athena_takes(
+    tmp_path: Path, toolchain: Toolchain, moto: GapFillingMotoServer
+) -> None:
+    """Issue 14: the plan fails, naming the query and what to shorten, rather than every run."""
+    tf = root_module(tmp_path, toolchain, TOO_LONG, moto.url)
+    done = tf.run("plan", "-input=false", check=False)
+    assert done.returncode != 0
+    message = re.sub(r"\s+", " ", done.stderr.replace("│", " "))
+    assert "The saved query diagnosis is " in message and "more than Athena's 262144" in message
+    assert "a shorter saved_query_window_hours or fewer load_balancers" in message
 
 
 def test_apply_plan_again_use_and_destroy(
