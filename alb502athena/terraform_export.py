@@ -16,6 +16,8 @@ current_timestamp when it runs, so a saved query run any day later still reads t
 only. The text is the CLI's, rendered with slots; Terraform's `%{ for }` repeats each range per day
 folder and load balancer, in the order render.path_ranges gives them. Without load balancers, every ALB
 access log of the account and region (whole days, the other log types left out), as the CLI does.
+Terraform puts these values into SQL string literals as they are: the module's validation of the
+bucket, prefix, account, region and load balancers lets no quote or backslash through.
 """
 
 from __future__ import annotations
