@@ -56,6 +56,13 @@ def current() -> CtrlC | None:
     return handler if isinstance(handler, CtrlC) else None
 
 
+def came() -> bool:
+    """Whether Ctrl-C has come during this run: an error raised after it is its consequence (a query
+    stopped midway, a reader closed under a statement), not a failure to report as such."""
+    handler = current()
+    return handler is not None and handler.count > 0
+
+
 def _can_install() -> bool:
     # Only the main thread may set handlers, and a SIGINT ignored by whoever started us (a
     # background job of a script) stays ignored.

@@ -335,3 +335,40 @@ def test_a_bug_is_one_line_unless_debugging(debug: str | None) -> None:
     else:
         assert "Traceback" in done.stderr and "in boom" in done.stderr
         assert errors == ["Error: RuntimeError: something nobody expected"]
+
+
+def test_an_error_after_ctrl_c_ends_as_interrupted(capsys: pytest.CaptureFixture[str]) -> None:
+    # Found under load: Ctrl-C stopped the SQL reader's query, and a cleanup step on the way out raised
+    # DuckDB's "Query interrupted" in place of Interrupted; it was printed as a bug (exit 3). Here the
+    # signal is real (raised in this process) and the failing cleanup is the command's own code.
+    import typer
+
+    from alb502athena import interrupts
+    from alb502athena.cli.options import domain_errors
+
+    @domain_errors
+    def command() -> None:
+        try:
+            with interrupts.stoppable(lambda: None):
+                signal.raise_signal(signal.SIGINT)
+        finally:
+            raise RuntimeError("Query interrupted")  # a cleanup that fails as the interrupt unwinds
+
+    with interrupts.handled() as handler:
+        assert handler is not None
+        with pytest.raises(typer.Exit) as ended:
+            command()
+    assert ended.value.exit_code == 130
+    assert capsys.readouterr().err == "Error: interrupted\n"
+
+
+def test_an_error_without_ctrl_c_is_still_an_error() -> None:
+    from alb502athena import interrupts
+    from alb502athena.cli.options import domain_errors
+
+    @domain_errors
+    def command() -> None:
+        raise RuntimeError("a bug")
+
+    with interrupts.handled(), pytest.raises(RuntimeError, match="a bug"):
+        command()

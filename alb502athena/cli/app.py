@@ -156,10 +156,13 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except Exception as exc:  # a bug: one line, and the way to see more
-        from alb502athena.safetext import inert_lines  # a bug's message may quote a log's value
+        if ctrl_c is not None and ctrl_c.count and not options.debug:
+            code = 0  # what stopping the work midway left: the run ends as interrupted, below
+        else:
+            from alb502athena.safetext import inert_lines  # a bug's message may quote a log's value
 
-        typer.echo(f"Error: {inert_lines(faults.bug(exc, options.debug))}", err=True)
-        code = faults.BUG_EXIT
+            typer.echo(f"Error: {inert_lines(faults.bug(exc, options.debug))}", err=True)
+            code = faults.BUG_EXIT
     if ctrl_c is not None:
         # The outcome is decided: a Ctrl-C from here on is ignored, also while the interpreter shuts
         # down (it puts back the default handler, which would kill the process without a word).

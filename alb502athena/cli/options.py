@@ -122,8 +122,14 @@ def domain_errors(func: F) -> F:
         from alb502athena.safetext import inert_lines  # messages name files and quote engines' errors
 
         try:
-            with interrupts.raising():
-                return func(*args, **kwargs)
+            try:
+                with interrupts.raising():
+                    return func(*args, **kwargs)
+            except Exception:
+                # After Ctrl-C, a failure is what stopping the work midway left: it ends as interrupted.
+                if interrupts.came():
+                    raise KeyboardInterrupt from None
+                raise
         except Alb502Error as exc:
             typer.echo(f"Error: {inert_lines(exc)}", err=True)
             raise typer.Exit(exc.exit_code) from None
