@@ -13,10 +13,10 @@ from typing import Any
 
 import typer
 from typer import _click as click  # Typer's own Click: its commands raise these exceptions
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from alb502athena import __version__, interrupts
-from alb502athena.cli import aws_cmds, catalogue_cmds, faults, logs, sample_cmd
+from alb502athena.cli import aws_cmds, catalogue_cmds, coercion, faults, logs, sample_cmd
 from alb502athena.errors import Interrupted
 
 # What Rich would read as a markup tag in help text, e.g. `[database.]` (Typer renders help with Rich).
@@ -49,12 +49,27 @@ def _usage_error(exc: click.ClickException) -> None:
         typer.echo(f"Try '{ctx.command_path} --help' for help.", err=True)
 
 
+class Alb502Command(TyperCommand):
+    """A command of the app: option values coerced without pydantic where the outcome is plain."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        coercion.install(params)  # its help option included, made by the call above
+        return params
+
+
 class Alb502Group(TyperGroup):
-    """The app's command group: help text printed literally, usage errors printed as one line."""
+    """The app's command group: help text printed literally, usage errors printed as one line, option
+    values coerced without pydantic where the outcome is plain (coercion.py)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _literal_help(self)
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        coercion.install(params)
+        return params
 
     def main(
         self,
@@ -123,14 +138,14 @@ def root(
     ctx.ensure_object(RunOptions).debug = debug
 
 
-app.command("diagnose")(logs.diagnose)
-app.command("run")(logs.run)
-app.command("list")(catalogue_cmds.list_signatures)
-app.command("sql")(catalogue_cmds.sql)
-app.command("ddl")(catalogue_cmds.ddl)
-app.command("sample")(sample_cmd.sample)
-app.command("check-table")(aws_cmds.check_table)
-app.command("metrics")(aws_cmds.metrics)
+app.command("diagnose", cls=Alb502Command)(logs.diagnose)
+app.command("run", cls=Alb502Command)(logs.run)
+app.command("list", cls=Alb502Command)(catalogue_cmds.list_signatures)
+app.command("sql", cls=Alb502Command)(catalogue_cmds.sql)
+app.command("ddl", cls=Alb502Command)(catalogue_cmds.ddl)
+app.command("sample", cls=Alb502Command)(sample_cmd.sample)
+app.command("check-table", cls=Alb502Command)(aws_cmds.check_table)
+app.command("metrics", cls=Alb502Command)(aws_cmds.metrics)
 
 
 def main() -> None:
