@@ -8,9 +8,6 @@ not, values out of bounds), both must give the same result, or both refuse with 
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,6 @@ from typer._coercion import build_runtime_param
 from typer.core import TyperGroup
 
 from alb502athena.cli.app import app
-from tests.conftest import REPO
 
 VALUES: list[Any] = [
     None, "", "x", " x ", "-", "json", "table", "0", "1", "12", "007", "-3", "1_000", "1.5", "2.0", "nan",
@@ -100,25 +96,3 @@ def test_an_unusual_value_goes_to_typers_own_coercion() -> None:
     with pytest.raises(click.exceptions.BadParameter):
         limit.process_value(ctx, "twelve")
     assert limit._runtime_param is not before  # type: ignore[attr-defined]
-
-
-def test_a_diagnosis_does_not_import_pydantic() -> None:
-    """The point of the module: `alb502 diagnose DIR` with the usual options never loads pydantic."""
-    probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['alb502', 'diagnose', sys.argv[1], './' + sys.argv[1] + '/', '-o', 'json']\n"
-        "try:\n"
-        "    runpy.run_module('alb502athena', run_name='__main__')\n"
-        "except SystemExit as exc:\n"
-        "    print('exit', exc.code, sorted(m for m in sys.modules if m.startswith('pydantic')), file=sys.stderr)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, "examples/logs"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        # The SQL view: the native parser would be compiled first in the test run's empty cache.
-        env={**os.environ, "PYTHONPATH": str(REPO), "ALB502_PARSER": "sql"},
-        timeout=300,
-    )
-    assert done.stderr.strip().splitlines()[-1] == "exit 0 []", done.stderr

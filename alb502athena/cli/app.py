@@ -96,16 +96,20 @@ class Alb502Group(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-app = typer.Typer(
-    name="alb502",
-    cls=Alb502Group,
-    help="Find why an AWS Application Load Balancer answers HTTP 502, from its access logs.\n\n"
-    "Example: alb502 diagnose ./logs --last 2h",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+def _typer() -> typer.Typer:
+    return typer.Typer(
+        name="alb502",
+        cls=Alb502Group,
+        help="Find why an AWS Application Load Balancer answers HTTP 502, from its access logs.\n\n"
+        "Example: alb502 diagnose ./logs --last 2h",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+app = _typer()
 
 
 def _version(value: bool) -> None:
@@ -148,6 +152,27 @@ app.command("check-table", cls=Alb502Command)(aws_cmds.check_table)
 app.command("metrics", cls=Alb502Command)(aws_cmds.metrics)
 
 
+# Root options that may come before the command's name and print nothing themselves.
+_QUIET_ROOT_OPTIONS = ("--debug",)
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The app for these arguments: with only the command they name, where they name one. Typer builds
+    every command's parameters before it parses (about 20 ms for the seven a run does not use); the
+    command's own help, parsing and errors are the same in either. The whole app otherwise: root help
+    or version (it lists every command), shell completion, a name that is no command's."""
+    name = next((a for a in args if a not in _QUIET_ROOT_OPTIONS), None)
+    if name is None or any(key.endswith("_COMPLETE") for key in os.environ):
+        return app
+    chosen = [c for c in app.registered_commands if c.name == name]
+    if not chosen:
+        return app
+    one = _typer()
+    one.registered_callback = app.registered_callback
+    one.registered_commands = chosen
+    return one
+
+
 def main() -> None:
     """The `alb502` command: runs the app, then turns what escaped it into one line and an exit code
     (130 whenever Ctrl-C came, wherever it landed; 3 and a hint to --debug for a bug)."""
@@ -166,7 +191,7 @@ def main() -> None:
     ctrl_c = interrupts.take_over()  # already taken over by the entry point (alb502athena/__main__.py)
     options = RunOptions(debug=os.environ.get("ALB502_DEBUG", "") not in ("", "0"))
     try:
-        app(obj=options)
+        app_for(sys.argv[1:])(obj=options)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
