@@ -2,8 +2,8 @@
 
 Typer (0.29) coerces each parameter's value through a pydantic TypeAdapter built when the command line
 is parsed: importing pydantic and building the thirty adapters of `diagnose` took about 0.15 s of every
-run, a tenth of a diagnosis of a million lines. Here each parameter of the app gets, when the app is
-built, a coercion that returns what Typer's would for the values whose outcome is plain: a string for a
+run, a tenth of a diagnosis of a million lines. Here each parameter of the app gets, as its command
+parses, a coercion that returns what Typer's would for the values whose outcome is plain: a string for a
 `str`, a path that Typer's own checks accept for a `Path`, a default of the annotation's own type within
 its bounds. Any other value (and every value Typer would refuse, so that its message is Typer's) goes to
 Typer's own coercion, built then. tests/test_cli_coercion.py holds the two to the same results.
