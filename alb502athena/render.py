@@ -178,17 +178,16 @@ def sql_window(params: QueryParams) -> SqlWindow:
 
 
 def _render(template: str, params: QueryParams, **extra: object) -> str:
-    window = sql_window(params)
-    text = (
-        environment()
-        .get_template(template)
-        .render(
-            window=window,
-            elb=load_balancer_literal(params.load_balancer),
-            table=table_name(params.table),
-            **extra,
-        )
-    )
+    from alb502athena.rendered import rendered
+
+    context = {
+        "window": sql_window(params),
+        "elb": load_balancer_literal(params.load_balancer),
+        "table": table_name(params.table),
+        **extra,
+    }
+    # From the cache when this context was rendered before: no Jinja to import and compile.
+    text = rendered(template, context, lambda: environment().get_template(template).render(**context))
     return text.strip() + "\n"
 
 
@@ -239,8 +238,12 @@ def location_from_template(template: str | None) -> str | None:
 
 
 def render_macro(name: str) -> str:
-    module = environment().get_template("_macros/alb.sql").module
-    return str(getattr(module, name)())
+    from alb502athena.rendered import rendered
+
+    def render() -> str:
+        return str(getattr(environment().get_template("_macros/alb.sql").module, name)())
+
+    return rendered(f"_macros/alb.sql {name}()", {}, render)
 
 
 def _hive_string(value: str) -> str:

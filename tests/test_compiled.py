@@ -92,7 +92,7 @@ def _diagnose(logs: Path) -> dict[str, object]:
 
 
 def _valid(entry: Path) -> bool:
-    return compiled._load(entry, entry.stem) is not None
+    return compiled.load_entry(entry, entry.stem) is not None
 
 
 def _planted(entry: Path) -> bytes:

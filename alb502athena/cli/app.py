@@ -13,10 +13,10 @@ from typing import Any
 
 import typer
 from typer import _click as click  # Typer's own Click: its commands raise these exceptions
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from alb502athena import __version__, interrupts
-from alb502athena.cli import aws_cmds, catalogue_cmds, faults, logs, sample_cmd
+from alb502athena.cli import aws_cmds, catalogue_cmds, coercion, faults, logs, sample_cmd
 from alb502athena.errors import Interrupted
 
 # What Rich would read as a markup tag in help text, e.g. `[database.]` (Typer renders help with Rich).
@@ -49,12 +49,27 @@ def _usage_error(exc: click.ClickException) -> None:
         typer.echo(f"Try '{ctx.command_path} --help' for help.", err=True)
 
 
+class Alb502Command(TyperCommand):
+    """A command of the app: option values coerced without pydantic where the outcome is plain."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        coercion.install(params)  # its help option included, made by the call above
+        return params
+
+
 class Alb502Group(TyperGroup):
-    """The app's command group: help text printed literally, usage errors printed as one line."""
+    """The app's command group: help text printed literally, usage errors printed as one line, option
+    values coerced without pydantic where the outcome is plain (coercion.py)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _literal_help(self)
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        coercion.install(params)
+        return params
 
     def main(
         self,
@@ -81,16 +96,20 @@ class Alb502Group(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-app = typer.Typer(
-    name="alb502",
-    cls=Alb502Group,
-    help="Find why an AWS Application Load Balancer answers HTTP 502, from its access logs.\n\n"
-    "Example: alb502 diagnose ./logs --last 2h",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+def _typer() -> typer.Typer:
+    return typer.Typer(
+        name="alb502",
+        cls=Alb502Group,
+        help="Find why an AWS Application Load Balancer answers HTTP 502, from its access logs.\n\n"
+        "Example: alb502 diagnose ./logs --last 2h",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+app = _typer()
 
 
 def _version(value: bool) -> None:
@@ -123,14 +142,35 @@ def root(
     ctx.ensure_object(RunOptions).debug = debug
 
 
-app.command("diagnose")(logs.diagnose)
-app.command("run")(logs.run)
-app.command("list")(catalogue_cmds.list_signatures)
-app.command("sql")(catalogue_cmds.sql)
-app.command("ddl")(catalogue_cmds.ddl)
-app.command("sample")(sample_cmd.sample)
-app.command("check-table")(aws_cmds.check_table)
-app.command("metrics")(aws_cmds.metrics)
+app.command("diagnose", cls=Alb502Command)(logs.diagnose)
+app.command("run", cls=Alb502Command)(logs.run)
+app.command("list", cls=Alb502Command)(catalogue_cmds.list_signatures)
+app.command("sql", cls=Alb502Command)(catalogue_cmds.sql)
+app.command("ddl", cls=Alb502Command)(catalogue_cmds.ddl)
+app.command("sample", cls=Alb502Command)(sample_cmd.sample)
+app.command("check-table", cls=Alb502Command)(aws_cmds.check_table)
+app.command("metrics", cls=Alb502Command)(aws_cmds.metrics)
+
+
+# Root options that may come before the command's name and print nothing themselves.
+_QUIET_ROOT_OPTIONS = ("--debug",)
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The app for these arguments: with only the command they name, where they name one. Typer builds
+    every command's parameters before it parses (about 20 ms for the seven a run does not use); the
+    command's own help, parsing and errors are the same in either. The whole app otherwise: root help
+    or version (it lists every command), shell completion, a name that is no command's."""
+    name = next((a for a in args if a not in _QUIET_ROOT_OPTIONS), None)
+    if name is None or any(key.endswith("_COMPLETE") for key in os.environ):
+        return app
+    chosen = [c for c in app.registered_commands if c.name == name]
+    if not chosen:
+        return app
+    one = _typer()
+    one.registered_callback = app.registered_callback
+    one.registered_commands = chosen
+    return one
 
 
 def main() -> None:
@@ -151,7 +191,7 @@ def main() -> None:
     ctrl_c = interrupts.take_over()  # already taken over by the entry point (alb502athena/__main__.py)
     options = RunOptions(debug=os.environ.get("ALB502_DEBUG", "") not in ("", "0"))
     try:
-        app(obj=options)
+        app_for(sys.argv[1:])(obj=options)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1

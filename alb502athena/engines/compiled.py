@@ -47,10 +47,10 @@ def compile_cached(athena_sql: str, key_extra: str, compile_: Callable[[str], st
     shape = _VALUE.sub(take, athena_sql)
     digest = hashlib.sha256(f"{__version__}\0{_sqlglot_version()}\0{key_extra}\0{shape}".encode()).hexdigest()
     path = cache_dir() / f"{digest}.sql"
-    compiled = _load(path, digest)
+    compiled = load_entry(path, digest)
     if compiled is None:
         compiled = compile_(shape)
-        _store(path, digest, compiled)
+        store_entry(path, digest, compiled)
         prune(path.parent, "*.sql", KEEP_QUERIES)
         prune_temporary(path.parent)
     for i, value in enumerate(values):
@@ -71,7 +71,7 @@ def _header(key: str, body: bytes) -> bytes:
     return f"{_MAGIC} {key} {hashlib.sha256(body).hexdigest()}\n".encode()
 
 
-def _load(path: Path, key: str) -> str | None:
+def load_entry(path: Path, key: str) -> str | None:
     """The entry's text, or None when there is none or it is not what was stored under `key`."""
     try:
         data = path.read_bytes()
@@ -86,7 +86,7 @@ def _load(path: Path, key: str) -> str | None:
         return None
 
 
-def _store(path: Path, key: str, text: str) -> None:
+def store_entry(path: Path, key: str, text: str) -> None:
     body = text.encode("utf-8")
     # A read-only home or a full disk: compile every time.
     with contextlib.suppress(OSError):
