@@ -472,3 +472,39 @@ def test_s3_with_an_engine_or_other_paths_is_refused(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "read one s3:// folder at a time" in both.stderr
     athena = cli("diagnose", "s3://bucket/x", "--engine", "athena", "--database", "d", "--last", "1h")
     assert athena.exit_code == 2 and "an s3:// folder is read without --engine" in athena.stderr
+
+
+# --- AWS conventions ----------------------------------------------------------------------------
+
+
+def test_requester_pays_is_said_on_every_request(bucket: dict[str, bytes]) -> None:
+    s3 = s3_client(session(None, None), 4, request_payer="requester")
+    said: list[tuple[str, bytes | None]] = []
+
+    def record(request: Any, event_name: str, **_: Any) -> None:
+        said.append((event_name.rsplit(".", 1)[-1], request.headers.get("x-amz-request-payer")))
+
+    s3.meta.events.register("before-send.s3", record)
+    found = plan(s3, f"s3://{BUCKET}/{HOME}", WINDOW)
+    reader = S3Reader(s3, found.objects[:2], request_payer="requester")
+    reading = reader.reading([o.url for o in found.objects[:2]])
+    from alb502athena.engines.native.pool import Pool
+
+    assert sum(len(c[0]) for o in found.objects[:2] for c in reading.chunks(o.url, Pool())) > 0
+    reading.close()
+    assert {op for op, _ in said} == {"ListObjectsV2", "GetObject"}
+    assert all(payer == b"requester" for _, payer in said), said
+
+
+def test_the_s3_endpoint_variable_is_honoured(
+    bucket: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # AWS_ENDPOINT_URL_S3 wins over AWS_ENDPOINT_URL for S3 (botocore reads both): the general one
+    # points nowhere, and the bucket is read all the same.
+    s3_endpoint = os.environ["AWS_ENDPOINT_URL"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
+    out = json_of(
+        cli("diagnose", f"s3://{BUCKET}/{HOME}", "--start", START, "--end", END, "--no-cache", "-o", "json")
+    )
+    assert out["inputs"]["s3"]["objects"] == 60 and out["totals"]["elb_502"] > 0
