@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -133,6 +133,7 @@ class ReadCounts:
     downloaded_bytes: int = 0
     cached_objects: int = 0
     cached_bytes: int = 0
+    failed: dict[str, int] = field(default_factory=dict)  # objects that could not be read, by reason
 
 
 class S3Reader:
@@ -174,7 +175,12 @@ class S3Reader:
                 self.counts.cached_objects += 1
                 self.counts.cached_bytes += len(data)
         else:
-            data = fetch_object(self._s3, obj, request_payer=self.request_payer, cancelled=cancelled)
+            try:
+                data = fetch_object(self._s3, obj, request_payer=self.request_payer, cancelled=cancelled)
+            except ObjectReadError as exc:
+                with self._lock:
+                    self.counts.failed[str(exc)] = self.counts.failed.get(str(exc), 0) + 1
+                raise
             with self._lock:
                 self.counts.downloaded_objects += 1
                 self.counts.downloaded_bytes += len(data)

@@ -243,6 +243,17 @@ class S3Plan:
             "window (--last, --start/--end), --load-balancer, --account or --region; or raise --max-download"
         )
 
+    def none_readable(self) -> AwsError | None:
+        """When no object could be read at all: one line with the commonest reason (a missing
+        s3:GetObject or kms:Decrypt permission, as a rule), rather than one per object; else None."""
+        failed = self.reader.counts.failed if self.reader is not None else {}
+        if not self.objects or sum(failed.values()) < len(self.objects):
+            return None
+        reason, count = max(failed.items(), key=lambda kv: kv[1])
+        n = len(self.objects)
+        which = " (every one)" if count == n else f" ({n - count:,} for other reasons)"
+        return AwsError(f"none of the {n:,} objects under {self.where.url} could be read: {reason}{which}")
+
     def as_json(self) -> dict[str, Any]:
         """The `s3` object under `inputs` in the JSON."""
         counts = self.reader.counts if self.reader is not None else None

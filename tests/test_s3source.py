@@ -508,3 +508,21 @@ def test_the_s3_endpoint_variable_is_honoured(
         cli("diagnose", f"s3://{BUCKET}/{HOME}", "--start", START, "--end", END, "--no-cache", "-o", "json")
     )
     assert out["inputs"]["s3"]["objects"] == 60 and out["totals"]["elb_502"] > 0
+
+
+def test_no_object_readable_is_one_error(bucket: dict[str, bytes]) -> None:
+    # Every GET refused (here: every object deleted after the listing; a missing s3:GetObject or
+    # kms:Decrypt permission alike) is one line with the reason, not one per object.
+    from moto.s3.models import s3_backends
+
+    found = planned(f"s3://{BUCKET}/{HOME}")
+    for obj in found.objects:
+        s3_backends[ACCOUNT]["aws"].delete_object(BUCKET, obj.key)
+    with pytest.raises(InputError, match="no readable log files"):
+        read(found, None)
+    refused = found.none_readable()
+    assert refused is not None and refused.exit_code == 3
+    assert str(refused) == (
+        f"none of the 60 objects under s3://{BUCKET}/{HOME} could be read: the object is gone: deleted after "
+        "it was listed (every one)"
+    )
