@@ -360,6 +360,8 @@ def diagnose(
 
     Example: alb502 diagnose ./logs --last 2h --output json
 
+    Straight from the log bucket (a window is needed): alb502 diagnose s3://my-alb-logs/prod --last 1h
+
     On Athena: alb502 diagnose --engine athena --database alb --table alb_logs --workgroup alb502 --last 6h
 
     On a Trino table: alb502 diagnose --engine trino --trino-url https://trino:8443 --schema alb --last 2h
