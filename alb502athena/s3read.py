@@ -13,9 +13,10 @@ that no retry changes (403, 404, a KMS key refused) is named at once.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -204,8 +205,22 @@ class _Reading:
         self._ahead_bytes = 0
         self._closed = threading.Event()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(reader.concurrency, thread_name_prefix="alb502-s3")
+        # Daemon threads, not an executor's: after Ctrl-C the process must not wait at exit for a
+        # download stuck on a connection that answers nothing (an executor's threads are joined).
+        self._jobs: queue.SimpleQueue[tuple[S3Object, Future[bytes]] | None] = queue.SimpleQueue()
+        for _ in range(min(reader.concurrency, max(1, len(self._order)))):
+            threading.Thread(target=self._download, daemon=True, name="alb502-s3").start()
         self._top_up()
+
+    def _download(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            obj, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._reader.fetch(obj, self._closed.is_set))
+            except BaseException as exc:  # handed to the loader that waits for it
+                future.set_exception(exc)
 
     def size(self, path: str) -> int:
         return self._reader.objects[path].size
@@ -215,8 +230,9 @@ class _Reading:
         self._started.add(path)
         self._ahead += 1
         self._ahead_bytes += obj.size
-        future = self._pool.submit(self._reader.fetch, obj, self._closed.is_set)
+        future: Future[bytes] = Future()
         self._futures[path] = future
+        self._jobs.put((obj, future))
         return future
 
     def _top_up(self) -> None:
@@ -257,4 +273,9 @@ class _Reading:
     def close(self) -> None:
         """Stop: downloads not started are dropped, those running stop at their next piece."""
         self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for future in self._futures.values():
+                future.cancel()
+            self._futures.clear()
+        for _ in range(self._reader.concurrency):
+            self._jobs.put(None)
