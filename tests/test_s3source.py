@@ -151,6 +151,10 @@ def test_a_prefix_at_any_level(bucket: dict[str, bytes]) -> None:
         planned(f"{home}/2026/11/20")
     with pytest.raises(InputError, match="no ALB log folders"):
         planned(f"s3://{BUCKET}/elsewhere")
+    with pytest.raises(InputError, match=f"no ALB log folders under s3://{BUCKET} "):
+        planned(f"s3://{BUCKET}")  # the bucket's own AWSLogs/: none here, all are under prod/
+    with pytest.raises(InputError, match="no such bucket: no-such-bucket"):
+        planned("s3://no-such-bucket/prod")
 
 
 def test_the_window_selects_by_name_as_local_discovery_does(bucket: dict[str, bytes], tmp_path: Path) -> None:
@@ -472,6 +476,10 @@ def test_s3_with_an_engine_or_other_paths_is_refused(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "read one s3:// folder at a time" in both.stderr
     athena = cli("diagnose", "s3://bucket/x", "--engine", "athena", "--database", "d", "--last", "1h")
     assert athena.exit_code == 2 and "an s3:// folder is read without --engine" in athena.stderr
+    account = cli("diagnose", "s3://bucket/x", "--account", "12345", "--last", "1h")
+    assert account.exit_code == 2 and "invalid --account '12345'" in account.stderr
+    size = cli("diagnose", "s3://bucket/x", "--max-download", "lots", "--last", "1h")
+    assert size.exit_code == 2 and "invalid --max-download 'lots'" in size.stderr
 
 
 # --- AWS conventions ----------------------------------------------------------------------------
@@ -526,3 +534,29 @@ def test_no_object_readable_is_one_error(bucket: dict[str, bytes]) -> None:
         f"none of the 60 objects under s3://{BUCKET}/{HOME} could be read: the object is gone: deleted after "
         "it was listed (every one)"
     )
+
+
+def test_downloads_stay_a_bounded_number_ahead(bucket: dict[str, bytes]) -> None:
+    # Memory holds the bodies downloaded and not yet taken by the scan: at most `ahead_objects` (and a
+    # body per loader thread that asked before the downloads reached it).
+    from alb502athena.s3read import _Reading
+
+    most = [0]
+
+    class Watched(_Reading):
+        def _start(self, path: str) -> Any:
+            started = super()._start(path)
+            most[0] = max(most[0], self._ahead)
+            return started
+
+    class Reader(S3Reader):
+        def reading(self, paths: Any) -> _Reading:
+            return Watched(self, paths)
+
+    found = planned(f"s3://{BUCKET}/{HOME}")
+    s3 = client()
+    reader = Reader(s3, found.objects, concurrency=8, ahead_objects=3)
+    engine = LocalEngine(found.files, WINDOW, source=reader, threads=2)
+    result = diagnose(engine, QueryParams(WINDOW))
+    assert result.totals.lines == 60 * 4 and reader.counts.downloaded_objects == 60
+    assert 3 <= most[0] <= 3 + 2
