@@ -110,7 +110,13 @@ def _refused(exc: Any) -> str:
     error = exc.response.get("Error", {})
     code, message = str(error.get("Code", "")), str(error.get("Message", ""))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if "kms" in (code + message).lower() and (status == 403 or "AccessDenied" in code):
+    # S3 says a KMS refusal its own ways: "not authorized to perform: kms:Decrypt", or "The ciphertext
+    # refers to a customer master key that does not exist ... or you are not allowed to access", or a
+    # KMS.* code.
+    said = (code + " " + message).lower()
+    if any(w in said for w in ("kms", "master key", "ciphertext")) and (
+        status in (400, 403) or "KMS" in code
+    ):
         return (
             f"access denied by KMS: the kms:Decrypt permission on the bucket's encryption key is missing "
             f"({code}: {message})"

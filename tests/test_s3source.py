@@ -560,3 +560,32 @@ def test_downloads_stay_a_bounded_number_ahead(bucket: dict[str, bytes]) -> None
     result = diagnose(engine, QueryParams(WINDOW))
     assert result.totals.lines == 60 * 4 and reader.counts.downloaded_objects == 60
     assert 3 <= most[0] <= 3 + 2
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message", "said"),
+    [
+        ("AccessDenied", 403, "User: arn:aws:iam::1:user/x is not authorized to perform: kms:Decrypt",
+         "access denied by KMS: the kms:Decrypt permission"),
+        ("AccessDenied", 403, "The ciphertext refers to a customer master key that does not exist, does not exist "
+         "in this region, or you are not allowed to access.", "access denied by KMS: the kms:Decrypt permission"),
+        ("KMS.DisabledException", 400, "key is disabled", "access denied by KMS"),
+        ("AccessDenied", 403, "Access Denied", "access denied: the s3:GetObject permission is missing"),
+        ("NoSuchKey", 404, "The specified key does not exist.", "the object is gone"),
+        ("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold",
+         "the object changed after it was listed"),
+        ("SlowDown", 503, "Please reduce your request rate.", "S3 kept answering SlowDown (slow down)"),
+    ],
+)  # fmt: skip
+def test_why_s3_refused_an_object(code: str, status: int, message: str, said: str) -> None:
+    # The answers as botocore parses them (moto answers none of the KMS ones): the one place that
+    # words an object's failure, which the fault tests reach over HTTP.
+    from botocore.exceptions import ClientError
+
+    from alb502athena.s3read import _refused
+
+    error = ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetObject",
+    )
+    assert _refused(error).startswith(said)
