@@ -12,6 +12,7 @@ A window is required: without one, every day folder of the bucket would be liste
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from alb502athena.s3read import S3Object, S3Reader
     from alb502athena.window import Window
 
+READ_ATTEMPTS = 5  # tries of each GET (botocore's retries), unless AWS_MAX_ATTEMPTS says otherwise
 _URL = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?")
 _ELB = "elasticloadbalancing"
 
@@ -79,14 +81,33 @@ class RequestCounter:
             self.get += 1
 
 
-def s3_client(session: Any, concurrency: int, request_payer: str | None = None) -> Any:
+def s3_client(
+    session: Any, concurrency: int, request_payer: str | None = None, *, reads: bool = False
+) -> Any:
     """An S3 client of the session (the AWS CLI's conventions: profile, region, AWS_ENDPOINT_URL_S3 and
-    AWS_ENDPOINT_URL, which botocore reads) with a connection per download."""
+    AWS_ENDPOINT_URL, which botocore reads) with a connection per download.
+
+    The listings' client (`reads` False) fails fast once S3 cannot be reached (aws.client_config). The
+    objects' client (`reads`, of a session of its own: the guard is the session's) does not: one
+    connection reset on one object must not fail every other object's GET; botocore retries each
+    request (standard mode: connection errors, 500, 503 SlowDown) up to READ_ATTEMPTS times."""
     from botocore.config import Config
 
-    from alb502athena.aws import client_config, guard
+    from alb502athena.aws import CONNECT_TIMEOUT, READ_TIMEOUT, client_config, guard
 
-    config = client_config(session).merge(Config(max_pool_connections=max(10, concurrency)))
+    pool = Config(max_pool_connections=max(10, concurrency))
+    if reads:
+        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", READ_ATTEMPTS))
+        mode = os.environ.get("AWS_RETRY_MODE", "standard")
+        config = pool.merge(
+            Config(
+                connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=READ_TIMEOUT,
+                retries={"mode": mode, "max_attempts": attempts},
+            )
+        )
+    else:
+        config = client_config(session).merge(pool)
     s3 = guard(session.client("s3", config=config))
     if request_payer:
         # Every listing of a requester-pays bucket must say it pays (s3objects lists without knowing).

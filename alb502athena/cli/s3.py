@@ -67,8 +67,10 @@ def open_s3(o: dict[str, Any], url: str, params: QueryParams) -> tuple[LocalEngi
             cache = None
     payer = o.get("request_payer")
     s3 = s3_client(session(o.get("profile"), o.get("region")), CONCURRENCY, payer)
+    reads = s3_client(session(o.get("profile"), o.get("region")), CONCURRENCY, payer, reads=True)
     counter = RequestCounter()
     counter.attach(s3)
+    counter.attach(reads)
     region = o.get("region") if region_given(o.get("ctx")) else None
     found = plan(
         s3, url, params.window, load_balancer=params.load_balancer, account=account, region=region,
@@ -77,7 +79,9 @@ def open_s3(o: dict[str, Any], url: str, params: QueryParams) -> tuple[LocalEngi
     typer.echo(inert(found.sentence()), err=True)
     found.refuse_above(limit, o.get("max_download"))
     run = S3Run(found)
-    reader = S3Reader(s3, found.objects, cache=cache, request_payer=payer, progress=_progress_bar(run, found))
+    reader = S3Reader(
+        reads, found.objects, cache=cache, request_payer=payer, progress=_progress_bar(run, found)
+    )
     found.reader = reader
     engine = LocalEngine(found.files, params.window, source=reader)
     return engine, run
