@@ -86,11 +86,18 @@ def _coercer(annotation: Any, info: Any) -> Coercer | None:
     args = get_args(annotation)
     if get_origin(annotation) is list and len(args) == 1 and _is_path(args[0], info):
         return _paths(info)
+    if get_origin(annotation) is list and args == (str,):
+        return _strs
     return None
 
 
 def _str(value: Any, param: Any, ctx: Any) -> Any:
     return value if type(value) is str else _TYPER_S
+
+
+def _strs(value: Any, param: Any, ctx: Any) -> Any:
+    items = value if isinstance(value, list | tuple) else [value]
+    return list(items) if all(type(item) is str for item in items) else _TYPER_S
 
 
 def _bool(value: Any, param: Any, ctx: Any) -> Any:
