@@ -304,9 +304,8 @@ def main() -> None:
         identical = all(s == same["local"] for s in same.values())
         print(f"results: {'identical' if identical else 'DIFFERENT'} ((a), (b), (c), (c'))")
         for run, counted in requests.items():
-            print(
-                f"S3 requests of ({run}): LIST {counted['list']}, GET {counted['get']}, HEAD {counted['head']}"
-            )
+            made = f"LIST {counted['list']}, GET {counted['get']}, HEAD {counted['head']}"
+            print(f"S3 requests of ({run}): {made}")
         reported = (a_json.get("inputs", {}).get("s3") or {}).get("requests")
         print(f"(a) says it made: {reported}")
         if not identical:
