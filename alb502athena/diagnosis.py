@@ -130,6 +130,8 @@ class Diagnosis:
         inputs = self.inputs or Inputs()
         return {
             "verdict": self.verdict().as_json(),
+            # Where the logs were read: files on disk, objects straight from S3, or an engine's table.
+            "source": "s3" if inputs.s3 is not None else "local" if self.engine == "local" else "table",
             "engine": self.engine,
             "window": self.params.window.as_json(),
             "totals": self.totals.__dict__,

@@ -55,6 +55,9 @@ class Inputs:
     load_balancers_in_sample: list[str] = field(default_factory=list)
     lines_by_load_balancer: list[LinesOf] | None = None  # None: not asked
     notes: list[str] = field(default_factory=list)
+    s3: dict[str, Any] | None = None  # what was listed and read from S3 (s3source.S3Plan.as_json)
+    # Other ELB logs counted by a listing, by kind, not named (a day folder holds thousands).
+    set_aside_counted: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -72,10 +75,13 @@ class Inputs:
                 if self.lines_by_load_balancer is not None
                 else None
             ),
+            "s3": self.s3,
         }
 
     def set_aside_json(self) -> dict[str, Any]:
-        return {k: {"count": len(v), "paths": list(v)} for k, v in sorted(self.set_aside.items())}
+        counted = {k: {"count": n, "paths": []} for k, n in self.set_aside_counted.items()}
+        named = {k: {"count": len(v), "paths": list(v)} for k, v in self.set_aside.items()}
+        return dict(sorted({**counted, **named}.items()))
 
     def links_sentences(self) -> list[str]:
         """The folders reached again through links (a loop cut, a second path) and the files read once
@@ -92,11 +98,12 @@ class Inputs:
 
     def set_aside_sentence(self) -> str | None:
         """`set aside 3 connection-log and 2 health-check-log files`, or None."""
-        if not self.set_aside:
+        counts = {**self.set_aside_counted, **{k: len(v) for k, v in self.set_aside.items()}}
+        if not counts:
             return None
-        parts = [f"{len(v):,} {KIND_LABELS.get(k, k)}" for k, v in sorted(self.set_aside.items())]
+        parts = [f"{n:,} {KIND_LABELS.get(k, k)}" for k, n in sorted(counts.items())]
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-        total = sum(len(v) for v in self.set_aside.values())
+        total = sum(counts.values())
         return f"set aside {listed} file{'s' if total != 1 else ''}, not ALB access logs"
 
 
@@ -116,9 +123,10 @@ def from_discovery(found: Discovery) -> Inputs:
     )
 
 
-def gather(d: Diagnosis, found: Discovery | None, engine: Engine) -> Inputs:
-    """Everything the verdict says about the input besides the counts; attached to `d` and returned."""
-    inputs = from_discovery(found) if found is not None else Inputs()
+def gather(d: Diagnosis, found: Discovery | None, engine: Engine, listed: Inputs | None = None) -> Inputs:
+    """Everything the verdict says about the input besides the counts; attached to `d` and returned.
+    `listed`: what an S3 listing found (s3source), in place of a discovery on disk."""
+    inputs = listed or (from_discovery(found) if found is not None else Inputs())
     # A FIFO or a device named like a log was found and not read: a file that could not be read, said
     # wherever those are (the verdict's share, bad_files in JSON, the report, stderr).
     known = {p for p, _ in d.bad_files}
@@ -132,7 +140,7 @@ def gather(d: Diagnosis, found: Discovery | None, engine: Engine) -> Inputs:
         inputs.load_balancers_in_sample = seen.load_balancers
     parsed = t.lines - t.unparsed_lines
     # ALB object names already say which load balancer each file is from: no second scan for that.
-    named = found is not None and all(f.load_balancer for f in found.files)
+    named = listed is not None or (found is not None and all(f.load_balancer for f in found.files))
     # Where the query read only some load balancers' objects ("$path"), an empty read says nothing of
     # the others: list them as where lines were read and none was of the load balancer asked for.
     narrowed = d.params.scope is not None and bool(d.params.scope.prefixes)

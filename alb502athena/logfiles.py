@@ -40,6 +40,13 @@ class LogFile:
     end_time: datetime | None
     load_balancer: str | None = None  # app/<name>/<id> from an ALB object name
     size: int = 0  # bytes, as discovery found it (its stat is the only one before reading)
+    # An object read from elsewhere (s3://bucket/key): `path` is then its key, for its name and folders.
+    url: str | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the file is read from, as readers and messages name it."""
+        return self.url if self.url is not None else str(self.path)
 
 
 @dataclass

@@ -67,6 +67,9 @@ class Listing:
     set_aside: dict[str, Tally] = field(default_factory=dict)
     # The selected keys, only when the caller asked for them (tests, a debugging user): not bounded.
     keys: list[str] | None = None
+    # The selected objects as (key below the root, size, ETag), only when asked (to read them): as many
+    # as the window needs, which --max-download bounds before any is read.
+    objects: list[tuple[str, int, str]] | None = None
 
     @property
     def selected(self) -> Tally:
@@ -123,6 +126,7 @@ def list_window(
     *,
     keep_keys: bool = False,
     progress: Callable[[str], None] | None = None,
+    keep_objects: bool = False,
 ) -> Listing | None:
     """List the window's day folders under `root` (the folder holding yyyy/mm/dd) and select the ALB
     access logs the window needs; of `load_balancers` (app/<name>/<id>) only, when given. None when no
@@ -130,7 +134,7 @@ def list_window(
     if window.start is None or window.end is None:
         return None
     days, span = window.day_folders(), (window.start, window.end)
-    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress)
+    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress, keep_objects)
 
 
 class WindowLister:
@@ -170,6 +174,7 @@ def _list(
     wanted: set[str],
     keep_keys: bool,
     progress: Callable[[str], None] | None = None,
+    keep_objects: bool = False,
 ) -> Listing | None:
     where = split_root(root)
     if where is None:
@@ -182,13 +187,14 @@ def _list(
         account=account,
         region=region,
         keys=[] if keep_keys else None,
+        objects=[] if keep_objects else None,
     )
     for i, day in enumerate(listing.days, 1):
         folder = f"{key}/{day}/"
         if progress is not None:  # a long window is a listing per day, 1,000 objects a call
             progress(f"Listing s3://{bucket}/{folder} ({i} of {len(listing.days)} day folders)")
-        for name, size in _objects(s3, bucket, folder):
-            _count(listing, window, wanted, name, size, folder)
+        for name, size, etag in _objects(s3, bucket, folder):
+            _count(listing, window, wanted, name, size, folder, etag)
     if progress is not None:
         progress("")
     return listing
@@ -201,6 +207,7 @@ def _count(
     name: str,
     size: int,
     folder: str,
+    etag: str = "",
 ) -> None:
     listing.listed.add(size)
     # A key in a folder below the day folder is no object the `"$path"` ranges select: its name holds a
@@ -223,10 +230,12 @@ def _count(
     entry.tally.add(size)
     if listing.keys is not None:
         listing.keys.append(folder + name)
+    if listing.objects is not None:
+        listing.objects.append((folder + name, size, etag))
 
 
-def _objects(s3: Any, bucket: str, folder: str) -> Iterator[tuple[str, int]]:
-    """(name below the folder, size) of each object under it, a page at a time. Paged here rather than
+def _objects(s3: Any, bucket: str, folder: str) -> Iterator[tuple[str, int, str]]:
+    """(name below the folder, size, ETag) of each object under it, a page at a time. Paged here rather than
     by boto3's paginator: check-table hands in a client of its own that has list_objects_v2 only."""
     import botocore.exceptions
 
@@ -238,7 +247,7 @@ def _objects(s3: Any, bucket: str, folder: str) -> Iterator[tuple[str, int]]:
         while True:  # ListObjectsV2 answers 1,000 keys a call, then a token for the next
             page = s3.list_objects_v2(**request)
             for item in page.get("Contents", []):
-                yield item["Key"][len(folder) :], int(item.get("Size", 0))
+                yield item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from alb502athena.cli.options import (
+    AccountOpt,
     AwsEvidenceOpt,
     CaBundleOpt,
+    CacheOpt,
+    CacheSizeOpt,
     CatalogOpt,
     CloudTrailOpt,
     CloudTrailTableOpt,
@@ -21,7 +25,9 @@ from alb502athena.cli.options import (
     LastOpt,
     LimitOpt,
     LoadBalancerOpt,
+    MaxDownloadOpt,
     MaxScanOpt,
+    NoCacheOpt,
     OptionalPathsArg,
     OutputLocationOpt,
     OutputOpt,
@@ -30,6 +36,7 @@ from alb502athena.cli.options import (
     ProfileOpt,
     RegionOpt,
     ReportOpt,
+    RequestPayerOpt,
     ReuseOpt,
     SchemaOpt,
     StartOpt,
@@ -54,6 +61,7 @@ from alb502athena.safetext import inert
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from alb502athena.cli.s3 import S3Run
     from alb502athena.cost import Estimate
     from alb502athena.inputs import Inputs
     from alb502athena.s3objects import WindowLister
@@ -99,12 +107,34 @@ def _notes(
         )
 
 
-def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParams, WindowLister | None]:
-    """The engine and query parameters from a command's options (diagnose and run share them all)."""
+def _open(
+    options: dict[str, Any],
+) -> tuple[Engine, Discovery | None, QueryParams, WindowLister | None, S3Run | None]:
+    """The engine and query parameters from a command's options (diagnose and run share them all); for
+    an s3:// folder, what the listing found too (its objects are being read once this returns)."""
+    from pathlib import Path
+
+    from alb502athena.s3source import is_s3_url
+
     o = options
-    athena = settings(AthenaSettings, o) if o["database"] is not None else None
-    request = settings(EngineRequest, o, paths=o["paths"] or [], athena=athena, progress=terminal_line())
+    paths = o["paths"] or []
     table = QueryParams.table if o["engine"] == "local" else o["table"]
+    if any(is_s3_url(p) for p in paths):
+        from alb502athena.cli.s3 import open_s3
+
+        if len(paths) != 1:
+            raise UsageError("read one s3:// folder at a time, without local paths")
+        if o["engine"] != "local":
+            raise UsageError(
+                f"the {o['engine']} engine reads its table: an s3:// folder is read without --engine"
+            )
+        params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
+        s3_engine, s3 = open_s3(o, paths[0], params)
+        return s3_engine, None, params, None, s3
+    athena = settings(AthenaSettings, o) if o["database"] is not None else None
+    request = settings(
+        EngineRequest, o, paths=[Path(p) for p in paths], athena=athena, progress=terminal_line()
+    )
     params = query_params(o["last"], o["start"], o["end"], o["load_balancer"], table)
     engine, found = open_engine(request, params.window)
     lister = None
@@ -114,7 +144,13 @@ def _open(options: dict[str, Any]) -> tuple[Engine, Discovery | None, QueryParam
 
         lister = WindowLister(client(engine.aws_session, "s3"), progress=terminal_line())
     local = o["engine"] == "local"
-    return engine, found, with_scope(engine, params, o["load_balancer"], local=local, lister=lister), lister
+    return (
+        engine,
+        found,
+        with_scope(engine, params, o["load_balancer"], local=local, lister=lister),
+        lister,
+        None,
+    )
 
 
 def with_scope(
@@ -249,22 +285,32 @@ _HINT_OPTIONS = (
     ("--output-location", "output_location", None),
     ("--profile", "profile", None),
     ("--region", "region", None),
+    ("--account", "account", None),
+    ("--request-payer", "request_payer", None),
 )
 _LOCAL_HINT = ("load_balancer", "last", "start", "end")  # the rest name a remote engine's table
+# Reading S3: the options that choose the objects, and the AWS ones.
+_S3_HINT = (*_LOCAL_HINT, "account", "request_payer", "profile")
 
 
 def _rows_hint(options: dict[str, Any]) -> str:
     """The `alb502 run` command that shows a finding's rows, with every option of the user's that
     narrows them (source, engine, table, load balancer, window), shell-quoted."""
+    from alb502athena.cli.s3 import region_given
+    from alb502athena.s3source import is_s3_url
+
     o = options
     local = o["engine"] == "local"
+    allowed: tuple[str, ...] = _LOCAL_HINT
+    if any(is_s3_url(p) for p in o["paths"] or []):
+        allowed = (*_S3_HINT, "region") if region_given() else _S3_HINT
     parts = ["alb502", "run", "{id}"]
     parts += (
         [shlex.quote(str(p)) for p in o["paths"] or []] if local else ["--engine", shlex.quote(o["engine"])]
     )
     for flag, name, default in _HINT_OPTIONS:
         value = o.get(name)
-        if value is not None and value != default and (not local or name in _LOCAL_HINT):
+        if value is not None and value != default and (not local or name in allowed):
             parts += [flag, shlex.quote(str(value))]
     if not local and o.get("insecure"):
         parts.append("--insecure")
@@ -302,6 +348,12 @@ def diagnose(
     timeout: TimeoutOpt = AthenaSettings.timeout,
     price_per_tb: PriceOpt = AthenaSettings.price_per_tb,
     max_scan: MaxScanOpt = None,
+    account: AccountOpt = None,
+    request_payer: RequestPayerOpt = None,
+    max_download: MaxDownloadOpt = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_size: CacheSizeOpt = "2GiB",
 ) -> None:
     """Classify every HTTP 502 in the logs and say what to do next.
 
@@ -328,9 +380,13 @@ def diagnose(
     from alb502athena.output import render_diagnosis
 
     max_scan_bytes = _max_scan(max_scan)
-    engine_, found, params, lister = _open(dict(locals()))
+    engine_, found, params, lister, s3 = _open(dict(locals()))
     estimate = _athena_estimate(engine_, params, dict(locals()), lister)
-    result = run_diagnosis(engine_, params)
+    try:
+        result = run_diagnosis(engine_, params)
+    finally:
+        if s3 is not None:
+            s3.finish()
     if estimate is not None and result.engine_stats is not None:  # beside Athena's figure, for scripts
         result.engine_stats["estimated_bytes"] = estimate.bytes
     _engine_stats(engine_, estimate)
@@ -345,7 +401,7 @@ def diagnose(
         from alb502athena.evidence.cloudtrail import add_correlations
 
         add_correlations(result, engine_, aws, cloudtrail or [], cloudtrail_table)
-    inputs = gather_inputs(result, found, engine_)
+    inputs = gather_inputs(result, found, engine_, s3.plan.inputs() if s3 is not None else None)
     _notes(
         found, inputs if found is not None else None, result.bad_files, engine_, folders=False,
         damaged=result.damaged_files,
@@ -406,6 +462,12 @@ def run(
     timeout: TimeoutOpt = AthenaSettings.timeout,
     price_per_tb: PriceOpt = AthenaSettings.price_per_tb,
     max_scan: MaxScanOpt = None,
+    account: AccountOpt = None,
+    request_payer: RequestPayerOpt = None,
+    max_download: MaxDownloadOpt = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_size: CacheSizeOpt = "2GiB",
 ) -> None:
     """Show the requests behind one signature (its own query, run on the logs).
 
@@ -421,11 +483,18 @@ def run(
         typer.echo(text, nl=False, color=True)
 
     max_scan_bytes = _max_scan(max_scan)
-    engine_, found, params, lister = _open(dict(locals()))
+    engine_, found, params, lister, s3 = _open(dict(locals()))
     estimate = _athena_estimate(engine_, params, dict(locals()), lister)
     # The limit is in the query, one row past it to know whether more match: the engine never returns
     # more. Without one the rows are written as they are fetched, a batch at a time.
-    with signature_stream(engine_, signature, params, limit + 1 if limit else None) as result:
+    with contextlib.ExitStack() as stack:
+        if s3 is not None:  # the progress bar goes before the rows are written, or an error
+            stack.callback(s3.finish)
+        result = stack.enter_context(
+            signature_stream(engine_, signature, params, limit + 1 if limit else None)
+        )
+        if s3 is not None:
+            s3.finish()
         _engine_stats(engine_, estimate)
         inputs = from_discovery(found) if found is not None else None
         _notes(found, inputs, result.bad_files, engine_, folders=True, damaged=result.damaged_files)

@@ -17,6 +17,7 @@ from alb502athena.window import Window
 
 # The panels of `--help`, per engine and purpose; an option without one is in the first, "Options".
 LOCAL = "Local files"
+S3 = "S3 bucket"
 ATHENA = "Athena"
 TRINO = "Trino"
 WINDOW = "Window and filters"
@@ -150,10 +151,10 @@ EngineOpt = Annotated[
     ),
 ]
 OptionalPathsArg = Annotated[
-    list[Path] | None,
+    list[str] | None,
     typer.Argument(
         help="Log files or folders for the local engine (any mix of .log and .log.gz, nested as "
-        "aws s3 sync leaves them).",
+        "aws s3 sync leaves them), or one s3://bucket/prefix to read the log bucket directly.",
         show_default=False,
         rich_help_panel=LOCAL,
     ),
@@ -228,14 +229,18 @@ OutputLocationOpt = Annotated[
 ProfileOpt = Annotated[
     str | None,
     typer.Option(
-        "--profile", help="AWS profile (Athena, AWS evidence).", envvar="AWS_PROFILE", rich_help_panel=ATHENA
+        "--profile",
+        help="AWS profile (S3, Athena, AWS evidence).",
+        envvar="AWS_PROFILE",
+        rich_help_panel=ATHENA,
     ),
 ]
 RegionOpt = Annotated[
     str | None,
     typer.Option(
         "--region",
-        help="AWS region (Athena, AWS evidence).",
+        help="AWS region (Athena, AWS evidence); with s3://, also only the logs of this region (when "
+        "given on the command line).",
         envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
         rich_help_panel=ATHENA,
     ),
@@ -326,4 +331,57 @@ CloudTrailTableOpt = Annotated[
 ]
 LimitOpt = Annotated[
     int, typer.Option("--limit", min=0, help="Show at most this many rows (0: all).", rich_help_panel=OUTPUT)
+]
+
+# Reading the log bucket directly (a path s3://bucket/prefix).
+AccountOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        help="Only the logs of this AWS account (12 digits) under the prefix.",
+        rich_help_panel=S3,
+    ),
+]
+RequestPayerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--request-payer",
+        help="requester: read a requester-pays bucket (you pay its requests and transfer).",
+        callback=lambda v: v if v is None else _one_of(("requester",))(v),
+        rich_help_panel=S3,
+    ),
+]
+MaxDownloadOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-download",
+        help="Read nothing when the window needs more than this downloaded (cached objects excluded): "
+        "500MB, 2GiB or bytes.",
+        envvar="ALB502_MAX_DOWNLOAD",
+        show_default=False,
+        rich_help_panel=S3,
+    ),
+]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        help="Keep the objects read here, so that a second run downloads only what is new "
+        "(default: ~/.cache/alb502athena/s3, under ALB502_CACHE if set).",
+        show_default=False,
+        rich_help_panel=S3,
+    ),
+]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Keep no object on disk (read from S3 every time).", rich_help_panel=S3),
+]
+CacheSizeOpt = Annotated[
+    str,
+    typer.Option(
+        "--cache-size",
+        help="At most this much in the cache; the objects used longest ago go first.",
+        envvar="ALB502_CACHE_SIZE",
+        rich_help_panel=S3,
+    ),
 ]

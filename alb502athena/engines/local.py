@@ -23,6 +23,7 @@ from alb502athena.window import Window
 if TYPE_CHECKING:
     from alb502athena.engines.athena import EngineStats
     from alb502athena.engines.native.scan import NativeScan
+    from alb502athena.engines.native.source import ObjectSource
 
 
 def _group_by_day(files: Sequence[LogFile], window: Window) -> list[tuple[str | None, list[str]]]:
@@ -32,7 +33,7 @@ def _group_by_day(files: Sequence[LogFile], window: Window) -> list[tuple[str | 
     fallback = days[0] if days else None
     groups: dict[str | None, list[str]] = defaultdict(list)
     for f in files:
-        groups[f.day or fallback].append(str(f.path))
+        groups[f.day or fallback].append(f.location)
     return sorted(groups.items(), key=lambda kv: kv[0] or "")
 
 
@@ -77,6 +78,7 @@ class LocalEngine:
         threads: int | None = None,
         progress: Callable[[str], None] | None = None,
         parser: str | None = None,
+        source: ObjectSource | None = None,
     ) -> None:
         self._files = list(files)
         self._window = window
@@ -87,6 +89,7 @@ class LocalEngine:
         self.notes: list[str] = []  # for the user: what changed how the logs were read
         self.last_stats: EngineStats | None = None  # the local engine bills nothing
         self.aws_session: Any = None
+        self._source = source  # where the files are read from, when not the file system (S3)
         self.parser = self._choose_parser(parser)
         import duckdb  # imported here: `alb502 --help` must not pay for it
 
@@ -107,17 +110,23 @@ class LocalEngine:
         if choice not in ("auto", "native", "sql"):
             raise UsageError(f"unknown parser {choice!r} (ALB502_PARSER): use native or sql")
         self._next_scan: NativeScan | None = None
+        if choice == "sql" and self._source is not None:
+            raise UsageError("objects read from S3 need the native reader: unset ALB502_PARSER=sql")
         if choice == "sql":
             return choice
         from alb502athena.engines.native.scan import NativeScan, installed, supports_format
 
-        if choice == "auto" and not installed():
+        # The SQL view reads files by path: an object from S3 has none.
+        native_only = self._source is not None
+        if choice == "auto" and not installed() and not native_only:
             return "sql"
-        self._next_scan = NativeScan(_group_by_day(self._files, self._window), threads=self._threads)
+        self._next_scan = NativeScan(
+            _group_by_day(self._files, self._window), threads=self._threads, source=self._source
+        )
         self._next_scan.start()
         # An engine dropped before its first query must not leave loaders waiting for a reader.
         self._scan_finalizer = weakref.finalize(self, self._next_scan.close)
-        if choice == "auto" and not supports_format():
+        if choice == "auto" and not native_only and not supports_format():
             self._scan_finalizer()  # closes it, once
             self._next_scan = None
             return "sql"
@@ -241,10 +250,10 @@ class LocalEngine:
             self._scan_finalizer()
             scan = None
         if scan is None:
-            readable = [
-                f for f in (self._files if chosen is None else chosen) if str(f.path) not in known_bad
-            ]
-            scan = NativeScan(_group_by_day(readable, self._window), threads=self._threads)
+            readable = [f for f in (self._files if chosen is None else chosen) if f.location not in known_bad]
+            scan = NativeScan(
+                _group_by_day(readable, self._window), threads=self._threads, source=self._source
+            )
         else:
             self._scan_finalizer.detach()  # this query closes it now
         if self._progress is not None and needs_compiling():
@@ -307,7 +316,7 @@ class LocalEngine:
     def _create_view(self, paths: set[str], chosen: list[LogFile] | None = None) -> LocalView | None:
         if self._files and not paths:
             return None  # every file given was unreadable
-        kept = [f for f in (self._files if chosen is None else chosen) if str(f.path) in paths]
+        kept = [f for f in (self._files if chosen is None else chosen) if f.location in paths]
         view = local_view(_group_by_day(kept, self._window))
         for statement in view.statements():
             self._con.execute(statement)
@@ -352,7 +361,7 @@ class LocalEngine:
                 yield result
             return
         athena_sql, chosen = self._by_path(athena_sql)
-        paths = {str(f.path) for f in self._files} - {p for p, _ in self.bad_files}
+        paths = {f.location for f in self._files} - {p for p, _ in self.bad_files}
         # A corrupt or unreadable file fails the whole DuckDB query; name it, drop it, run again.
         while True:
             view = self._create_view(paths, chosen)

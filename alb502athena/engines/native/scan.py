@@ -29,7 +29,14 @@ from typing import Any
 
 from alb502athena.engines.native.gzip import DamagedGzip, libdeflate
 from alb502athena.engines.native.pool import Lease, Pool
-from alb502athena.engines.native.source import Chunk, LinesRefused, chunks, pieces
+from alb502athena.engines.native.source import (
+    Chunk,
+    LinesRefused,
+    ObjectReading,
+    ObjectSource,
+    chunks,
+    pieces,
+)
 from alb502athena.logformat import LogFormat, log_format
 
 BATCH_ROWS = 16384
@@ -188,6 +195,8 @@ class NativeScan:
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     # Of bad_files, those damaged midway after some of their lines were read and counted.
     partial_files: set[str] = field(default_factory=set)
+    # Where the files are read from when not the file system (S3 objects, by their s3:// names).
+    source: ObjectSource | None = None
     _started: bool = False
     _stopped: bool = False
 
@@ -215,6 +224,9 @@ class NativeScan:
         self._started = True
         self._pool = Pool()
         self._closing = threading.Event()
+        self._reading: ObjectReading | None = None
+        if self.source is not None:
+            self._reading = self.source.reading([p for _, paths in self.files_by_day for p in paths])
         # Loaders are daemon threads, not an executor's: a loader waits for its file's chunks to be
         # taken, and a scan that is never read (the engine's first query never ran) must not keep
         # the process from exiting, which joins an executor's threads.
@@ -245,12 +257,12 @@ class NativeScan:
             return ScanProgress(0, 0, 0, 0)
         if self._totals is None:
             paths = [path for _, paths in self.files_by_day for path in paths]
-            self._totals = len(paths), sum(_size(path) for path in paths)
+            self._totals = len(paths), sum(self._size_of(path) for path in paths)
         files, size = self._totals
         # A big file is read in chunks: the one being read counts for the share of its text parsed.
         head = next(iter(list(self._loads)), None)
         partial = 0
-        if head is not None and head.parsed:
+        if head is not None and head.parsed and self._reading is None:
             text = self._text_sizes.get(head.path) or self._text_sizes.setdefault(head.path, _text_size(head))
             partial = min(head.size, head.size * head.parsed // max(text, 1))
         # Never backwards, whatever the reading thread did between the reads above.
@@ -272,6 +284,8 @@ class NativeScan:
         self._parsers.shutdown(cancel_futures=True)
         self._loads.clear()
         self._pool.close()
+        if self._reading is not None:
+            self._reading.close()
 
     def _loader(self) -> None:
         while (load := self._load_queue.get()) is not None and not self._closing.is_set():
@@ -287,10 +301,14 @@ class NativeScan:
             self._loads.append(load)
             self._load_queue.put(load)
 
+    def _size_of(self, path: str) -> int:
+        return self._reading.size(path) if self._reading is not None else _size(path)
+
     def _load(self, load: _Load) -> None:
-        load.size = _size(load.path)
+        load.size = self._size_of(load.path)
         try:
-            for chunk in chunks(load.path, self._pool):
+            read = self._reading.chunks if self._reading is not None else chunks
+            for chunk in read(load.path, self._pool):
                 if not self._wait_for_room(load, len(chunk[0])):
                     return
                 if not self._hand_over(load.chunks, chunk):

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 from alb502athena.engines.native.gzip import DamagedGzip, GzipText, gunzip
 from alb502athena.engines.native.pool import Lease, Pool
@@ -36,6 +36,23 @@ WHOLE_GZIP = 32 << 20  # bytes of gzip: a bigger file is streamed, whatever its 
 MAX_LINE = 16 << 20
 
 Chunk = tuple[Any, Lease | None]  # a uint8 array of whole lines, and the lease that owns it
+
+
+class ObjectReading(Protocol):
+    """The files of one scan read from elsewhere than the file system (S3 objects): fetched ahead in the
+    scan's order, each handed over as chunks(). A file that cannot be fetched raises OSError from chunks()."""
+
+    def size(self, path: str) -> int: ...
+
+    def chunks(self, path: str, pool: Pool) -> Iterator[Chunk]: ...
+
+    def close(self) -> None: ...
+
+
+class ObjectSource(Protocol):
+    def reading(self, paths: Sequence[str]) -> ObjectReading:
+        """A reading of `paths`, in this order (a scan's)."""
+        ...
 
 
 class Shrank(OSError):
@@ -74,8 +91,18 @@ def chunks(path: str, pool: Pool) -> Iterator[Chunk]:
             yield as_athena_reads(*chunk)
 
 
-def _gzip_chunks(raw: io.FileIO, size: int, pool: Pool) -> Iterator[Chunk]:
-    text = _gzip_stream(raw, size, pool)
+def memory_chunks(data: bytes, gzipped: bool, pool: Pool) -> Iterator[Chunk]:
+    """As chunks(), for a file's bytes already in memory (an S3 object's body): the same reading, the
+    same errors, without a file."""
+    if gzipped:
+        yield from _gzip_chunks(None, len(data), pool, data)
+        return
+    for chunk in _streamed(io.BytesIO(data), pool, len(data)):
+        yield as_athena_reads(*chunk)
+
+
+def _gzip_chunks(raw: io.FileIO | None, size: int, pool: Pool, data: bytes | None = None) -> Iterator[Chunk]:
+    text = _gzip_stream(raw, size, pool, data)
     if not isinstance(text, GzipText):
         yield as_athena_reads(*text)
         return
@@ -122,12 +149,17 @@ class _Snapshot:
         self._file.close()
 
 
-def _gzip_stream(raw: io.FileIO, size: int, pool: Pool) -> tuple[Any, Lease] | GzipText:
+def _gzip_stream(
+    raw: io.FileIO | None, size: int, pool: Pool, data: bytes | None = None
+) -> tuple[Any, Lease] | GzipText:
     """A small gzip file's whole text, decompressed at once (the fast path); or, for a big one, one
-    whose text outgrows WHOLE whatever its trailer says, or a damaged one, a stream of its text."""
+    whose text outgrows WHOLE whatever its trailer says, or a damaged one, a stream of its text. The
+    bytes are read from `raw`, or given as `data` (already in memory)."""
     if size > WHOLE_GZIP:
-        return GzipText(io.BufferedReader(raw))
-    data = raw.readall()
+        return GzipText(io.BufferedReader(raw) if raw is not None else io.BytesIO(data or b""))
+    if data is None:
+        assert raw is not None
+        data = raw.readall()
     # The trailer holds the last member's size (mod 4 GiB, if it is honest): only a guess of the size,
     # for the buffer; a file it says is big is streamed from the start, rather than after WHOLE bytes.
     if len(data) < 18 or int.from_bytes(data[-4:], "little") <= WHOLE:

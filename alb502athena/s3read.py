@@ -1,0 +1,254 @@
+"""S3 objects read straight into memory and into the native reader, in parallel, a bounded amount ahead.
+
+A scan asks for its files in order; the downloads run ahead of it on a pool of threads (one connection
+each), at most AHEAD_OBJECTS objects and AHEAD_BYTES bytes downloaded and not yet taken, so that
+decompressing and parsing overlap the downloads and memory stays bounded whatever the window holds.
+
+Every failure to read an object ends in fetch_object, as ObjectReadError (an OSError, so the scan names
+the object among its bad files and analyses the others): botocore retries what a request's answer says
+is worth retrying (503 SlowDown, 500, throttling, connection errors before an answer); a body cut short
+(a connection reset or closed midway, fewer bytes than its length) is retried here, whole; an answer
+that no retry changes (403, 404, a KMS key refused) is named at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alb502athena.engines.native.pool import Pool
+    from alb502athena.engines.native.source import Chunk
+    from alb502athena.s3cache import ObjectCache
+
+CONCURRENCY = 16  # downloads at once: S3 answers each GET in tens of milliseconds before its first byte
+AHEAD_OBJECTS = 64
+AHEAD_BYTES = 256 << 20
+BODY_ATTEMPTS = 3  # a body cut short is read again, whole, up to this many times in all
+_PIECE = 1 << 20  # bytes read from a body at a time (a cancelled download stops between them)
+
+
+class ObjectReadError(OSError):
+    """An S3 object that could not be read, after the retries that help; the message says why and, where
+    a permission is missing, which."""
+
+
+@dataclass(frozen=True)
+class S3Object:
+    bucket: str
+    key: str
+    size: int
+    etag: str
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def fetch_object(
+    s3: Any,
+    obj: S3Object,
+    *,
+    request_payer: str | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+    attempts: int = BODY_ATTEMPTS,
+) -> bytes:
+    """The object's whole body. The one place an object read fails: ObjectReadError, with the reason.
+    IfMatch pins the ETag listed, so an object rewritten since is refused rather than read as the one
+    listed (and cached under its ETag)."""
+    import botocore.exceptions as bx
+    import urllib3.exceptions
+
+    request: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
+    if obj.etag:
+        request["IfMatch"] = obj.etag
+    if request_payer:
+        request["RequestPayer"] = request_payer
+    last = ""
+    for _ in range(max(1, attempts)):
+        if cancelled():
+            raise ObjectReadError("the download was stopped")
+        try:
+            response = s3.get_object(**request)
+            body = response["Body"]
+            expected = int(response.get("ContentLength", -1))
+            parts = []
+            while piece := body.read(_PIECE):
+                if cancelled():
+                    body.close()
+                    raise ObjectReadError("the download was stopped")
+                parts.append(piece)
+            data = b"".join(parts)
+            if 0 <= expected != len(data):
+                last = f"the body ended after {len(data):,} of its {expected:,} bytes"
+                continue
+            return data
+        except bx.ClientError as exc:
+            raise ObjectReadError(_refused(exc)) from None
+        except (
+            bx.IncompleteReadError,
+            bx.ResponseStreamingError,
+            bx.ReadTimeoutError,
+            bx.ConnectionClosedError,
+            urllib3.exceptions.HTTPError,
+        ) as exc:
+            last = f"the download was cut short ({exc})"
+        except bx.BotoCoreError as exc:
+            from alb502athena.aws import translate
+
+            translated = translate(exc, f"reading {obj.url}")
+            raise ObjectReadError(str(translated or exc)) from None
+    raise ObjectReadError(f"{last}, {attempts} times")
+
+
+def _refused(exc: Any) -> str:
+    """Why S3 refused a GetObject, naming the permission where one is missing."""
+    error = exc.response.get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if "kms" in (code + message).lower() and (status == 403 or "AccessDenied" in code):
+        return (
+            f"access denied by KMS: the kms:Decrypt permission on the bucket's encryption key is missing "
+            f"({code}: {message})"
+        )
+    if "AccessDenied" in code or status == 403:
+        return f"access denied: the s3:GetObject permission is missing ({code}: {message})"
+    if code in ("NoSuchKey", "404") or status == 404:
+        return "the object is gone: deleted after it was listed"
+    if code == "PreconditionFailed" or status == 412:
+        return "the object changed after it was listed (its ETag differs): run again to read the new one"
+    if code in ("SlowDown", "ServiceUnavailable", "503") or status == 503:
+        return f"S3 kept answering {code or status} (slow down), even after retries"
+    return f"S3 answered {code or status}: {message}"
+
+
+@dataclass
+class ReadCounts:
+    """What the readings of a run took: objects and bytes downloaded, objects served by the cache."""
+
+    downloaded_objects: int = 0
+    downloaded_bytes: int = 0
+    cached_objects: int = 0
+    cached_bytes: int = 0
+
+
+class S3Reader:
+    """The objects of a plan, read for the native reader's scans (engines.native.source.ObjectSource).
+    Each scan gets its own reading; the cache, counts and progress are the reader's."""
+
+    def __init__(
+        self,
+        s3: Any,
+        objects: Sequence[S3Object],
+        *,
+        cache: ObjectCache | None = None,
+        request_payer: str | None = None,
+        concurrency: int = CONCURRENCY,
+        ahead_objects: int = AHEAD_OBJECTS,
+        ahead_bytes: int = AHEAD_BYTES,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self._s3 = s3
+        self.objects = {o.url: o for o in objects}
+        self.cache = cache
+        self.request_payer = request_payer
+        self.concurrency = max(1, concurrency)
+        self.ahead_objects = max(1, ahead_objects)
+        self.ahead_bytes = ahead_bytes
+        self.progress = progress  # called with (objects, bytes) each time an object is in memory
+        self.counts = ReadCounts()
+        self._lock = threading.Lock()
+
+    def reading(self, paths: Sequence[str]) -> _Reading:
+        return _Reading(self, paths)
+
+    def fetch(self, obj: S3Object, cancelled: Callable[[], bool]) -> bytes:
+        """The body: from the cache, else from S3 (then kept in the cache)."""
+        cache = self.cache
+        data = cache.get(obj.bucket, obj.key, obj.etag, obj.size) if cache is not None else None
+        if data is not None:
+            with self._lock:
+                self.counts.cached_objects += 1
+                self.counts.cached_bytes += len(data)
+        else:
+            data = fetch_object(self._s3, obj, request_payer=self.request_payer, cancelled=cancelled)
+            with self._lock:
+                self.counts.downloaded_objects += 1
+                self.counts.downloaded_bytes += len(data)
+            if cache is not None:
+                cache.put(obj.bucket, obj.key, obj.etag, data)
+        if self.progress is not None:
+            self.progress(1, len(data))
+        return data
+
+
+class _Reading:
+    """One scan's objects, downloaded ahead of it in its order (engines.native.source.ObjectReading)."""
+
+    def __init__(self, reader: S3Reader, paths: Sequence[str]) -> None:
+        self._reader = reader
+        self._order = list(paths)
+        self._next = 0  # the first of _order not yet started
+        self._started: set[str] = set()
+        self._futures: dict[str, Future[bytes]] = {}
+        self._ahead = 0  # started and not yet taken: objects and their bytes
+        self._ahead_bytes = 0
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(reader.concurrency, thread_name_prefix="alb502-s3")
+        self._top_up()
+
+    def size(self, path: str) -> int:
+        return self._reader.objects[path].size
+
+    def _start(self, path: str) -> Future[bytes]:
+        obj = self._reader.objects[path]
+        self._started.add(path)
+        self._ahead += 1
+        self._ahead_bytes += obj.size
+        future = self._pool.submit(self._reader.fetch, obj, self._closed.is_set)
+        self._futures[path] = future
+        return future
+
+    def _top_up(self) -> None:
+        with self._lock:
+            r = self._reader
+            while self._next < len(self._order) and not self._closed.is_set():
+                path = self._order[self._next]
+                if path not in self._started:
+                    size = r.objects[path].size
+                    if self._ahead and (
+                        self._ahead >= r.ahead_objects or self._ahead_bytes + size > r.ahead_bytes
+                    ):
+                        return
+                    self._start(path)
+                self._next += 1
+
+    def chunks(self, path: str, pool: Pool) -> Iterator[Chunk]:
+        from alb502athena.engines.native.source import memory_chunks
+
+        with self._lock:
+            if self._closed.is_set():
+                raise ObjectReadError("the download was stopped")
+            # Asked before the downloads reached it (a loader ahead of the others): started now.
+            future = self._futures.pop(path, None) or self._start(path)
+            self._futures.pop(path, None)
+        size = self._reader.objects[path].size
+        try:
+            data = future.result()
+        except CancelledError:
+            raise ObjectReadError("the download was stopped") from None
+        finally:
+            with self._lock:
+                self._ahead -= 1
+                self._ahead_bytes -= size
+            self._top_up()
+        yield from memory_chunks(data, path.endswith(".gz"), pool)
+
+    def close(self) -> None:
+        """Stop: downloads not started are dropped, those running stop at their next piece."""
+        self._closed.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
