@@ -109,7 +109,10 @@ def _refused(exc: Any) -> str:
     error = exc.response.get("Error", {})
     code, message = str(error.get("Code", "")), str(error.get("Message", ""))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if "kms" in (code + message).lower() and (status == 403 or "AccessDenied" in code):
+    # S3 passes on KMS's refusal as AccessDenied, in KMS's words, which may not say "KMS": "The
+    # ciphertext refers to a customer master key that does not exist, ... or you are not allowed to access."
+    kms = "kms" in (code + message).lower() or "customer master key" in message.lower()
+    if kms and (status == 403 or "AccessDenied" in code):
         return (
             f"access denied by KMS: the kms:Decrypt permission on the bucket's encryption key is missing "
             f"({code}: {message})"

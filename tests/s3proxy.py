@@ -102,8 +102,7 @@ class S3Proxy:
         self.gets: Counter[str] = Counter()  # GetObject requests per key
         self.faulted: list[tuple[str, str]] = []  # (kind, key) of each fault made
         self.stalled = 0  # requests being held now
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]
@@ -164,6 +163,17 @@ class S3Proxy:
         finally:
             with self._stalled:
                 self.stalled -= 1
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet when the client went away (a process interrupted, a reset made here); else as usual."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler(proxy: S3Proxy) -> type[BaseHTTPRequestHandler]:
