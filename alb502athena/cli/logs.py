@@ -302,8 +302,8 @@ def _rows_hint(options: dict[str, Any]) -> str:
     o = options
     local = o["engine"] == "local"
     allowed: tuple[str, ...] = _LOCAL_HINT
-    if any(is_s3_url(p) for p in o["paths"] or []):
-        allowed = (*_S3_HINT, "region") if region_given() else _S3_HINT
+    if any(is_s3_url(p) for p in o.get("paths") or []):
+        allowed = (*_S3_HINT, "region") if region_given(o.get("ctx")) else _S3_HINT
     parts = ["alb502", "run", "{id}"]
     parts += (
         [shlex.quote(str(p)) for p in o["paths"] or []] if local else ["--engine", shlex.quote(o["engine"])]
@@ -319,6 +319,7 @@ def _rows_hint(options: dict[str, Any]) -> str:
 
 @domain_errors
 def diagnose(
+    ctx: typer.Context,
     paths: OptionalPathsArg = None,
     output: OutputOpt = "table",
     last: LastOpt = None,
@@ -436,6 +437,7 @@ def diagnose(
 
 @domain_errors
 def run(
+    ctx: typer.Context,
     signature: Annotated[str, typer.Argument(help="Signature id (see `alb502 list`).")],
     paths: OptionalPathsArg = None,
     output: OutputOpt = "table",

@@ -21,14 +21,11 @@ if TYPE_CHECKING:
     from alb502athena.s3source import S3Plan
 
 
-def region_given() -> bool:
-    """Whether --region was on the command line: AWS_REGION picks the client's region, and must not
-    narrow the logs read to that region without the user saying so."""
-    import click
-    from click.core import ParameterSource
-
-    ctx = click.get_current_context(silent=True)
-    return ctx is not None and ctx.get_parameter_source("region") == ParameterSource.COMMANDLINE
+def region_given(ctx: Any) -> bool:
+    """Whether --region was on the command line (`ctx`, the command's): AWS_REGION picks the client's
+    region, and must not narrow the logs read to that region without the user saying so."""
+    source = ctx.get_parameter_source("region") if ctx is not None else None
+    return getattr(source, "name", None) == "COMMANDLINE"
 
 
 def _warn(text: str) -> None:
@@ -71,7 +68,7 @@ def open_s3(o: dict[str, Any], url: str, params: QueryParams) -> tuple[LocalEngi
     s3 = s3_client(session(o.get("profile"), o.get("region")), CONCURRENCY, payer)
     counter = RequestCounter()
     counter.attach(s3)
-    region = o.get("region") if region_given() else None
+    region = o.get("region") if region_given(o.get("ctx")) else None
     found = plan(
         s3, url, params.window, load_balancer=params.load_balancer, account=account, region=region,
         requests=counter, cache=cache,
