@@ -13,10 +13,11 @@ that no retry changes (403, 404, a KMS key refused) is named at once.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import CancelledError, Future
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -109,10 +110,13 @@ def _refused(exc: Any) -> str:
     error = exc.response.get("Error", {})
     code, message = str(error.get("Code", "")), str(error.get("Message", ""))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    # S3 passes on KMS's refusal as AccessDenied, in KMS's words, which may not say "KMS": "The
-    # ciphertext refers to a customer master key that does not exist, ... or you are not allowed to access."
-    kms = "kms" in (code + message).lower() or "customer master key" in message.lower()
-    if kms and (status == 403 or "AccessDenied" in code):
+    # S3 says a KMS refusal its own ways: "not authorized to perform: kms:Decrypt", or "The ciphertext
+    # refers to a customer master key that does not exist ... or you are not allowed to access", or a
+    # KMS.* code.
+    said = (code + " " + message).lower()
+    if any(w in said for w in ("kms", "master key", "ciphertext")) and (
+        status in (400, 403) or "KMS" in code
+    ):
         return (
             f"access denied by KMS: the kms:Decrypt permission on the bucket's encryption key is missing "
             f"({code}: {message})"
@@ -136,6 +140,7 @@ class ReadCounts:
     downloaded_bytes: int = 0
     cached_objects: int = 0
     cached_bytes: int = 0
+    failed: dict[str, int] = field(default_factory=dict)  # objects that could not be read, by reason
 
 
 class S3Reader:
@@ -177,7 +182,12 @@ class S3Reader:
                 self.counts.cached_objects += 1
                 self.counts.cached_bytes += len(data)
         else:
-            data = fetch_object(self._s3, obj, request_payer=self.request_payer, cancelled=cancelled)
+            try:
+                data = fetch_object(self._s3, obj, request_payer=self.request_payer, cancelled=cancelled)
+            except ObjectReadError as exc:
+                with self._lock:
+                    self.counts.failed[str(exc)] = self.counts.failed.get(str(exc), 0) + 1
+                raise
             with self._lock:
                 self.counts.downloaded_objects += 1
                 self.counts.downloaded_bytes += len(data)
@@ -201,8 +211,22 @@ class _Reading:
         self._ahead_bytes = 0
         self._closed = threading.Event()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(reader.concurrency, thread_name_prefix="alb502-s3")
+        # Daemon threads, not an executor's: after Ctrl-C the process must not wait at exit for a
+        # download stuck on a connection that answers nothing (an executor's threads are joined).
+        self._jobs: queue.SimpleQueue[tuple[S3Object, Future[bytes]] | None] = queue.SimpleQueue()
+        for _ in range(min(reader.concurrency, max(1, len(self._order)))):
+            threading.Thread(target=self._download, daemon=True, name="alb502-s3").start()
         self._top_up()
+
+    def _download(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            obj, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._reader.fetch(obj, self._closed.is_set))
+            except BaseException as exc:  # handed to the loader that waits for it
+                future.set_exception(exc)
 
     def size(self, path: str) -> int:
         return self._reader.objects[path].size
@@ -212,8 +236,9 @@ class _Reading:
         self._started.add(path)
         self._ahead += 1
         self._ahead_bytes += obj.size
-        future = self._pool.submit(self._reader.fetch, obj, self._closed.is_set)
+        future: Future[bytes] = Future()
         self._futures[path] = future
+        self._jobs.put((obj, future))
         return future
 
     def _top_up(self) -> None:
@@ -254,4 +279,9 @@ class _Reading:
     def close(self) -> None:
         """Stop: downloads not started are dropped, those running stop at their next piece."""
         self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for future in self._futures.values():
+                future.cancel()
+            self._futures.clear()
+        for _ in range(self._reader.concurrency):
+            self._jobs.put(None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -243,6 +244,17 @@ class S3Plan:
             "window (--last, --start/--end), --load-balancer, --account or --region; or raise --max-download"
         )
 
+    def none_readable(self) -> AwsError | None:
+        """When no object could be read at all: one line with the commonest reason (a missing
+        s3:GetObject or kms:Decrypt permission, as a rule), rather than one per object; else None."""
+        failed = self.reader.counts.failed if self.reader is not None else {}
+        if not self.objects or sum(failed.values()) < len(self.objects):
+            return None
+        reason, count = max(failed.items(), key=lambda kv: kv[1])
+        n = len(self.objects)
+        which = " (every one)" if count == n else f" ({n - count:,} for other reasons)"
+        return AwsError(f"none of the {n:,} objects under {self.where.url} could be read: {reason}{which}")
+
     def as_json(self) -> dict[str, Any]:
         """The `s3` object under `inputs` in the JSON."""
         counts = self.reader.counts if self.reader is not None else None
@@ -291,8 +303,10 @@ def plan(
     region: str | None = None,
     requests: RequestCounter | None = None,
     cache: ObjectCache | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> S3Plan:
-    """List what the window needs under `url`. Nothing is read yet."""
+    """List what the window needs under `url` (`progress` says which day folder is being listed: a
+    busy one is tens of listings). Nothing is read yet."""
     from alb502athena.logfiles import LogFile
     from alb502athena.s3objects import list_window
     from alb502athena.s3read import S3Object
@@ -309,7 +323,7 @@ def plan(
     files: list[LogFile] = []
     wanted = [load_balancer] if load_balancer else []
     for root in roots:
-        listing = list_window(s3, root, window, wanted, keep_objects=True)
+        listing = list_window(s3, root, window, wanted, keep_objects=True, progress=progress)
         assert listing is not None and listing.objects is not None  # an s3:// root and a whole window
         listings.append(listing)
         for key, size, etag in listing.objects:

@@ -151,6 +151,10 @@ def test_a_prefix_at_any_level(bucket: dict[str, bytes]) -> None:
         planned(f"{home}/2026/11/20")
     with pytest.raises(InputError, match="no ALB log folders"):
         planned(f"s3://{BUCKET}/elsewhere")
+    with pytest.raises(InputError, match=f"no ALB log folders under s3://{BUCKET} "):
+        planned(f"s3://{BUCKET}")  # the bucket's own AWSLogs/: none here, all are under prod/
+    with pytest.raises(InputError, match="no such bucket: no-such-bucket"):
+        planned("s3://no-such-bucket/prod")
 
 
 def test_the_window_selects_by_name_as_local_discovery_does(bucket: dict[str, bytes], tmp_path: Path) -> None:
@@ -472,6 +476,10 @@ def test_s3_with_an_engine_or_other_paths_is_refused(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "read one s3:// folder at a time" in both.stderr
     athena = cli("diagnose", "s3://bucket/x", "--engine", "athena", "--database", "d", "--last", "1h")
     assert athena.exit_code == 2 and "an s3:// folder is read without --engine" in athena.stderr
+    account = cli("diagnose", "s3://bucket/x", "--account", "12345", "--last", "1h")
+    assert account.exit_code == 2 and "invalid --account '12345'" in account.stderr
+    size = cli("diagnose", "s3://bucket/x", "--max-download", "lots", "--last", "1h")
+    assert size.exit_code == 2 and "invalid --max-download 'lots'" in size.stderr
 
 
 # --- AWS conventions ----------------------------------------------------------------------------
@@ -508,3 +516,76 @@ def test_the_s3_endpoint_variable_is_honoured(
         cli("diagnose", f"s3://{BUCKET}/{HOME}", "--start", START, "--end", END, "--no-cache", "-o", "json")
     )
     assert out["inputs"]["s3"]["objects"] == 60 and out["totals"]["elb_502"] > 0
+
+
+def test_no_object_readable_is_one_error(bucket: dict[str, bytes]) -> None:
+    # Every GET refused (here: every object deleted after the listing; a missing s3:GetObject or
+    # kms:Decrypt permission alike) is one line with the reason, not one per object.
+    from moto.s3.models import s3_backends
+
+    found = planned(f"s3://{BUCKET}/{HOME}")
+    for obj in found.objects:
+        s3_backends[ACCOUNT]["aws"].delete_object(BUCKET, obj.key)
+    with pytest.raises(InputError, match="no readable log files"):
+        read(found, None)
+    refused = found.none_readable()
+    assert refused is not None and refused.exit_code == 3
+    assert str(refused) == (
+        f"none of the 60 objects under s3://{BUCKET}/{HOME} could be read: the object is gone: deleted after "
+        "it was listed (every one)"
+    )
+
+
+def test_downloads_stay_a_bounded_number_ahead(bucket: dict[str, bytes]) -> None:
+    # Memory holds the bodies downloaded and not yet taken by the scan: at most `ahead_objects` (and a
+    # body per loader thread that asked before the downloads reached it).
+    from alb502athena.s3read import _Reading
+
+    most = [0]
+
+    class Watched(_Reading):
+        def _start(self, path: str) -> Any:
+            started = super()._start(path)
+            most[0] = max(most[0], self._ahead)
+            return started
+
+    class Reader(S3Reader):
+        def reading(self, paths: Any) -> _Reading:
+            return Watched(self, paths)
+
+    found = planned(f"s3://{BUCKET}/{HOME}")
+    s3 = client()
+    reader = Reader(s3, found.objects, concurrency=8, ahead_objects=3)
+    engine = LocalEngine(found.files, WINDOW, source=reader, threads=2)
+    result = diagnose(engine, QueryParams(WINDOW))
+    assert result.totals.lines == 60 * 4 and reader.counts.downloaded_objects == 60
+    assert 3 <= most[0] <= 3 + 2
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message", "said"),
+    [
+        ("AccessDenied", 403, "User: arn:aws:iam::1:user/x is not authorized to perform: kms:Decrypt",
+         "access denied by KMS: the kms:Decrypt permission"),
+        ("AccessDenied", 403, "The ciphertext refers to a customer master key that does not exist, does not exist "
+         "in this region, or you are not allowed to access.", "access denied by KMS: the kms:Decrypt permission"),
+        ("KMS.DisabledException", 400, "key is disabled", "access denied by KMS"),
+        ("AccessDenied", 403, "Access Denied", "access denied: the s3:GetObject permission is missing"),
+        ("NoSuchKey", 404, "The specified key does not exist.", "the object is gone"),
+        ("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold",
+         "the object changed after it was listed"),
+        ("SlowDown", 503, "Please reduce your request rate.", "S3 kept answering SlowDown (slow down)"),
+    ],
+)  # fmt: skip
+def test_why_s3_refused_an_object(code: str, status: int, message: str, said: str) -> None:
+    # The answers as botocore parses them (moto answers none of the KMS ones): the one place that
+    # words an object's failure, which the fault tests reach over HTTP.
+    from botocore.exceptions import ClientError
+
+    from alb502athena.s3read import _refused
+
+    error = ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetObject",
+    )
+    assert _refused(error).startswith(said)

@@ -360,6 +360,8 @@ def diagnose(
 
     Example: alb502 diagnose ./logs --last 2h --output json
 
+    Straight from the log bucket (a window is needed): alb502 diagnose s3://my-alb-logs/prod --last 1h
+
     On Athena: alb502 diagnose --engine athena --database alb --table alb_logs --workgroup alb502 --last 6h
 
     On a Trino table: alb502 diagnose --engine trino --trino-url https://trino:8443 --schema alb --last 2h
@@ -385,6 +387,12 @@ def diagnose(
     estimate = _athena_estimate(engine_, params, dict(locals()), lister)
     try:
         result = run_diagnosis(engine_, params)
+    except InputError:
+        # "No readable log files" from S3 is AWS refusing every GET: said once, exit 3.
+        refused = s3.plan.none_readable() if s3 is not None else None
+        if refused is not None:
+            raise refused from None
+        raise
     finally:
         if s3 is not None:
             s3.finish()
@@ -492,9 +500,15 @@ def run(
     with contextlib.ExitStack() as stack:
         if s3 is not None:  # the progress bar goes before the rows are written, or an error
             stack.callback(s3.finish)
-        result = stack.enter_context(
-            signature_stream(engine_, signature, params, limit + 1 if limit else None)
-        )
+        try:
+            result = stack.enter_context(
+                signature_stream(engine_, signature, params, limit + 1 if limit else None)
+            )
+        except InputError:
+            refused = s3.plan.none_readable() if s3 is not None else None
+            if refused is not None:  # AWS refused every GET: said once, exit 3
+                raise refused from None
+            raise
         if s3 is not None:
             s3.finish()
         _engine_stats(engine_, estimate)

@@ -13,6 +13,7 @@ import typer
 
 from alb502athena.errors import UsageError
 from alb502athena.objectname import ACCOUNT
+from alb502athena.progress import terminal_line
 from alb502athena.safetext import inert
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def open_s3(o: dict[str, Any], url: str, params: QueryParams) -> tuple[LocalEngi
     region = o.get("region") if region_given(o.get("ctx")) else None
     found = plan(
         s3, url, params.window, load_balancer=params.load_balancer, account=account, region=region,
-        requests=counter, cache=cache,
+        requests=counter, cache=cache, progress=terminal_line(),
     )  # fmt: skip
     typer.echo(inert(found.sentence()), err=True)
     found.refuse_above(limit, o.get("max_download"))
