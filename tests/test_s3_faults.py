@@ -226,11 +226,6 @@ def test_ctrl_c_while_downloads_are_stalled(bucket: str, proxy: S3Proxy, tty: bo
     assert_interrupted(code, err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="s3read's download threads are joined at exit: each stalled download waits out its read timeout "
-    "and is tried again (botocore) before the process ends, 20 s after Ctrl-C here",
-)
 def test_ctrl_c_stops_the_downloads(bucket: str, proxy: S3Proxy) -> None:
     code, err, sent = interrupt_stalled_downloads(proxy, tty=False)
     assert_interrupted(code, err)
