@@ -50,14 +50,15 @@ def client_config(sess: Any) -> Any:
     from botocore.config import Config
 
     # Standard retries back off on throttling (ThrottlingException, TooManyRequestsException); the
-    # AWS_MAX_ATTEMPTS and AWS_RETRY_MODE variables of the AWS CLI and SDKs still decide.
+    # AWS_MAX_ATTEMPTS and AWS_RETRY_MODE variables of the AWS CLI and SDKs still decide. Both count
+    # attempts, the first included: botocore's `max_attempts` would count retries only.
     attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", MAX_ATTEMPTS))
     mode = os.environ.get("AWS_RETRY_MODE", "standard")
     _Reachability().watch(sess)
     return Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"mode": mode, "max_attempts": attempts},
+        retries={"mode": mode, "total_max_attempts": attempts},
     )
 
 

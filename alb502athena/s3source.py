@@ -103,7 +103,7 @@ def s3_client(
             Config(
                 connect_timeout=CONNECT_TIMEOUT,
                 read_timeout=READ_TIMEOUT,
-                retries={"mode": mode, "max_attempts": attempts},
+                retries={"mode": mode, "total_max_attempts": attempts},
             )
         )
     else:
