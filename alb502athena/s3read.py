@@ -29,6 +29,7 @@ CONCURRENCY = 16  # downloads at once: S3 answers each GET in tens of millisecon
 AHEAD_OBJECTS = 64
 AHEAD_BYTES = 256 << 20
 BODY_ATTEMPTS = 3  # a body cut short is read again, whole, up to this many times in all
+_WAIT_STEP = 0.1  # seconds between two looks, while waiting for a download, at whether the reading stopped
 _PIECE = 1 << 20  # bytes read from a body at a time (a cancelled download stops between them)
 
 
@@ -266,7 +267,15 @@ class _Reading:
             self._futures.pop(path, None)
         size = self._reader.objects[path].size
         try:
-            data = future.result()
+            # A download stalled on a silent connection cannot be cancelled (it ends at botocore's read
+            # timeout, and its retries after that): the loader waiting for it must not, once stopped.
+            while True:
+                try:
+                    data = future.result(timeout=_WAIT_STEP)
+                    break
+                except TimeoutError:
+                    if self._closed.is_set():
+                        raise ObjectReadError("the download was stopped") from None
         except CancelledError:
             raise ObjectReadError("the download was stopped") from None
         finally:

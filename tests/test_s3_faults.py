@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,3 +233,38 @@ def test_ctrl_c_stops_the_downloads(bucket: str, proxy: S3Proxy) -> None:
     code, err, sent = interrupt_stalled_downloads(proxy, tty=False)
     assert_interrupted(code, err)
     assert sent == 0  # no download was tried again after Ctrl-C: the process did not wait for them
+
+
+def test_a_stopped_reading_does_not_wait_for_a_stalled_download(bucket: str, proxy: S3Proxy) -> None:
+    # Found under load: after Ctrl-C the reader's loader still waited for a download held by a silent
+    # connection (botocore's read timeout, then its retries), so the process did not end for minutes.
+    from moto.s3.models import s3_backends
+
+    from alb502athena.engines.native.pool import Pool
+    from alb502athena.s3read import ObjectReadError, S3Object, S3Reader
+
+    stored = s3_backends[ACCOUNT]["aws"].get_object(BUCKET, bucket)
+    assert stored is not None
+    obj = S3Object(BUCKET, bucket, stored.size, stored.etag)
+    proxy.add("stall", bucket)
+    reader = S3Reader(boto3.client("s3", region_name=REGION), [obj], concurrency=1)
+    reading = reader.reading([obj.url])
+    assert proxy.wait_stalled(1, timeout=30)
+    failed: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            list(reading.chunks(obj.url, Pool()))
+        except BaseException as exc:
+            failed.append(exc)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(0.5)
+    assert loader.is_alive()  # waiting for the download (the proxy holds it)
+    reading.close()
+    loader.join(5)  # far below the read timeout: the stop is seen at once
+    stopped = not loader.is_alive()
+    proxy.release()
+    assert stopped, "the loader still waits for the stalled download"
+    assert len(failed) == 1 and isinstance(failed[0], ObjectReadError), failed
