@@ -46,10 +46,11 @@ def test_diagnose_json_matches_the_local_engine(trino: TrinoTier, schema: str) -
     code, out, _ = invoke("diagnose", str(REPO / "examples" / "logs"), *WINDOW, "-o", "json")
     local = json.loads(out)
     assert remote["engine"] == "trino" and local["engine"] == "local"
+    assert remote["source"] == "table" and local["source"] == "local"
     # What the input held is known from files locally only (names, sampled lines); the verdict's
     # status, headline and warnings are the same on both.
     for data in (remote, local):
-        del data["engine"], data["inputs"], data["verdict"]["details"]
+        del data["engine"], data["source"], data["inputs"], data["verdict"]["details"]
     assert remote == local
     assert remote["totals"]["elb_502"] == 197
 
