@@ -254,7 +254,8 @@ def list_window_names(
     names of its prefix (StartAfter=<prefix>~: '~' sorts after the digits of an end time). Names that
     are no ELB object's are stepped over one at a time and counted as unrecognised; past
     `unrecognised_limit` of them the rest of the folder is listed whole (`listed_whole`). Counts cover
-    the window's names only (`coverage`)."""
+    the window's names only (`coverage`): a name that begins as an ELB object's but does not parse is
+    counted when it sorts within the window's end times, and otherwise never seen."""
     if window.start is None or window.end is None:
         return None
     where = split_root(root)
