@@ -203,3 +203,20 @@ def test_a_load_balancer_given(bucket: list[str], proxy: S3Proxy) -> None:
         assert lists == 3 * 2  # its access, connection and health-check logs, in two day folders
         # Its other log types in the window are counted: 23:50 to 00:25, two nodes.
         assert {k: t.objects for k, t in listing.set_aside.items()} == {"connection": 16, "health_check": 16}
+
+
+def test_nothing_of_the_load_balancer_in_the_window_is_said(bucket: list[str], proxy: S3Proxy) -> None:
+    from alb502athena.errors import InputError
+    from alb502athena.s3source import plan
+
+    late = Window.from_options(None, "2026-11-21T05:00Z", "2026-11-21T06:00Z")  # the objects end at 02:00
+    lb = LOAD_BALANCERS[0]
+    with pytest.raises(
+        InputError, match=f"no ALB access log of {lb} in the window .* no access-log name of {lb} falls"
+    ):
+        plan(client(), f"s3://{BUCKET}/{SMALL}", late, load_balancer=lb)
+    # Without it, the skip-scan saw the load balancers' names, outside the window: it says so.
+    with pytest.raises(
+        InputError, match=r"the ALB access logs of app/a-b-1/aaaaaaaaaaaaaaaa, .* are all outside"
+    ):
+        plan(client(), f"s3://{BUCKET}/{SMALL}", late)
