@@ -58,6 +58,8 @@ class Inputs:
     s3: dict[str, Any] | None = None  # what was listed and read from S3 (s3source.S3Plan.as_json)
     # Other ELB logs counted by a listing, by kind, not named (a day folder holds thousands).
     set_aside_counted: dict[str, int] = field(default_factory=dict)
+    # What set_aside_counted covers when not every object of the folders (an S3 listing by name ranges).
+    set_aside_of: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -104,7 +106,8 @@ class Inputs:
         parts = [f"{n:,} {KIND_LABELS.get(k, k)}" for k, n in sorted(counts.items())]
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         total = sum(counts.values())
-        return f"set aside {listed} file{'s' if total != 1 else ''}, not ALB access logs"
+        of = f" {self.set_aside_of}" if self.set_aside_of else ""
+        return f"set aside {listed} file{'s' if total != 1 else ''}{of}, not ALB access logs"
 
 
 def from_discovery(found: Discovery) -> Inputs:

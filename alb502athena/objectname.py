@@ -109,6 +109,14 @@ def parse(name: str) -> ObjectName | None:
     return ObjectName(kind, lb_type, m["account"], m["region"], lb, end, m["ip"])
 
 
+def name_prefix(name: str) -> str | None:
+    """The part of an ELB object name before its end time (`conn_log_<account>_..._app.<name>.<id>_`):
+    the names of one load balancer and kind share it and sort by end time after it. None when the name
+    is no ELB object's."""
+    m = _NAME.fullmatch(name)
+    return name[: m.start("end")] if m is not None else None
+
+
 def _ceil_minute(moment: datetime) -> datetime:
     whole = moment.replace(second=0, microsecond=0)
     return whole if whole == moment else whole + timedelta(minutes=1)

@@ -17,16 +17,31 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from alb502athena.errors import AwsError
-from alb502athena.objectname import KIND_LABELS, access_log_prefix, may_hold, parse
+from alb502athena.objectname import (
+    KIND_LABELS,
+    access_log_prefix,
+    end_time_range,
+    end_time_text,
+    may_hold,
+    name_prefix,
+    parse,
+)
 from alb502athena.scope import ObjectScope, account_region
 from alb502athena.window import Window
 
 _ROOT = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]*[^\s/])/*")
 UNRECOGNISED = "unrecognised"
+# A skip-scan steps over names that are no ELB object's one request each: past this many in one day
+# folder, the rest of it is listed whole (1,000 names a request).
+UNRECOGNISED_LIMIT = 20
+# What a Listing's counts (listed, access_logs, set_aside) cover: every object of the day folders, or
+# (a skip-scan, list_window_names) only the names in the window's end-time range of each load balancer
+# and kind, plus the unrecognised names stepped over.
+Coverage = Literal["day folders", "window"]
 SET_ASIDE_LABELS = {**KIND_LABELS, UNRECOGNISED: "unrecognised"}
 
 
@@ -70,6 +85,11 @@ class Listing:
     # The selected objects as (key below the root, size, ETag), only when asked (to read them): as many
     # as the window needs, which --max-download bounds before any is read.
     objects: list[tuple[str, int, str]] | None = None
+    coverage: Coverage = "day folders"
+    # A skip-scan: the load balancers with ALB access logs in the folders, in the window or not.
+    seen: set[str] = field(default_factory=set)
+    # A skip-scan: the day folders listed whole after UNRECOGNISED_LIMIT unrecognised names.
+    listed_whole: list[str] = field(default_factory=list)
 
     @property
     def selected(self) -> Tally:
@@ -200,6 +220,138 @@ def _list(
     return listing
 
 
+def source_day_folders(window: Window) -> list[str]:
+    """yyyy/mm/dd of the day folders that may hold objects the window needs: from the start's day to the
+    day of the last end time that may hold its entries (objectname.end_time_range). Objects are filed by
+    the day of their end time, so the next day's folder only when that last end time is past midnight.
+    (Window.day_folders, the `day` partitions a query reads, always takes the next day.)"""
+    if window.start is None or window.end is None:
+        return []
+    first, last = window.start.date(), end_time_range(window.start, window.end)[1].date()
+    return [(first + timedelta(days=i)).strftime("%Y/%m/%d") for i in range((last - first).days + 1)]
+
+
+def list_window_names(
+    s3: Any,
+    root: str,
+    window: Window,
+    load_balancers: Sequence[str] = (),
+    *,
+    keep_objects: bool = False,
+    progress: Callable[[str], None] | None = None,
+    unrecognised_limit: int = UNRECOGNISED_LIMIT,
+) -> Listing | None:
+    """The objects the window needs under `root`, listed by name ranges rather than whole day folders
+    (a reader's listing: about two requests per load balancer and log kind per day folder, however
+    many objects the folders hold outside the window; not for an estimate, whose tallies are of whole
+    folders).
+
+    Within a day folder, the names of one load balancer and kind share a prefix (objectname.name_prefix)
+    and sort by end time after it. Each is listed from just before the window's first end time
+    (StartAfter) until a name ends after its last. The load balancers are `load_balancers` when given
+    (their access logs, connection logs and health-check logs: the latter two set aside and counted);
+    otherwise found by a skip-scan: the first name after the last prefix seen (one key), then past all
+    names of its prefix (StartAfter=<prefix>~: '~' sorts after the digits of an end time). Names that
+    are no ELB object's are stepped over one at a time and counted as unrecognised; past
+    `unrecognised_limit` of them the rest of the folder is listed whole (`listed_whole`). Counts cover
+    the window's names only (`coverage`): a name that begins as an ELB object's but does not parse is
+    counted when it sorts within the window's end times, and otherwise never seen."""
+    if window.start is None or window.end is None:
+        return None
+    where = split_root(root)
+    if where is None:
+        return None
+    bucket, key = where
+    account, region = account_region(key)
+    days = source_day_folders(window)
+    if load_balancers and (account is None or region is None):
+        # No name prefix without the account and region: whole folders, as the estimate lists them.
+        return _list(
+            s3, root, days, (window.start, window.end), set(load_balancers), False, progress, keep_objects
+        )
+    span = (window.start, window.end)
+    listing = Listing(
+        root=f"s3://{bucket}/{key}",
+        days=tuple(days),
+        account=account,
+        region=region,
+        objects=[] if keep_objects else None,
+        coverage="window",
+    )
+    first, last = end_time_range(*span)
+    ends = (end_time_text(first), end_time_text(last))
+    for i, day in enumerate(days, 1):
+        folder = f"{key}/{day}/"
+        if progress is not None:
+            progress(f"Listing s3://{bucket}/{folder} ({i} of {len(days)} day folders)")
+        if load_balancers:
+            assert account is not None and region is not None
+            for lb in sorted(set(load_balancers)):
+                prefix = access_log_prefix(account, region, lb)
+                for kind in ("", "conn_log_", "health_check_log_"):
+                    _range(s3, bucket, folder, kind + prefix, ends, listing, span)
+        else:
+            _skip_scan(s3, bucket, folder, ends, listing, span, unrecognised_limit)
+    if progress is not None:
+        progress("")
+    return listing
+
+
+def _range(
+    s3: Any,
+    bucket: str,
+    folder: str,
+    prefix: str,
+    ends: tuple[str, str],
+    listing: Listing,
+    window: tuple[datetime, datetime],
+) -> None:
+    """Count the names under folder + `prefix` whose end time text is within `ends` (both included)."""
+    # A name ending exactly at the first end time sorts after the bare text: StartAfter keeps it.
+    for name, size, etag in _objects(s3, bucket, folder, prefix, after=folder + prefix + ends[0]):
+        if name[len(prefix) : len(prefix) + len(ends[1])] > ends[1]:
+            return  # sorted by end time: every later name of the prefix ends later still
+        _count(listing, window, set(), name, size, folder, etag)
+
+
+def _skip_scan(
+    s3: Any,
+    bucket: str,
+    folder: str,
+    ends: tuple[str, str],
+    listing: Listing,
+    window: tuple[datetime, datetime],
+    unrecognised_limit: int,
+) -> None:
+    after: str | None = None
+    unrecognised = 0
+    while True:
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder, "MaxKeys": 1}
+        if after is not None:
+            request["StartAfter"] = folder + after
+        items = _page(s3, bucket, folder, request).get("Contents", [])
+        if not items:
+            return
+        item = items[0]
+        name, size, etag = item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
+        prefix = name_prefix(name)
+        if prefix is None:
+            _count(listing, window, set(), name, size, folder, etag)  # counted as unrecognised
+            unrecognised += 1
+            if unrecognised >= unrecognised_limit:
+                listing.listed_whole.append(folder.rstrip("/"))
+                for other, other_size, other_etag in _objects(s3, bucket, folder, after=folder + name):
+                    _count(listing, window, set(), other, other_size, folder, other_etag)
+                return
+            after = name
+            continue
+        parsed = parse(name)
+        if parsed is not None and parsed.is_alb_access_log:
+            listing.seen.add(parsed.load_balancer)
+        _range(s3, bucket, folder, prefix, ends, listing, window)
+        after = prefix + "~"
+
+
 def _count(
     listing: Listing,
     window: tuple[datetime, datetime] | None,
@@ -234,24 +386,34 @@ def _count(
         listing.objects.append((folder + name, size, etag))
 
 
-def _objects(s3: Any, bucket: str, folder: str) -> Iterator[tuple[str, int, str]]:
-    """(name below the folder, size, ETag) of each object under it, a page at a time. Paged here rather than
-    by boto3's paginator: check-table hands in a client of its own that has list_objects_v2 only."""
+def _objects(
+    s3: Any, bucket: str, folder: str, within: str = "", after: str | None = None
+) -> Iterator[tuple[str, int, str]]:
+    """(name below the folder, size, ETag) of each object under it (under folder + `within`, after the
+    key `after`), a page at a time. Paged here rather than by boto3's paginator: check-table hands in a
+    client of its own that has list_objects_v2 only."""
+    request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + within}
+    if after is not None:
+        request["StartAfter"] = after
+    while True:  # ListObjectsV2 answers 1,000 keys a call, then a token for the next
+        page = _page(s3, bucket, folder, request)
+        for item in page.get("Contents", []):
+            yield item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
+        request["ContinuationToken"] = token
+
+
+def _page(s3: Any, bucket: str, folder: str, request: dict[str, Any]) -> Any:
+    """One ListObjectsV2 call, its failures as the domain's errors."""
     import botocore.exceptions
 
     from alb502athena.aws import denied, translate
 
     doing = f"listing s3://{bucket}/{folder}"
-    request = {"Bucket": bucket, "Prefix": folder}
     try:
-        while True:  # ListObjectsV2 answers 1,000 keys a call, then a token for the next
-            page = s3.list_objects_v2(**request)
-            for item in page.get("Contents", []):
-                yield item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
-                return
-            request["ContinuationToken"] = token
+        return s3.list_objects_v2(**request)
     except botocore.exceptions.ClientError as exc:
         if denied(exc):
             message = exc.response.get("Error", {}).get("Message", "")

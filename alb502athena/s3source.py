@@ -2,9 +2,11 @@
 
 Given any folder at or above ELB's `AWSLogs/<account>/elasticloadbalancing/<region>` folders, the
 accounts and then the regions are found by one delimited listing per level (narrowed by --account and
---region), then each region's window day folders are listed (s3objects.list_window: the same name rule as
-local discovery and the `"$path"` ranges), and the objects selected are read by the native reader
-straight from S3 (s3read), through the cache (s3cache). Other log types are set aside and counted.
+--region), then in each region's window day folders each load balancer's names in the window are listed
+(s3objects.list_window_names: a skip-scan from one load balancer and log kind to the next, then a range
+of names by end time; the same name rule as local discovery and the `"$path"` ranges), and the objects
+selected are read by the native reader straight from S3 (s3read), through the cache (s3cache). Other log
+types are set aside and counted: those whose names fall in the window.
 
 A window is required: without one, every day folder of the bucket would be listed and read, which at
 3 a.m. is never what was meant, and a default window would diagnose an hour the user did not choose.
@@ -250,7 +252,8 @@ class S3Plan:
         if aside:
             parts = [f"{t.objects:,} {SET_ASIDE_LABELS.get(k, k)}" for k, t in aside.items()]
             plural = "s" if sum(t.objects for t in aside.values()) != 1 else ""
-            text += f"; set aside {', '.join(parts)} object{plural}"
+            of = " of the window" if any(lst.coverage == "window" for lst in self.listings) else ""
+            text += f"; set aside {', '.join(parts)} object{plural}{of}"
         return text
 
     def refuse_above(self, limit: int | None, text: str | None = None) -> None:
@@ -291,6 +294,10 @@ class S3Plan:
             "downloaded_bytes": counts.downloaded_bytes if counts else 0,
             "cached_objects": counts.cached_objects if counts else 0,
             "set_aside": {k: {"objects": t.objects, "bytes": t.bytes} for k, t in self.set_aside().items()},
+            # What set_aside counts: "window" (other log types whose names fall in the window, and the
+            # unrecognised names met), or "day folders" (every object of the folders listed).
+            "set_aside_of": sorted({lst.coverage for lst in self.listings}),
+            "listed_whole": [f for lst in self.listings for f in lst.listed_whole],
             "requests": {"list": self.requests.list, "get": self.requests.get},
         }
 
@@ -299,18 +306,26 @@ class S3Plan:
         from alb502athena.inputs import Inputs
         from alb502athena.s3objects import UNRECOGNISED
 
-        found = sum(lst.access_logs.objects for lst in self.listings)
+        # A listing by name ranges never sees the access logs outside the window: not counted then.
+        whole = all(lst.coverage == "day folders" for lst in self.listings)
+        found = sum(lst.access_logs.objects for lst in self.listings) if whole else None
         days = sorted({f.day for f in self.files if f.day})
         return Inputs(
             files=len(self.files),
             files_found=found,
-            outside_window=found - len(self.files),
+            outside_window=found - len(self.files) if found is not None else 0,
             days=(days[0], days[-1]) if days else None,
             load_balancers_in_names=self.load_balancers(),
             load_balancers_in_all_names=self.load_balancers(),
             s3=self.as_json(),
             # Names that are no ELB object's are not "other ELB logs": counted under s3 only.
             set_aside_counted={k: t.objects for k, t in self.set_aside().items() if k != UNRECOGNISED},
+            notes=list(self.notes),
+            set_aside_of=(
+                "whose names fall in the window"
+                if any(lst.coverage == "window" for lst in self.listings)
+                else None
+            ),
         )
 
 
@@ -329,7 +344,7 @@ def plan(
     """List what the window needs under `url` (`progress` says which day folder is being listed: a
     busy one is tens of listings). Nothing is read yet."""
     from alb502athena.logfiles import LogFile
-    from alb502athena.s3objects import list_window
+    from alb502athena.s3objects import list_window_names
     from alb502athena.s3read import S3Object
 
     if window.start is None or window.end is None:
@@ -344,7 +359,7 @@ def plan(
     files: list[LogFile] = []
     wanted = [load_balancer] if load_balancer else []
     for root in roots:
-        listing = list_window(s3, root, window, wanted, keep_objects=True, progress=progress)
+        listing = list_window_names(s3, root, window, wanted, keep_objects=True, progress=progress)
         assert listing is not None and listing.objects is not None  # an s3:// root and a whole window
         listings.append(listing)
         for key, size, etag in listing.objects:
@@ -364,17 +379,27 @@ def plan(
                 )
             )
     found = S3Plan(where, window, listings, objects, files, counter)
+    for lst in listings:
+        for folder in lst.listed_whole:
+            found.notes.append(
+                f"s3://{where.bucket}/{folder}/ was listed whole: it holds many names that are no ELB "
+                "object's, which a skip-scan can only step over one at a time"
+            )
     if cache is not None:
         held = [o for o in objects if cache.has(o.bucket, o.key, o.etag, o.size)]
         found.cached, found.cached_objects = sum(o.size for o in held), len(held)
     if not objects:
         access = sum(lst.access_logs.objects for lst in listings)
+        seen = sorted({s for lst in listings for s in lst.seen})
         lb = f" of {load_balancer}" if load_balancer else ""
-        why = (
-            f"their {access:,} ALB access logs are all outside it"
-            if access
-            else "they hold no ALB access log"
-        )
+        if access:
+            why = f"their {access:,} ALB access logs are all outside it"
+        elif seen:  # a skip-scan: names outside the window are not listed, so not counted
+            why = f"the ALB access logs of {', '.join(seen)} are all outside it"
+        elif load_balancer:
+            why = f"no access-log name{lb} falls in it"
+        else:
+            why = "they hold no ALB access log"
         days = sorted({d for lst in listings for d in lst.days})
         raise InputError(
             f"no ALB access log{lb} in the window under {where.url}: the day folders {days[0]}..{days[-1]} "

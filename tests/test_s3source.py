@@ -125,9 +125,11 @@ def test_accounts_and_regions_found_under_the_prefix(bucket: dict[str, bytes]) -
     assert found.accounts() == [ACCOUNT, OTHER_ACCOUNT]
     assert found.regions() == [REGION, OTHER_REGION]
     assert found.load_balancers() == sorted(LOAD_BALANCERS)
-    # One listing of AWSLogs/, one of each account's regions, then the window's day folders (2026/11/20
-    # and 2026/11/21, where late entries may be) of each of the three folders.
-    assert found.requests.list == 1 + 2 + 3 * 2 and found.requests.get == 0
+    # One listing of AWSLogs/, one of each account's regions, then the window's day folder (2026/11/20:
+    # its last end time, 09:45, is before midnight) of each of the three folders, by name ranges: at home
+    # 3 load balancers x 3 kinds, each found by a one-key listing and listed over the window's end times,
+    # then notes.txt stepped over and the end of the folder; elsewhere one load balancer's access logs.
+    assert found.requests.list == 1 + 2 + (3 * 3 * 2 + 2) + 2 * (2 + 1) and found.requests.get == 0
 
 
 def test_account_and_region_narrow(bucket: dict[str, bytes]) -> None:
@@ -144,7 +146,7 @@ def test_a_prefix_at_any_level(bucket: dict[str, bytes]) -> None:
     home = f"s3://{BUCKET}/{HOME}"
     at_region = planned(home)
     assert [lst.root for lst in at_region.listings] == [home]
-    assert at_region.requests.list == 2  # the day folders only: no delimited listing
+    assert at_region.requests.list == 3 * 3 * 2 + 2  # the day folder only: no delimited listing
     at_account = planned(f"s3://{BUCKET}/{PREFIX}/AWSLogs/{ACCOUNT}/")
     assert at_account.regions() == [REGION, OTHER_REGION] and at_account.accounts() == [ACCOUNT]
     with pytest.raises(UsageError, match="below ELB's log folders"):
@@ -172,13 +174,17 @@ def test_the_window_selects_by_name_as_local_discovery_does(bucket: dict[str, by
 def test_other_log_types_set_aside_and_counted(bucket: dict[str, bytes]) -> None:
     found = planned(f"s3://{BUCKET}/{HOME}")
     aside = found.set_aside()
-    # The day folder 2026/11/20 holds 24 end times of each load balancer and node, of each kind.
+    # The window's ten end times (09:00 to 09:45) of each load balancer and node, of each kind; the
+    # day folder holds 24 (the names outside the window are never listed); notes.txt stepped over.
     assert {k: t.objects for k, t in aside.items()} == {
-        "connection": 144,
-        "health_check": 144,
+        "connection": 60,
+        "health_check": 60,
         "unrecognised": 1,
     }
-    assert "set aside 144 connection-log, 144 health-check-log, 1 unrecognised objects" in found.sentence()
+    assert (
+        "set aside 60 connection-log, 60 health-check-log, 1 unrecognised objects of the window"
+        in found.sentence()
+    )
     assert all("conn_log" not in o.key and "health_check" not in o.key for o in found.objects)
 
 
@@ -194,7 +200,9 @@ def test_a_window_is_required(bucket: dict[str, bytes]) -> None:
 
 def test_nothing_in_the_window(bucket: dict[str, bytes]) -> None:
     with pytest.raises(
-        InputError, match=r"no ALB access log in the window .* access logs are all outside it"
+        InputError,
+        match=r"no ALB access log in the window .* the ALB access logs of app/a-b-1/aaaaaaaaaaaaaaaa, "
+        r"app/shop-prod/0f1e2d3c4b5a6978, app/shop/50dc6c495c0c9188 are all outside it",
     ):
         plan(
             client(),
@@ -243,10 +251,23 @@ def test_the_same_verdict_as_the_same_objects_on_disk(
     every = [k for k in bucket if k.startswith(HOME + "/")]
     local = json_of(cli("diagnose", str(synced(bucket, every, tmp_path / "sync")), *window))
     assert from_s3["source"] == "s3" and local["source"] == "local"
-    for key in ("totals", "verdict", "signatures", "bad_files", "window"):
+    for key in ("totals", "signatures", "bad_files", "window"):
         assert from_s3[key] == local[key], key
-    # What the input held: the same files, found and in the window; only S3's own account differs.
-    assert {**from_s3["inputs"], "s3": None} == local["inputs"]
+    # The other log types: on disk every file of the folder is counted, from S3 those the window's
+    # name ranges listed (the rest of the folder is never listed), and the verdict says so.
+    local_details = ["set aside 144 connection-log and 144 health-check-log files, not ALB access logs"]
+    assert local["verdict"]["details"] == local_details
+    assert from_s3["verdict"] == {
+        **local["verdict"],
+        "details": [
+            "set aside 60 connection-log and 60 health-check-log files whose names fall in the window, "
+            "not ALB access logs"
+        ],
+    }
+    # What the input held: the same files in the window; S3's own account differs, and the files outside
+    # the window are not counted from S3 (their names are never listed).
+    assert local["inputs"]["files_found"] == 144 and local["inputs"]["outside_window"] == 84
+    assert {**from_s3["inputs"], "s3": None} == {**local["inputs"], "files_found": None, "outside_window": 0}
     assert from_s3["totals"]["elb_502"] > 0
     s3 = from_s3["inputs"]["s3"]
     selected = [k for k in in_window(bucket, ACCOUNT) if k.startswith(HOME + "/")]
@@ -264,14 +285,16 @@ def test_the_same_verdict_as_the_same_objects_on_disk(
         "downloaded_bytes": size,
         "cached_objects": 0,
         "set_aside": {
-            "connection": {"objects": 144, "bytes": s3["set_aside"]["connection"]["bytes"]},
-            "health_check": {"objects": 144, "bytes": s3["set_aside"]["health_check"]["bytes"]},
+            "connection": {"objects": 60, "bytes": s3["set_aside"]["connection"]["bytes"]},
+            "health_check": {"objects": 60, "bytes": s3["set_aside"]["health_check"]["bytes"]},
             "unrecognised": {"objects": 1, "bytes": 9},
         },
-        "requests": {"list": 1 + 1 + 2, "get": 60},
+        "set_aside_of": ["window"],
+        "listed_whole": [],
+        "requests": {"list": 1 + 1 + 3 * 3 * 2 + 2, "get": 60},
     }
     assert local["inputs"]["s3"] is None
-    assert from_s3["set_aside"]["connection"]["count"] == 144
+    assert from_s3["set_aside"]["connection"]["count"] == 60
 
 
 def test_the_plan_on_stderr_and_run(bucket: dict[str, bytes], tmp_path: Path) -> None:
@@ -285,8 +308,8 @@ def test_the_plan_on_stderr_and_run(bucket: dict[str, bytes], tmp_path: Path) ->
     assert result.stderr.splitlines()[0] == (
         f"Reading 80 objects ({human_bytes(sum(len(bucket[o]) for o in in_window(bucket, ACCOUNT)))}) from "
         f"s3://{BUCKET}/{PREFIX}: 3 load balancers in 1 account ({ACCOUNT}) and 2 regions ({REGION}, "
-        f"{OTHER_REGION}), 4 day folders listed; set aside 144 connection-log, 144 health-check-log, "
-        "1 unrecognised objects"
+        f"{OTHER_REGION}), 2 day folders listed; set aside 60 connection-log, 60 health-check-log, "
+        "1 unrecognised objects of the window"
     )
     rows = result.stdout.strip().splitlines()
     # connect-failed: a line 4m40s before each object's end, in the window for the end times 09:05 to

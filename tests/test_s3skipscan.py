@@ -1,0 +1,222 @@
+"""The S3 source's listing by name ranges (s3objects.list_window_names): a skip-scan from one load
+balancer and log kind to the next, then each one's names over the window's end times. Checked against
+the whole-folder listing (s3objects.list_window, what the estimate lists) on folders laid out as ALB
+writes them (tests/pruning_data.py), over moto's S3 server behind the loopback proxy that counts the
+LIST requests as S3 would bill them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from alb502athena.aws import session
+from alb502athena.objectname import end_time_range, may_hold, name_prefix, parse
+from alb502athena.s3objects import UNRECOGNISED, Listing, list_window, list_window_names, source_day_folders
+from alb502athena.s3source import s3_client
+from alb502athena.window import Window
+from tests.aws import MotoServer
+from tests.pruning_data import ACCOUNT, FOLDER, LOAD_BALANCERS, REGION, edge_logs
+from tests.s3proxy import S3Proxy
+
+BUCKET = "alb-skipscan"
+SMALL, BIG = "small", "big"  # the same load balancers: 4 hours of objects, and 26
+SMALL_ROOT, BIG_ROOT = f"s3://{BUCKET}/{SMALL}/{FOLDER}", f"s3://{BUCKET}/{BIG}/{FOLDER}"
+NLB = f"{ACCOUNT}_elasticloadbalancing_{REGION}_net.shop.0123456789abcdef_20261120T2325Z_a1b2c3.log.gz"
+CLASSIC = f"{ACCOUNT}_elasticloadbalancing_{REGION}_shop_20261120T2325Z_10.0.0.9_a1b2c3.log.gz"
+# Names that are no ELB object's, in the day folder of 2026-11-20: before, between and after the logs.
+UNRECOGNISED_NAMES = ("0-readme.txt", "5/nested.log.gz", "conn_log_x.txt", "notes.txt", "zz.txt")
+WINDOWS = {
+    # A file ends exactly at the start (23:20); late entries in files up to 23:50.
+    "edges": Window.from_options(None, "2026-11-20T23:20Z", "2026-11-20T23:35Z"),
+    "midnight": Window.from_options(None, "2026-11-20T23:50Z", "2026-11-21T00:10Z"),
+    "seconds": Window.from_options(None, "2026-11-20T22:30:30Z", "2026-11-20T23:00Z"),
+    "after midnight": Window.from_options(None, "2026-11-21T00:30Z", "2026-11-21T01:00Z"),
+}
+
+
+@pytest.fixture(scope="module")
+def proxy(moto_server: MotoServer) -> Iterator[S3Proxy]:
+    made = S3Proxy(moto_server.url)
+    yield made
+    made.stop()
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {
+        SMALL: edge_logs(
+            tmp_path_factory.mktemp("small"), datetime(2026, 11, 20, 22, 0, tzinfo=UTC), hours=4
+        ),
+        BIG: edge_logs(tmp_path_factory.mktemp("big")),  # 2026-11-19T23:00 to 2026-11-21T01:00
+    }
+
+
+@pytest.fixture
+def bucket(
+    aws: MotoServer, proxy: S3Proxy, logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Every key put (straight into moto's backend: an HTTP PUT each would be most of the test's time);
+    the client then reaches moto through the proxy."""
+    from moto.s3.models import s3_backends
+
+    boto3.client("s3", region_name=REGION).create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    backend = s3_backends[ACCOUNT]["aws"]
+    keys: list[str] = []
+    for top, root in logs.items():
+        for path in root.rglob("*.log.gz"):
+            keys.append(f"{top}/{path.relative_to(root).as_posix()}")
+            backend.put_object(BUCKET, keys[-1], path.read_bytes())
+        for name in (NLB, CLASSIC, *UNRECOGNISED_NAMES):
+            keys.append(f"{top}/{FOLDER}/2026/11/20/{name}")
+            backend.put_object(BUCKET, keys[-1], b"x")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    proxy.reset()
+    return keys
+
+
+def client() -> Any:
+    return s3_client(session(None, None), 4)
+
+
+def whole(root: str, window: Window, load_balancers: tuple[str, ...] = ()) -> list[str]:
+    """The keys the whole-folder listing selects."""
+    listing = list_window(client(), root, window, load_balancers, keep_keys=True)
+    assert listing is not None and listing.keys is not None
+    return sorted(listing.keys)
+
+
+def by_ranges(proxy: S3Proxy, root: str, window: Window, *args: Any, **kwargs: Any) -> tuple[Listing, int]:
+    """The listing by name ranges, and the LIST requests it sent."""
+    before = proxy.requests["list"]
+    listing = list_window_names(client(), root, window, *args, keep_objects=True, **kwargs)
+    assert listing is not None and listing.objects is not None
+    return listing, proxy.requests["list"] - before
+
+
+def groups(keys: list[str], top: str, day: str) -> int:
+    """The load balancers and kinds (name prefixes) with names in one day folder."""
+    folder = f"{top}/{FOLDER}/{day}/"
+    return len({name_prefix(k[len(folder) :]) for k in keys if k.startswith(folder)} - {None})
+
+
+def unrecognised(keys: list[str], top: str, day: str) -> int:
+    folder = f"{top}/{FOLDER}/{day}/"
+    return sum(1 for k in keys if k.startswith(folder) and name_prefix(k[len(folder) :]) is None)
+
+
+@pytest.mark.parametrize("name", WINDOWS)
+def test_the_same_selection_as_the_whole_folders(bucket: list[str], proxy: S3Proxy, name: str) -> None:
+    window = WINDOWS[name]
+    for top, root in ((SMALL, SMALL_ROOT), (BIG, BIG_ROOT)):
+        listing, lists = by_ranges(proxy, root, window)
+        assert listing.objects is not None
+        assert sorted(k for k, _, _ in listing.objects) == whole(root, window), (top, name)
+        assert listing.objects and listing.coverage == "window" and listing.listed_whole == []
+        # Two requests per load balancer and kind (find it, list its range; each range under 1,000
+        # names), one per name that is no ELB object's, one to find the folder's end.
+        expected = sum(
+            2 * groups(bucket, top, day) + unrecognised(bucket, top, day) + 1 for day in listing.days
+        )
+        assert lists == expected, (top, name)
+    # The other log types set aside are those whose names fall in the window, by kind, and every
+    # unrecognised name of the folders listed.
+    assert window.start is not None and window.end is not None
+    small, _ = by_ranges(proxy, SMALL_ROOT, window)
+    counted: dict[str, int] = {}
+    for key in bucket:
+        below = key.removeprefix(f"{SMALL}/{FOLDER}/")
+        day, leaf = below[:10], below[11:]  # yyyy/mm/dd, then the name (a nested key's holds a slash)
+        if not key.startswith(f"{SMALL}/{FOLDER}/") or day not in small.days:
+            continue
+        parsed = parse(leaf)
+        if parsed is None:
+            counted[UNRECOGNISED] = counted.get(UNRECOGNISED, 0) + 1
+        elif parsed.set_aside_as is not None and may_hold(parsed.end_time, window.start, window.end):
+            counted[parsed.set_aside_as] = counted.get(parsed.set_aside_as, 0) + 1
+    assert {k: t.objects for k, t in small.set_aside.items()} == counted
+
+
+def test_requests_do_not_grow_with_the_objects_outside_the_window(bucket: list[str], proxy: S3Proxy) -> None:
+    window = WINDOWS["edges"]
+    small, small_lists = by_ranges(proxy, SMALL_ROOT, window)
+    big, big_lists = by_ranges(proxy, BIG_ROOT, window)
+    folder = f"{BIG}/{FOLDER}/2026/11/20/"
+    assert sum(1 for k in bucket if k.startswith(folder)) > 5000  # a whole listing: 6 pages at least
+    assert big_lists == small_lists == 3 * 3 * 2 + 2 * 2 + len(UNRECOGNISED_NAMES) + 1
+    assert small.days == big.days == ("2026/11/20",)
+    assert len(big.objects or []) == len(small.objects or []) == 7 * 3 * 2  # 23:20 to 23:50
+
+
+def test_a_name_ending_at_the_first_end_time_is_kept(bucket: list[str], proxy: S3Proxy) -> None:
+    window = WINDOWS["edges"]
+    assert window.start is not None and window.end is not None
+    first, last = end_time_range(window.start, window.end)
+    listing, _ = by_ranges(proxy, SMALL_ROOT, window)
+    ends = sorted({k.split("_")[-3] for k, _, _ in listing.objects or []})
+    assert ends[0] == f"{first:%Y%m%dT%H%MZ}" == "20261120T2320Z"
+    assert ends[-1] == f"{last:%Y%m%dT%H%MZ}" == "20261120T2350Z"
+
+
+def test_the_next_day_folder_only_when_the_last_end_time_crosses_midnight() -> None:
+    assert source_day_folders(WINDOWS["edges"]) == ["2026/11/20"]
+    assert source_day_folders(WINDOWS["midnight"]) == ["2026/11/20", "2026/11/21"]
+    # 23:45 + 15 minutes: the last end time is midnight itself, filed under the next day.
+    late = Window.from_options(None, "2026-11-20T23:00Z", "2026-11-20T23:45Z")
+    assert source_day_folders(late) == ["2026/11/20", "2026/11/21"]
+    early = Window.from_options(None, "2026-11-20T23:00Z", "2026-11-20T23:44Z")
+    assert source_day_folders(early) == ["2026/11/20"]
+    # The `day` partitions a query reads still take the next day always.
+    assert WINDOWS["edges"].day_folders() == ["2026/11/20", "2026/11/21"]
+
+
+def test_too_many_unrecognised_names_list_the_folder_whole(bucket: list[str], proxy: S3Proxy) -> None:
+    window = WINDOWS["edges"]
+    listing, lists = by_ranges(proxy, SMALL_ROOT, window, unrecognised_limit=2)
+    folder = f"{SMALL}/{FOLDER}/2026/11/20"
+    assert listing.listed_whole == [folder]
+    assert sorted(k for k, _, _ in listing.objects or []) == whole(SMALL_ROOT, window)
+    # Every unrecognised name counted: the first two stepped over, the rest in the whole listing.
+    assert listing.set_aside[UNRECOGNISED].objects == len(UNRECOGNISED_NAMES)
+    # "0-readme.txt" stepped over, the 5 load balancers and kinds before "5/nested.log.gz" (app's 3,
+    # net's, the Classic one's), that name, then the rest of the folder: 1 page.
+    assert lists == 1 + 5 * 2 + 1 + 1
+
+
+def test_a_load_balancer_given(bucket: list[str], proxy: S3Proxy) -> None:
+    window = WINDOWS["midnight"]
+    for lb in (
+        "app/shop/50dc6c495c0c9188",
+        "app/shop-prod/0f1e2d3c4b5a6978",
+    ):  # one's name starts the other's
+        assert lb in LOAD_BALANCERS
+        listing, lists = by_ranges(proxy, BIG_ROOT, window, [lb])
+        keys = sorted(k for k, _, _ in listing.objects or [])
+        assert keys == whole(BIG_ROOT, window, (lb,)) and keys
+        assert {lb_.load_balancer for lb_ in listing.load_balancers.values()} == {lb}
+        assert lists == 3 * 2  # its access, connection and health-check logs, in two day folders
+        # Its other log types in the window are counted: 23:50 to 00:25, two nodes.
+        assert {k: t.objects for k, t in listing.set_aside.items()} == {"connection": 16, "health_check": 16}
+
+
+def test_nothing_of_the_load_balancer_in_the_window_is_said(bucket: list[str], proxy: S3Proxy) -> None:
+    from alb502athena.errors import InputError
+    from alb502athena.s3source import plan
+
+    late = Window.from_options(None, "2026-11-21T05:00Z", "2026-11-21T06:00Z")  # the objects end at 02:00
+    lb = LOAD_BALANCERS[0]
+    with pytest.raises(
+        InputError, match=f"no ALB access log of {lb} in the window .* no access-log name of {lb} falls"
+    ):
+        plan(client(), f"s3://{BUCKET}/{SMALL}", late, load_balancer=lb)
+    # Without it, the skip-scan saw the load balancers' names, outside the window: it says so.
+    with pytest.raises(
+        InputError, match=r"the ALB access logs of app/a-b-1/aaaaaaaaaaaaaaaa, .* are all outside"
+    ):
+        plan(client(), f"s3://{BUCKET}/{SMALL}", late)
