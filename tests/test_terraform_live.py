@@ -348,14 +348,18 @@ def test_plan_maximal(maximal_plan: dict[str, Any], tmp_path: Path) -> None:
     )
 
 
+def failed_plan(tf: Terraform) -> str:
+    """The error of a plan that must fail, on one line (Terraform wraps it in a box)."""
+    done = tf.run("plan", "-input=false", check=False)
+    assert done.returncode != 0
+    return re.sub(r"\s+", " ", done.stderr.replace("│", " "))
+
+
 def test_plan_names_an_unknown_query(
     tmp_path: Path, toolchain: Toolchain, moto: GapFillingMotoServer
 ) -> None:
     """Defect 8: the precondition's message, not "Invalid index" from a local evaluated first."""
-    tf = root_module(tmp_path, toolchain, UNKNOWN_QUERY, moto.url)
-    done = tf.run("plan", "-input=false", check=False)
-    assert done.returncode != 0
-    message = re.sub(r"\s+", " ", done.stderr.replace("│", " "))
+    message = failed_plan(root_module(tmp_path, toolchain, UNKNOWN_QUERY, moto.url))
     assert "Invalid index" not in message
     assert (
         "schedules.oops.query must be `diagnosis` or a signature id" in message
@@ -367,10 +371,7 @@ def test_plan_refuses_a_query_longer_than_athena_takes(
     tmp_path: Path, toolchain: Toolchain, moto: GapFillingMotoServer
 ) -> None:
     """Issue 14: the plan fails, naming the query and what to shorten, rather than every run."""
-    tf = root_module(tmp_path, toolchain, TOO_LONG, moto.url)
-    done = tf.run("plan", "-input=false", check=False)
-    assert done.returncode != 0
-    message = re.sub(r"\s+", " ", done.stderr.replace("│", " "))
+    message = failed_plan(root_module(tmp_path, toolchain, TOO_LONG, moto.url))
     assert "The saved query diagnosis is " in message and "more than Athena's 262144" in message
     assert "a shorter saved_query_window_hours or fewer load_balancers" in message
 
