@@ -59,7 +59,7 @@ from alb502athena.render import QueryParams
 from alb502athena.safetext import inert
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from alb502athena.cli.s3 import S3Run
     from alb502athena.cost import Estimate
@@ -197,6 +197,18 @@ def _engine_stats(engine: Engine, estimate: Estimate | None = None) -> None:
         f"${stats.cost_usd:.4f} at ${stats.price_per_tb:.2f}/TB",
         err=True,
     )
+
+
+@contextlib.contextmanager
+def _refusals(s3: S3Run | None) -> Iterator[None]:
+    """AWS refusing every GET of an s3:// folder (else "No readable log files"): said once as that, exit 3."""
+    try:
+        yield
+    except InputError:
+        refused = s3.plan.none_readable() if s3 is not None else None
+        if refused is not None:
+            raise refused from None
+        raise
 
 
 def _table_location(engine: Engine, params: QueryParams) -> str:
@@ -393,13 +405,8 @@ def diagnose(
     engine_, found, params, lister, s3 = _open(dict(locals()))
     estimate = _athena_estimate(engine_, params, dict(locals()), lister)
     try:
-        result = run_diagnosis(engine_, params)
-    except InputError:
-        # "No readable log files" from S3 is AWS refusing every GET: said once, exit 3.
-        refused = s3.plan.none_readable() if s3 is not None else None
-        if refused is not None:
-            raise refused from None
-        raise
+        with _refusals(s3):
+            result = run_diagnosis(engine_, params)
     finally:
         if s3 is not None:
             s3.finish()
@@ -507,15 +514,10 @@ def run(
     with contextlib.ExitStack() as stack:
         if s3 is not None:  # the progress bar goes before the rows are written, or an error
             stack.callback(s3.finish)
-        try:
+        with _refusals(s3):
             result = stack.enter_context(
                 signature_stream(engine_, signature, params, limit + 1 if limit else None)
             )
-        except InputError:
-            refused = s3.plan.none_readable() if s3 is not None else None
-            if refused is not None:  # AWS refused every GET: said once, exit 3
-                raise refused from None
-            raise
         if s3 is not None:
             s3.finish()
         _engine_stats(engine_, estimate)
