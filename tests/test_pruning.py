@@ -18,7 +18,7 @@ from alb502athena.engines.local_paths import reduce_paths
 from alb502athena.engines.trino import location_from_definition
 from alb502athena.errors import UsageError
 from alb502athena.logfiles import LogFile, describe, discover
-from alb502athena.objectname import FILE_SPAN, LATE_MARGIN, access_log_prefix
+from alb502athena.objectname import FILE_SPAN, LATE_MARGIN, access_log_prefix, may_hold
 from alb502athena.render import (
     QueryParams,
     load_balancer_id,
@@ -154,6 +154,30 @@ def test_relative_windows_prune_from_the_query_time(tmp_path: Path) -> None:
             assert normalise(engine.run(sql).rows) == normalise(
                 engine.run(queries(QueryParams(w))[name]).rows
             )
+
+
+@pytest.mark.parametrize("seconds", [0, 30])
+def test_a_relative_window_reads_from_its_start_rounded_up_to_the_minute(
+    tmp_path: Path, seconds: int
+) -> None:
+    """The relative SQL's first end time is objectname's (end_time_range): a start with seconds is
+    rounded up, so the object ending at that start's minute is not read; a start at a whole minute reads
+    it. The query's moment is a literal in place of current_timestamp, so the edge is met every run."""
+    edge_logs(tmp_path, start=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), hours=3)
+    now = datetime(2026, 11, 20, 11, 0, seconds, tzinfo=UTC)  # its hour starts at 10:00, an end time
+    start = now - timedelta(hours=1)
+    sql = render_diagnosis(
+        QueryParams(Window.from_options("1h", None, None).as_relative(), scope=scope_of(S3_ROOT))
+    ).replace("current_timestamp", f"TIMESTAMPTZ '{now.isoformat()}'")
+    files = discover([tmp_path], Window(), by_name=False).files
+    got = admitted(sql, files, Window(start, now))
+    want = {
+        f.path
+        for f in files
+        if f.end_time is not None and f.load_balancer in LOAD_BALANCERS and may_hold(f.end_time, start, now)
+    }
+    at_start = {f.path for f in files if f.end_time == start.replace(second=0) and f.load_balancer}
+    assert got == want and at_start and (at_start <= got) == (seconds == 0)
 
 
 def test_a_predicate_of_another_location_still_selects_by_folder_and_name(logs: Path) -> None:

@@ -26,12 +26,19 @@ date_format(({{ now }} - interval '{{ w.relative_minutes if minutes is none else
     OR {% endif %}{{ t }}"$path" >= {{ lower }} AND {{ t }}"$path" < {{ upper }}{% endfor %})
 {%- elif p is not none and p.root is not none -%}
 {%- set fmt = "'%Y%m%dT%H%iZ'" %}
+{#- The first end time is the window's start rounded up to its minute (objectname.end_time_range). A
+    scheduled window starts at a whole minute (since); another at the query's moment, seconds and all. -#}
+{%- set start = "(current_timestamp - interval '" ~ p.minutes ~ "' minute) AT TIME ZONE 'UTC'" %}
+{%- set first = "date_trunc('minute', " ~ start ~ ")" %}
+{%- if w.relative_end_minutes is none %}
+{%- set first = first ~ " + CASE WHEN " ~ first ~ " < " ~ start ~ " THEN interval '1' minute ELSE interval '0' minute END" %}
+{%- endif %}
   AND ({% for k in range(p.days + 1) %}{% set folder -%}
 {{ p.root }}, date_format((current_timestamp - interval '{{ p.minutes }}' minute + interval '{{ k }}' day) AT TIME ZONE 'UTC', '%Y/%m/%d'), '/'
 {%- endset %}{% for lower, upper, timed in p.names %}{% if not (loop.first and k == 0) %}
     OR {% endif -%}
 {%- if timed -%}
-{{ t }}"$path" >= concat({{ folder }}, {{ lower }}, date_format(date_trunc('minute', (current_timestamp - interval '{{ p.minutes }}' minute) AT TIME ZONE 'UTC'), {{ fmt }}))
+{{ t }}"$path" >= concat({{ folder }}, {{ lower }}, date_format({{ first }}, {{ fmt }}))
      AND {{ t }}"$path" < concat({{ folder }}, {{ upper }}, date_format(date_trunc('minute', (current_timestamp + interval '{{ p.late_minutes }}' minute) AT TIME ZONE 'UTC') + interval '1' minute, {{ fmt }}))
 {%- else -%}
 {{ t }}"$path" >= concat({{ folder }}, {{ lower }}) AND {{ t }}"$path" < concat({{ folder }}, {{ upper }})

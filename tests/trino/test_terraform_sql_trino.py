@@ -98,10 +98,9 @@ def rule_objects(source: Path, start: int, end: int, load_balancers: tuple[str, 
     """The access-log objects of these load balancers (all, for none) that objectname.may_hold keeps for
     the window [now - start, now - end) of this moment, with their sizes.
 
-    The window's start is taken at its whole minute, as the relative SQL takes it (`date_trunc('minute',
-    current_timestamp - start)`): may_hold rounds a start with seconds up, so when that minute is an end
-    time the SQL also reads the objects ending then (one per node, holding no entry of the window). A known
-    divergence (found by this test at such a minute), safe in direction; the fixed windows agree exactly."""
+    The module's windows count from the run's whole minute (sql/_macros/alb.sql since, with an end): so
+    does the rule here. Taken at this moment's seconds, the rule would round the start up past the object
+    ending at that minute, which the window's first entries may be in and the SQL rightly reads."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     out = {}
     for f in (source / FOLDER).rglob("*.log.gz"):
