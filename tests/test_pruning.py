@@ -18,7 +18,7 @@ from alb502athena.engines.local_paths import reduce_paths
 from alb502athena.engines.trino import location_from_definition
 from alb502athena.errors import UsageError
 from alb502athena.logfiles import LogFile, describe, discover
-from alb502athena.objectname import FILE_SPAN, LATE_MARGIN, access_log_prefix, may_hold
+from alb502athena.objectname import FILE_SPAN, LATE_MARGIN, access_log_prefix, end_time_range, may_hold
 from alb502athena.render import (
     QueryParams,
     load_balancer_id,
@@ -137,9 +137,9 @@ def test_relative_windows_prune_from_the_query_time(tmp_path: Path) -> None:
     after = datetime.now(UTC)
     late = FILE_SPAN + LATE_MARGIN
     # Every object that may hold the last hour's entries, whenever in [before, after] the query ran,
-    # and no object outside the widest such span (its start rounded down to the minute).
+    # and no object outside the widest such span (objectname's, from the earliest start).
     assert after - before < timedelta(minutes=1)
-    low = (before - timedelta(hours=1)).replace(second=0, microsecond=0)
+    low, _ = end_time_range(before - timedelta(hours=1), after)
     sure = {
         f.path
         for f in files
