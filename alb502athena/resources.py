@@ -30,10 +30,10 @@ def load_yaml(text: str) -> object:
     the package's version and PyYAML's (its `__init__.py`, read without importing it), and verified as
     compiled queries are (engines/compiled.py). Data JSON does not hold exactly (dates, binary, keys
     that are not strings, NaN) is parsed every time."""
-    from alb502athena.engines.compiled import cache_dir, load_entry, prune, prune_temporary, store_entry
+    from alb502athena.engines.compiled import cache_root, load_entry, store_entry
 
     key = hashlib.sha256(f"{__version__}\0{_yaml_stamp()}\0{text}".encode()).hexdigest()
-    path = cache_dir().parent / "yaml" / f"{key}.json"
+    path = cache_root() / "yaml" / f"{key}.json"
     stored = load_entry(path, key)
     if stored is not None:
         return json.loads(stored)
@@ -45,9 +45,7 @@ def load_yaml(text: str) -> object:
     except (TypeError, ValueError):
         return data
     if _same(json.loads(written), data):
-        store_entry(path, key, written)
-        prune(path.parent, "*.json", KEEP_YAML)
-        prune_temporary(path.parent)
+        store_entry(path, key, written, KEEP_YAML)
     return data
 
 
