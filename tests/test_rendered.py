@@ -25,6 +25,7 @@ from alb502athena.render import (
 from alb502athena.rendered import rendered
 from alb502athena.scope import ObjectScope
 from alb502athena.window import Window
+from tests.cache_damage import damages
 
 ROOT = "s3://logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1"
 PARAMS = [
@@ -182,17 +183,7 @@ def test_contexts_that_differ_are_different_entries(tmp_path: Path, monkeypatch:
     assert len(_entries(tmp_path)) == len(contexts)
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda e: e.read_bytes()[: len(e.read_bytes()) // 2],  # truncated
-        lambda e: b"",  # empty
-        lambda e: bytes(range(256)) * 8,  # binary
-        lambda e: e.read_bytes().replace(b"elb_status_code = 502", b"elb_status_code = 503"),  # edited after
-        lambda e: e.read_bytes().partition(b"\n")[2],  # planted: the text alone, with no header
-    ],
-    ids=["truncated", "empty", "binary", "edited", "planted"],
-)
+@damages(edited=(b"elb_status_code = 502", b"elb_status_code = 503"))
 def test_a_damaged_entry_is_rendered_again(
     damage: Callable[[Path], bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
