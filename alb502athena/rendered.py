@@ -35,10 +35,9 @@ class _Opaque(Exception):
 def rendered(template: str, context: Mapping[str, object], render: Callable[[], str]) -> str:
     """render(), the text of `template` for `context`, from the cache when it was rendered before."""
     try:
-        written = _written(dict(context))
+        key = hashlib.sha256(f"{_stamp()}\0{template}\0{_written(dict(context))}".encode()).hexdigest()
     except _Opaque:
         return render()
-    key = hashlib.sha256(f"{_stamp()}\0{template}\0{written}".encode()).hexdigest()
     return cached(cache_root() / "rendered" / f"{key}.sql", key, render, KEEP_RENDERED)
 
 

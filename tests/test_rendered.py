@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -216,3 +217,21 @@ def test_an_unwritable_cache_still_renders(tmp_path: Path, monkeypatch: pytest.M
     blocker.write_text("")
     monkeypatch.setenv("ALB502_CACHE", str(blocker / "compiled"))  # a file where the folder should be
     assert render_diagnosis(PARAMS[1]) == _jinja("diagnosis.sql", PARAMS[1])
+
+
+def test_without_jinja_the_renderer_is_called_uncached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Jinja to stamp the key with: the caller's render() decides (it fails as it would uncached),
+    nothing is stored, and no error of the cache's own escapes."""
+    monkeypatch.setenv("ALB502_CACHE", str(tmp_path))
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "jinja2" else find_spec(name, *a)
+    )
+    rendered_module._stamp.cache_clear()
+    try:
+        assert rendered("t", {}, lambda: "text") == "text"
+    finally:
+        rendered_module._stamp.cache_clear()
+    assert not _entries(tmp_path)
