@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 
 from alb502athena import __version__
-from alb502athena.engines.compiled import cache_dir, load_entry, prune, prune_temporary, store_entry
+from alb502athena.engines.compiled import cache_root, cached
 from alb502athena.resources import sql_dir
 
 KEEP_RENDERED = 200  # each window given by dates is one entry per query
@@ -35,18 +35,10 @@ class _Opaque(Exception):
 def rendered(template: str, context: Mapping[str, object], render: Callable[[], str]) -> str:
     """render(), the text of `template` for `context`, from the cache when it was rendered before."""
     try:
-        written = _written(dict(context))
+        key = hashlib.sha256(f"{_stamp()}\0{template}\0{_written(dict(context))}".encode()).hexdigest()
     except _Opaque:
         return render()
-    key = hashlib.sha256(f"{_stamp()}\0{template}\0{written}".encode()).hexdigest()
-    path = cache_dir().parent / "rendered" / f"{key}.sql"
-    text = load_entry(path, key)
-    if text is None:
-        text = render()
-        store_entry(path, key, text)
-        prune(path.parent, "*.sql", KEEP_RENDERED)
-        prune_temporary(path.parent)
-    return text
+    return cached(cache_root() / "rendered" / f"{key}.sql", key, render, KEEP_RENDERED)
 
 
 @cache

@@ -3,7 +3,6 @@ its YAML read."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 from functools import cache
@@ -30,10 +29,12 @@ def load_yaml(text: str) -> object:
     the package's version and PyYAML's (its `__init__.py`, read without importing it), and verified as
     compiled queries are (engines/compiled.py). Data JSON does not hold exactly (dates, binary, keys
     that are not strings, NaN) is parsed every time."""
-    from alb502athena.engines.compiled import cache_dir, load_entry, prune, prune_temporary, store_entry
+    import hashlib  # here, as the cache's own imports: `alb502 --help` imports this module, reads no YAML
+
+    from alb502athena.engines.compiled import cache_root, load_entry, store_entry
 
     key = hashlib.sha256(f"{__version__}\0{_yaml_stamp()}\0{text}".encode()).hexdigest()
-    path = cache_dir().parent / "yaml" / f"{key}.json"
+    path = cache_root() / "yaml" / f"{key}.json"
     stored = load_entry(path, key)
     if stored is not None:
         return json.loads(stored)
@@ -45,9 +46,7 @@ def load_yaml(text: str) -> object:
     except (TypeError, ValueError):
         return data
     if _same(json.loads(written), data):
-        store_entry(path, key, written)
-        prune(path.parent, "*.json", KEEP_YAML)
-        prune_temporary(path.parent)
+        store_entry(path, key, written, KEEP_YAML)
     return data
 
 
@@ -56,6 +55,8 @@ def _yaml_stamp() -> str:
     spec = importlib.util.find_spec("yaml")
     if spec is None or spec.origin is None:
         return "none"  # the import below fails, with its own message
+    import hashlib
+
     return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
 
 

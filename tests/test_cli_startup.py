@@ -113,13 +113,15 @@ def test_the_command_exits_without_tearing_the_interpreter_down(args: list[str],
 
 
 def test_a_stream_that_cannot_be_flushed_ends_as_before(tmp_path: Path) -> None:
-    """stdout closed by the time the run ends: the interpreter ends the usual way."""
+    """stdout closed by the time the run ends: the interpreter ends the usual way (its exit handlers
+    run), with the command's exit code."""
     probe = (
-        "import os, sys\n"
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('the interpreter was torn down', file=sys.stderr))\n"
         "from alb502athena.cli import app\n"
         "def closing():\n"
         "    sys.stdout.close()\n"
-        "    raise SystemExit(0)\n"
+        "    raise SystemExit(4)\n"
         "app.main = closing\n"
         "from alb502athena.__main__ import main\n"
         "main()\n"
@@ -128,4 +130,4 @@ def test_a_stream_that_cannot_be_flushed_ends_as_before(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
-    assert done.returncode == 0 and done.stderr == ""
+    assert (done.returncode, done.stderr) == (4, "the interpreter was torn down\n")

@@ -12,6 +12,7 @@ from alb502athena.engines import compiled
 from alb502athena.engines.compiled import compile_cached
 from alb502athena.render import QueryParams, render_diagnosis, render_signature
 from alb502athena.window import Window
+from tests.cache_damage import damages
 from tests.conftest import REPO
 
 
@@ -102,17 +103,7 @@ def _planted(entry: Path) -> bytes:
     return body.replace(b"COUNT(*) AS lines", b"COUNT(*) + 1 AS lines")
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda e: e.read_bytes()[: len(e.read_bytes()) // 2],  # truncated
-        lambda e: b"",  # empty
-        lambda e: bytes(range(256)) * 8,  # binary
-        lambda e: e.read_bytes().replace(b"COUNT(*) AS lines", b"COUNT(*) + 1 AS lines"),  # edited after
-        _planted,
-    ],
-    ids=["truncated", "empty", "binary", "edited", "planted"],
-)
+@damages(edited=(b"COUNT(*) AS lines", b"COUNT(*) + 1 AS lines"), planted=_planted)
 def test_a_damaged_entry_is_compiled_again(
     damage: Callable[[Path], bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

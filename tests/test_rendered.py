@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from alb502athena.render import (
 from alb502athena.rendered import rendered
 from alb502athena.scope import ObjectScope
 from alb502athena.window import Window
+from tests.cache_damage import damages
 
 ROOT = "s3://logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1"
 PARAMS = [
@@ -182,17 +184,7 @@ def test_contexts_that_differ_are_different_entries(tmp_path: Path, monkeypatch:
     assert len(_entries(tmp_path)) == len(contexts)
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda e: e.read_bytes()[: len(e.read_bytes()) // 2],  # truncated
-        lambda e: b"",  # empty
-        lambda e: bytes(range(256)) * 8,  # binary
-        lambda e: e.read_bytes().replace(b"elb_status_code = 502", b"elb_status_code = 503"),  # edited after
-        lambda e: e.read_bytes().partition(b"\n")[2],  # planted: the text alone, with no header
-    ],
-    ids=["truncated", "empty", "binary", "edited", "planted"],
-)
+@damages(edited=(b"elb_status_code = 502", b"elb_status_code = 503"))
 def test_a_damaged_entry_is_rendered_again(
     damage: Callable[[Path], bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,3 +217,21 @@ def test_an_unwritable_cache_still_renders(tmp_path: Path, monkeypatch: pytest.M
     blocker.write_text("")
     monkeypatch.setenv("ALB502_CACHE", str(blocker / "compiled"))  # a file where the folder should be
     assert render_diagnosis(PARAMS[1]) == _jinja("diagnosis.sql", PARAMS[1])
+
+
+def test_without_jinja_the_renderer_is_called_uncached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Jinja to stamp the key with: the caller's render() decides (it fails as it would uncached),
+    nothing is stored, and no error of the cache's own escapes."""
+    monkeypatch.setenv("ALB502_CACHE", str(tmp_path))
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "jinja2" else find_spec(name, *a)
+    )
+    rendered_module._stamp.cache_clear()
+    try:
+        assert rendered("t", {}, lambda: "text") == "text"
+    finally:
+        rendered_module._stamp.cache_clear()
+    assert not _entries(tmp_path)

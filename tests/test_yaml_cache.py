@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from alb502athena.resources import load_yaml, sql_dir
+from tests.cache_damage import damages
 
 LOG_FORMAT = (sql_dir() / "log_format.yaml").read_text(encoding="utf-8")
 
@@ -63,17 +64,7 @@ def test_types_survive_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert [type(v) for v in again.values()] == [type(v) for v in expected.values()]  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda e: e.read_bytes()[: len(e.read_bytes()) // 2],  # truncated
-        lambda e: b"",  # empty
-        lambda e: bytes(range(256)) * 8,  # binary
-        lambda e: e.read_bytes().replace(b'"request"', b'"requests"', 1),  # edited after
-        lambda e: e.read_bytes().partition(b"\n")[2],  # planted: the JSON alone, with no header
-    ],
-    ids=["truncated", "empty", "binary", "edited", "planted"],
-)
+@damages(edited=(b'"request"', b'"requests"'))
 def test_a_damaged_entry_is_parsed_again(
     damage: Callable[[Path], bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,9 +42,10 @@ def install(params: Sequence[click.Parameter]) -> None:
         descriptor = getattr(param, "type_descriptor", None)
         if descriptor is None or getattr(param, "_runtime_param", False) is not None:
             continue  # not Typer's, or its coercion is built already
-        if _coercer(descriptor.annotation, descriptor.parameter_info) is not None:
+        direct = _coercer(descriptor.annotation, descriptor.parameter_info)
+        if direct is not None:
             param._runtime_param = _direct_class(RuntimeParam)(  # type: ignore[attr-defined]
-                parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
+                parameter_info=descriptor.parameter_info, annotation=descriptor.annotation, direct=direct
             )
 
 
@@ -52,9 +53,10 @@ def install(params: Sequence[click.Parameter]) -> None:
 def _direct_class(base: type[Any]) -> type[Any]:
     @dataclass(frozen=True)
     class Direct(base):  # type: ignore[misc]
+        direct: Coercer
+
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            coerce = _coercer(self.annotation, self.parameter_info)
-            result = coerce(value, param, ctx) if coerce is not None else _TYPER_S
+            result = self.direct(value, param, ctx)
             if result is _TYPER_S:
                 from typer._coercion import build_runtime_param
 
@@ -76,6 +78,8 @@ def _coercer(annotation: Any, info: Any) -> Coercer | None:
     if annotation is str:
         return _str
     if annotation is bool:
+        # Typer passes a flag's bool through uncoerced, but asks for the coercion, building pydantic's,
+        # for a flag without a value (None: help, completion, a bool | None default).
         return _bool
     if annotation in (int, float):
         if getattr(info, "clamp", False):
@@ -96,8 +100,11 @@ def _str(value: Any, param: Any, ctx: Any) -> Any:
 
 
 def _strs(value: Any, param: Any, ctx: Any) -> Any:
-    items = value if isinstance(value, list | tuple) else [value]
-    return list(items) if all(type(item) is str for item in items) else _TYPER_S
+    # A list parameter takes many values: Typer hands them over as a tuple (None and a lone string
+    # never reach a coercion), so anything else is Typer's to refuse.
+    if not isinstance(value, list | tuple) or any(type(item) is not str for item in value):
+        return _TYPER_S
+    return list(value)
 
 
 def _bool(value: Any, param: Any, ctx: Any) -> Any:
@@ -148,8 +155,9 @@ def _paths(info: Any) -> Coercer:
     one = _path(info)
 
     def coerce(value: Any, param: Any, ctx: Any) -> Any:
-        items = value if isinstance(value, list | tuple) else [value]
-        out = [one(item, param, ctx) for item in items]
+        if not isinstance(value, list | tuple):
+            return _TYPER_S  # as for _strs
+        out = [one(item, param, ctx) for item in value]
         return _TYPER_S if any(item is _TYPER_S for item in out) else out
 
     return coerce

@@ -32,8 +32,13 @@ _MAGIC = "-- alb502athena compiled"
 STALE_TEMP_SECONDS = 3600
 
 
+def cache_root() -> Path:
+    """The cache folder: one folder in it per kind of entry (compiled, rendered, yaml, native)."""
+    return Path(os.environ.get("ALB502_CACHE", Path.home() / ".cache" / "alb502athena"))
+
+
 def cache_dir() -> Path:
-    return Path(os.environ.get("ALB502_CACHE", Path.home() / ".cache" / "alb502athena")) / "compiled"
+    return cache_root() / "compiled"
 
 
 def compile_cached(athena_sql: str, key_extra: str, compile_: Callable[[str], str]) -> str:
@@ -46,13 +51,7 @@ def compile_cached(athena_sql: str, key_extra: str, compile_: Callable[[str], st
 
     shape = _VALUE.sub(take, athena_sql)
     digest = hashlib.sha256(f"{__version__}\0{_sqlglot_version()}\0{key_extra}\0{shape}".encode()).hexdigest()
-    path = cache_dir() / f"{digest}.sql"
-    compiled = load_entry(path, digest)
-    if compiled is None:
-        compiled = compile_(shape)
-        store_entry(path, digest, compiled)
-        prune(path.parent, "*.sql", KEEP_QUERIES)
-        prune_temporary(path.parent)
+    compiled = cached(cache_dir() / f"{digest}.sql", digest, lambda: compile_(shape), KEEP_QUERIES)
     for i, value in enumerate(values):
         compiled = compiled.replace(_SLOT.format(i), value)
     return compiled
@@ -65,6 +64,16 @@ def _sqlglot_version() -> str:
         return version("sqlglot")
     except PackageNotFoundError:
         return "unknown"
+
+
+def cached(path: Path, key: str, make: Callable[[], str], keep: int) -> str:
+    """make(), read from the entry at `path` when one was stored there under `key`, else stored there,
+    keeping the `keep` newest entries of its folder."""
+    text = load_entry(path, key)
+    if text is None:
+        text = make()
+        store_entry(path, key, text, keep)
+    return text
 
 
 def _header(key: str, body: bytes) -> bytes:
@@ -86,11 +95,15 @@ def load_entry(path: Path, key: str) -> str | None:
         return None
 
 
-def store_entry(path: Path, key: str, text: str) -> None:
+def store_entry(path: Path, key: str, text: str, keep: int) -> None:
+    """Store `text` under `key` at `path`; keep the `keep` newest entries of its folder (a store follows
+    a miss only, so a warm run lists nothing)."""
     body = text.encode("utf-8")
-    # A read-only home or a full disk: compile every time.
+    # A read-only home or a full disk: compute every time.
     with contextlib.suppress(OSError):
         write_whole(path, _header(key, body) + body)
+    prune(path.parent, f"*{path.suffix}", keep)
+    prune_temporary(path.parent)
 
 
 def write_whole(path: Path, data: bytes) -> None:
