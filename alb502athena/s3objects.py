@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from alb502athena.errors import AwsError
+from alb502athena.errors import AwsError, InputError
 from alb502athena.objectname import (
     KIND_LABELS,
     access_log_prefix,
@@ -147,14 +147,16 @@ def list_window(
     keep_keys: bool = False,
     progress: Callable[[str], None] | None = None,
     keep_objects: bool = False,
+    athena: bool = True,
 ) -> Listing | None:
     """List the window's day folders under `root` (the folder holding yyyy/mm/dd) and select the ALB
     access logs the window needs; of `load_balancers` (app/<name>/<id>) only, when given. None when no
-    listing can tell: a root that is not s3://, or a window without both ends (every day folder)."""
+    listing can tell: a root that is not s3://, or a window without both ends (every day folder).
+    `athena`: Athena reads these objects with the same credentials (list_page)."""
     if window.start is None or window.end is None:
         return None
     days, span = window.day_folders(), (window.start, window.end)
-    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress, keep_objects)
+    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress, keep_objects, athena)
 
 
 class WindowLister:
@@ -163,16 +165,23 @@ class WindowLister:
     `listing_for` then answers the same listing, or lists when the scope came from elsewhere
     (--load-balancer)."""
 
-    def __init__(self, s3: Any, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, s3: Any, progress: Callable[[str], None] | None = None, *, athena: bool = True
+    ) -> None:
         self._s3 = s3
         self._progress = progress
+        self._athena = athena  # the engine is Athena, with these credentials (list_page)
         self._made: tuple[str, Window, Listing | None] | None = None
 
     def listing_for(self, root: str, window: Window) -> Listing | None:
         where = split_root(root)  # the same folder, with or without its trailing slash
         key = f"s3://{where[0]}/{where[1]}" if where else root
         if self._made is None or self._made[:2] != (key, window):
-            self._made = (key, window, list_window(self._s3, root, window, progress=self._progress))
+            self._made = (
+                key,
+                window,
+                list_window(self._s3, root, window, progress=self._progress, athena=self._athena),
+            )
         return self._made[2]
 
     def __call__(self, root: str, window: Window) -> ObjectScope | None:
@@ -183,7 +192,7 @@ class WindowLister:
 def list_day(s3: Any, root: str, day: str) -> Listing | None:
     """One day folder (yyyy/mm/dd) under `root`, every ALB access log in it selected; None when `root`
     is not s3://."""
-    return _list(s3, root, [day], None, set(), False)
+    return _list(s3, root, [day], None, set(), False, athena=True)
 
 
 def _list(
@@ -195,6 +204,7 @@ def _list(
     keep_keys: bool,
     progress: Callable[[str], None] | None = None,
     keep_objects: bool = False,
+    athena: bool = False,
 ) -> Listing | None:
     where = split_root(root)
     if where is None:
@@ -213,7 +223,7 @@ def _list(
         folder = f"{key}/{day}/"
         if progress is not None:  # a long window is a listing per day, 1,000 objects a call
             progress(f"Listing s3://{bucket}/{folder} ({i} of {len(listing.days)} day folders)")
-        for name, size, etag in _objects(s3, bucket, folder):
+        for name, size, etag in _objects(s3, bucket, folder, athena=athena):
             _count(listing, window, wanted, name, size, folder, etag)
     if progress is not None:
         progress("")
@@ -329,7 +339,7 @@ def _skip_scan(
         request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder, "MaxKeys": 1}
         if after is not None:
             request["StartAfter"] = folder + after
-        items = _page(s3, bucket, folder, request).get("Contents", [])
+        items = list_page(s3, bucket, folder, request).get("Contents", [])
         if not items:
             return
         item = items[0]
@@ -387,43 +397,59 @@ def _count(
 
 
 def _objects(
-    s3: Any, bucket: str, folder: str, within: str = "", after: str | None = None
+    s3: Any, bucket: str, folder: str, within: str = "", after: str | None = None, athena: bool = False
 ) -> Iterator[tuple[str, int, str]]:
     """(name below the folder, size, ETag) of each object under it (under folder + `within`, after the
-    key `after`), a page at a time. Paged here rather than by boto3's paginator: check-table hands in a
-    client of its own that has list_objects_v2 only."""
+    key `after`), a page at a time."""
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + within}
     if after is not None:
         request["StartAfter"] = after
-    while True:  # ListObjectsV2 answers 1,000 keys a call, then a token for the next
-        page = _page(s3, bucket, folder, request)
+    for page in list_pages(s3, bucket, folder, request, athena=athena):
         for item in page.get("Contents", []):
             yield item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
-        token = page.get("NextContinuationToken")
-        if not page.get("IsTruncated") or not token:
-            return
-        request["ContinuationToken"] = token
 
 
-def _page(s3: Any, bucket: str, folder: str, request: dict[str, Any]) -> Any:
-    """One ListObjectsV2 call, its failures as the domain's errors."""
+def list_page(s3: Any, bucket: str, prefix: str, request: dict[str, Any], *, athena: bool = False) -> Any:
+    """One ListObjectsV2 call under s3://bucket/prefix, its failures as the domain's errors: the one
+    translation of every listing's (the S3 source's and the query engines'). A bucket that does not
+    exist is the input's (the URL or the table's location names it); `athena`: the objects listed are
+    the ones Athena reads with the same credentials, so it needs s3:ListBucket too."""
     import botocore.exceptions
 
     from alb502athena.aws import denied, translate
 
-    doing = f"listing s3://{bucket}/{folder}"
+    doing = f"listing s3://{bucket}/{prefix}"
     try:
         return s3.list_objects_v2(**request)
     except botocore.exceptions.ClientError as exc:
         if denied(exc):
             message = exc.response.get("Error", {}).get("Message", "")
+            too = "; Athena needs it too, to read the table" if athena else ""
             raise AwsError(
                 f"access denied while {doing}: the s3:ListBucket permission on bucket {bucket} is "
-                f"missing; Athena needs it too, to read the table ({message})"
+                f"missing{too} ({message})"
             ) from None
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            raise InputError(f"no such bucket: {bucket}") from None
         raise translate(exc, doing) or exc from None
     except botocore.exceptions.BotoCoreError as exc:
         raise translate(exc, doing) or exc from None
+
+
+def list_pages(
+    s3: Any, bucket: str, prefix: str, request: dict[str, Any], *, athena: bool = False
+) -> Iterator[Any]:
+    """The pages of a listing (list_page), following its continuation tokens: ListObjectsV2 answers
+    1,000 keys a call. Paged here rather than by boto3's paginator: check-table hands in a client of its
+    own that has list_objects_v2 only."""
+    request = dict(request)
+    while True:
+        page = list_page(s3, bucket, prefix, request, athena=athena)
+        yield page
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
+        request["ContinuationToken"] = token
 
 
 def own_credentials_lister(
@@ -450,8 +476,13 @@ def own_credentials_lister(
             # The bucket's region where the location names it (S3 answers any region's client anyway).
             where = region or account_region(root)[1] or "us-east-1"
             s3 = client(boto3.Session(profile_name=profile, region_name=where), "s3")
-            return WindowLister(s3, progress)(root, window)
-        except (AwsError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            return WindowLister(s3, progress, athena=False)(root, window)
+        except (
+            AwsError,
+            InputError,
+            botocore.exceptions.BotoCoreError,
+            botocore.exceptions.ClientError,
+        ) as exc:
             say(f"the load balancers of the window could not be listed from {root}: {exc}")
             return None
 

@@ -122,33 +122,14 @@ def s3_client(
 
 def _folders(s3: Any, bucket: str, prefix: str) -> list[str]:
     """The names of the folders S3 delimits right under `prefix` (which ends with a slash)."""
-    import botocore.exceptions
+    from alb502athena.s3objects import list_pages
 
-    from alb502athena.aws import denied, translate
-
-    doing = f"listing s3://{bucket}/{prefix}"
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/"}
-    names: list[str] = []
-    try:
-        while True:
-            page = s3.list_objects_v2(**request)
-            names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
-                return names
-            request["ContinuationToken"] = token
-    except botocore.exceptions.ClientError as exc:
-        if denied(exc):
-            message = exc.response.get("Error", {}).get("Message", "")
-            raise AwsError(
-                f"access denied while {doing}: the s3:ListBucket permission on bucket {bucket} is missing "
-                f"({message})"
-            ) from None
-        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
-            raise InputError(f"no such bucket: {bucket}") from None
-        raise translate(exc, doing) or exc from None
-    except botocore.exceptions.BotoCoreError as exc:
-        raise translate(exc, doing) or exc from None
+    return [
+        p["Prefix"][len(prefix) :].rstrip("/")
+        for page in list_pages(s3, bucket, prefix, request)
+        for p in page.get("CommonPrefixes", [])
+    ]
 
 
 def log_roots(s3: Any, where: S3Location, account: str | None, region: str | None) -> list[str]:
