@@ -14,7 +14,6 @@ A window is required: without one, every day folder of the bucket would be liste
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -95,21 +94,12 @@ def s3_client(
     request (standard mode: connection errors, 500, 503 SlowDown) up to READ_ATTEMPTS times."""
     from botocore.config import Config
 
-    from alb502athena.aws import CONNECT_TIMEOUT, READ_TIMEOUT, client_config, guard
+    from alb502athena.aws import client_config, guard
 
-    pool = Config(max_pool_connections=max(10, concurrency))
-    if reads:
-        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", READ_ATTEMPTS))
-        mode = os.environ.get("AWS_RETRY_MODE", "standard")
-        config = pool.merge(
-            Config(
-                connect_timeout=CONNECT_TIMEOUT,
-                read_timeout=READ_TIMEOUT,
-                retries={"mode": mode, "total_max_attempts": attempts},
-            )
-        )
-    else:
-        config = client_config(session).merge(pool)
+    config = (
+        client_config(session, attempts=READ_ATTEMPTS, fail_fast=False) if reads else client_config(session)
+    )
+    config = config.merge(Config(max_pool_connections=max(10, concurrency)))
     s3 = guard(session.client("s3", config=config))
     if request_payer:
         # Every listing of a requester-pays bucket must say it pays (s3objects lists without knowing).
