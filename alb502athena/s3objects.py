@@ -80,16 +80,19 @@ class Listing:
     access_logs: Tally = field(default_factory=Tally)
     # Other objects, by kind (connection, health_check, network, classic, unrecognised).
     set_aside: dict[str, Tally] = field(default_factory=dict)
-    # The selected keys, only when the caller asked for them (tests, a debugging user): not bounded.
-    keys: list[str] | None = None
-    # The selected objects as (key below the root, size, ETag), only when asked (to read them): as many
-    # as the window needs, which --max-download bounds before any is read.
+    # The selected objects as (key below the root, size, ETag), only when asked (to read them, or tests):
+    # as many as the window needs, which --max-download bounds before any is read.
     objects: list[tuple[str, int, str]] | None = None
     coverage: Coverage = "day folders"
     # A skip-scan: the load balancers with ALB access logs in the folders, in the window or not.
     seen: set[str] = field(default_factory=set)
     # A skip-scan: the day folders listed whole after UNRECOGNISED_LIMIT unrecognised names.
     listed_whole: list[str] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str] | None:
+        """The selected keys (below the root), when the objects were kept."""
+        return [key for key, _, _ in self.objects] if self.objects is not None else None
 
     @property
     def selected(self) -> Tally:
@@ -146,17 +149,17 @@ def list_window(
     *,
     keep_keys: bool = False,
     progress: Callable[[str], None] | None = None,
-    keep_objects: bool = False,
     athena: bool = True,
 ) -> Listing | None:
     """List the window's day folders under `root` (the folder holding yyyy/mm/dd) and select the ALB
     access logs the window needs; of `load_balancers` (app/<name>/<id>) only, when given. None when no
     listing can tell: a root that is not s3://, or a window without both ends (every day folder).
-    `athena`: Athena reads these objects with the same credentials (list_page)."""
+    `keep_keys`: the selected objects kept (Listing.objects, .keys). `athena`: Athena reads these
+    objects with the same credentials (list_page)."""
     if window.start is None or window.end is None:
         return None
     days, span = window.day_folders(), (window.start, window.end)
-    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress, keep_objects, athena)
+    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress, athena)
 
 
 class WindowLister:
@@ -201,33 +204,45 @@ def _list(
     days: list[str],
     window: tuple[datetime, datetime] | None,
     wanted: set[str],
-    keep_keys: bool,
+    keep_objects: bool,
     progress: Callable[[str], None] | None = None,
-    keep_objects: bool = False,
     athena: bool = False,
 ) -> Listing | None:
     where = split_root(root)
     if where is None:
         return None
     bucket, key = where
+    listing = _listing(bucket, key, days, keep_objects, "day folders")
+    for folder in _folders_said(bucket, key, days, progress):
+        for name, size, etag in _objects(s3, bucket, folder, athena=athena):
+            _count(listing, window, wanted, name, size, folder, etag)
+    return listing
+
+
+def _listing(bucket: str, key: str, days: list[str], keep_objects: bool, coverage: Coverage) -> Listing:
     account, region = account_region(key)
-    listing = Listing(
+    return Listing(
         root=f"s3://{bucket}/{key}",
         days=tuple(days),
         account=account,
         region=region,
-        keys=[] if keep_keys else None,
         objects=[] if keep_objects else None,
+        coverage=coverage,
     )
-    for i, day in enumerate(listing.days, 1):
+
+
+def _folders_said(
+    bucket: str, key: str, days: list[str], progress: Callable[[str], None] | None
+) -> Iterator[str]:
+    """The day folders under `key` (with their trailing slash), each said to `progress` as it is listed
+    (a long window is a listing per day, tens of calls in a busy one), the line cleared after the last."""
+    for i, day in enumerate(days, 1):
         folder = f"{key}/{day}/"
-        if progress is not None:  # a long window is a listing per day, 1,000 objects a call
-            progress(f"Listing s3://{bucket}/{folder} ({i} of {len(listing.days)} day folders)")
-        for name, size, etag in _objects(s3, bucket, folder, athena=athena):
-            _count(listing, window, wanted, name, size, folder, etag)
+        if progress is not None:
+            progress(f"Listing s3://{bucket}/{folder} ({i} of {len(days)} day folders)")
+        yield folder
     if progress is not None:
         progress("")
-    return listing
 
 
 def source_day_folders(window: Window) -> list[str]:
@@ -276,24 +291,12 @@ def list_window_names(
     days = source_day_folders(window)
     if load_balancers and (account is None or region is None):
         # No name prefix without the account and region: whole folders, as the estimate lists them.
-        return _list(
-            s3, root, days, (window.start, window.end), set(load_balancers), False, progress, keep_objects
-        )
+        return _list(s3, root, days, (window.start, window.end), set(load_balancers), keep_objects, progress)
     span = (window.start, window.end)
-    listing = Listing(
-        root=f"s3://{bucket}/{key}",
-        days=tuple(days),
-        account=account,
-        region=region,
-        objects=[] if keep_objects else None,
-        coverage="window",
-    )
+    listing = _listing(bucket, key, days, keep_objects, "window")
     first, last = end_time_range(*span)
     ends = (end_time_text(first), end_time_text(last))
-    for i, day in enumerate(days, 1):
-        folder = f"{key}/{day}/"
-        if progress is not None:
-            progress(f"Listing s3://{bucket}/{folder} ({i} of {len(days)} day folders)")
+    for folder in _folders_said(bucket, key, days, progress):
         if load_balancers:
             assert account is not None and region is not None
             for lb in sorted(set(load_balancers)):
@@ -302,8 +305,6 @@ def list_window_names(
                     _range(s3, bucket, folder, kind + prefix, ends, listing, span)
         else:
             _skip_scan(s3, bucket, folder, ends, listing, span, unrecognised_limit)
-    if progress is not None:
-        progress("")
     return listing
 
 
@@ -390,8 +391,6 @@ def _count(
         entry = listing.load_balancers[prefix] = LoadBalancerObjects(parsed.load_balancer, prefix)
         listing.load_balancers = dict(sorted(listing.load_balancers.items()))
     entry.tally.add(size)
-    if listing.keys is not None:
-        listing.keys.append(folder + name)
     if listing.objects is not None:
         listing.objects.append((folder + name, size, etag))
 
