@@ -44,17 +44,19 @@ def client(sess: Any, service: str) -> Any:
     return guard(sess.client(service, config=client_config(sess)))
 
 
-def client_config(sess: Any) -> Any:
-    """The botocore Config of every client of `sess`, its reachability watched from now on. A client
-    built elsewhere with it (pyathena's) then goes through `guard`, as `client` does."""
+def client_config(sess: Any, *, attempts: int = MAX_ATTEMPTS, fail_fast: bool = True) -> Any:
+    """The botocore Config of every client of `sess`, its reachability watched from now on (unless not
+    `fail_fast`: the watch is the session's, so a session of its own). A client built elsewhere with it
+    (pyathena's) then goes through `guard`, as `client` does. `attempts`: unless AWS_MAX_ATTEMPTS says."""
     from botocore.config import Config
 
     # Standard retries back off on throttling (ThrottlingException, TooManyRequestsException); the
     # AWS_MAX_ATTEMPTS and AWS_RETRY_MODE variables of the AWS CLI and SDKs still decide. Both count
     # attempts, the first included: botocore's `max_attempts` would count retries only.
-    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", MAX_ATTEMPTS))
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", attempts))
     mode = os.environ.get("AWS_RETRY_MODE", "standard")
-    _Reachability().watch(sess)
+    if fail_fast:
+        _Reachability().watch(sess)
     return Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from alb502athena.errors import AwsError
+from alb502athena.errors import AwsError, InputError
 from alb502athena.objectname import (
     KIND_LABELS,
     access_log_prefix,
@@ -80,16 +80,19 @@ class Listing:
     access_logs: Tally = field(default_factory=Tally)
     # Other objects, by kind (connection, health_check, network, classic, unrecognised).
     set_aside: dict[str, Tally] = field(default_factory=dict)
-    # The selected keys, only when the caller asked for them (tests, a debugging user): not bounded.
-    keys: list[str] | None = None
-    # The selected objects as (key below the root, size, ETag), only when asked (to read them): as many
-    # as the window needs, which --max-download bounds before any is read.
+    # The selected objects as (key below the root, size, ETag), only when asked (to read them, or tests):
+    # as many as the window needs, which --max-download bounds before any is read.
     objects: list[tuple[str, int, str]] | None = None
     coverage: Coverage = "day folders"
     # A skip-scan: the load balancers with ALB access logs in the folders, in the window or not.
     seen: set[str] = field(default_factory=set)
     # A skip-scan: the day folders listed whole after UNRECOGNISED_LIMIT unrecognised names.
     listed_whole: list[str] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str] | None:
+        """The selected keys (below the root), when the objects were kept."""
+        return [key for key, _, _ in self.objects] if self.objects is not None else None
 
     @property
     def selected(self) -> Tally:
@@ -146,15 +149,17 @@ def list_window(
     *,
     keep_keys: bool = False,
     progress: Callable[[str], None] | None = None,
-    keep_objects: bool = False,
+    athena: bool = True,
 ) -> Listing | None:
     """List the window's day folders under `root` (the folder holding yyyy/mm/dd) and select the ALB
     access logs the window needs; of `load_balancers` (app/<name>/<id>) only, when given. None when no
-    listing can tell: a root that is not s3://, or a window without both ends (every day folder)."""
+    listing can tell: a root that is not s3://, or a window without both ends (every day folder).
+    `keep_keys`: the selected objects kept (Listing.objects, .keys). `athena`: Athena reads these
+    objects with the same credentials (list_page)."""
     if window.start is None or window.end is None:
         return None
     days, span = window.day_folders(), (window.start, window.end)
-    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress, keep_objects)
+    return _list(s3, root, days, span, set(load_balancers), keep_keys, progress, athena)
 
 
 class WindowLister:
@@ -163,16 +168,23 @@ class WindowLister:
     `listing_for` then answers the same listing, or lists when the scope came from elsewhere
     (--load-balancer)."""
 
-    def __init__(self, s3: Any, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, s3: Any, progress: Callable[[str], None] | None = None, *, athena: bool = True
+    ) -> None:
         self._s3 = s3
         self._progress = progress
+        self._athena = athena  # the engine is Athena, with these credentials (list_page)
         self._made: tuple[str, Window, Listing | None] | None = None
 
     def listing_for(self, root: str, window: Window) -> Listing | None:
         where = split_root(root)  # the same folder, with or without its trailing slash
         key = f"s3://{where[0]}/{where[1]}" if where else root
         if self._made is None or self._made[:2] != (key, window):
-            self._made = (key, window, list_window(self._s3, root, window, progress=self._progress))
+            self._made = (
+                key,
+                window,
+                list_window(self._s3, root, window, progress=self._progress, athena=self._athena),
+            )
         return self._made[2]
 
     def __call__(self, root: str, window: Window) -> ObjectScope | None:
@@ -183,7 +195,7 @@ class WindowLister:
 def list_day(s3: Any, root: str, day: str) -> Listing | None:
     """One day folder (yyyy/mm/dd) under `root`, every ALB access log in it selected; None when `root`
     is not s3://."""
-    return _list(s3, root, [day], None, set(), False)
+    return _list(s3, root, [day], None, set(), False, athena=True)
 
 
 def _list(
@@ -192,32 +204,45 @@ def _list(
     days: list[str],
     window: tuple[datetime, datetime] | None,
     wanted: set[str],
-    keep_keys: bool,
+    keep_objects: bool,
     progress: Callable[[str], None] | None = None,
-    keep_objects: bool = False,
+    athena: bool = False,
 ) -> Listing | None:
     where = split_root(root)
     if where is None:
         return None
     bucket, key = where
+    listing = _listing(bucket, key, days, keep_objects, "day folders")
+    for folder in _folders_said(bucket, key, days, progress):
+        for name, size, etag in _objects(s3, bucket, folder, athena=athena):
+            _count(listing, window, wanted, name, size, folder, etag)
+    return listing
+
+
+def _listing(bucket: str, key: str, days: list[str], keep_objects: bool, coverage: Coverage) -> Listing:
     account, region = account_region(key)
-    listing = Listing(
+    return Listing(
         root=f"s3://{bucket}/{key}",
         days=tuple(days),
         account=account,
         region=region,
-        keys=[] if keep_keys else None,
         objects=[] if keep_objects else None,
+        coverage=coverage,
     )
-    for i, day in enumerate(listing.days, 1):
+
+
+def _folders_said(
+    bucket: str, key: str, days: list[str], progress: Callable[[str], None] | None
+) -> Iterator[str]:
+    """The day folders under `key` (with their trailing slash), each said to `progress` as it is listed
+    (a long window is a listing per day, tens of calls in a busy one), the line cleared after the last."""
+    for i, day in enumerate(days, 1):
         folder = f"{key}/{day}/"
-        if progress is not None:  # a long window is a listing per day, 1,000 objects a call
-            progress(f"Listing s3://{bucket}/{folder} ({i} of {len(listing.days)} day folders)")
-        for name, size, etag in _objects(s3, bucket, folder):
-            _count(listing, window, wanted, name, size, folder, etag)
+        if progress is not None:
+            progress(f"Listing s3://{bucket}/{folder} ({i} of {len(days)} day folders)")
+        yield folder
     if progress is not None:
         progress("")
-    return listing
 
 
 def source_day_folders(window: Window) -> list[str]:
@@ -266,24 +291,12 @@ def list_window_names(
     days = source_day_folders(window)
     if load_balancers and (account is None or region is None):
         # No name prefix without the account and region: whole folders, as the estimate lists them.
-        return _list(
-            s3, root, days, (window.start, window.end), set(load_balancers), False, progress, keep_objects
-        )
+        return _list(s3, root, days, (window.start, window.end), set(load_balancers), keep_objects, progress)
     span = (window.start, window.end)
-    listing = Listing(
-        root=f"s3://{bucket}/{key}",
-        days=tuple(days),
-        account=account,
-        region=region,
-        objects=[] if keep_objects else None,
-        coverage="window",
-    )
+    listing = _listing(bucket, key, days, keep_objects, "window")
     first, last = end_time_range(*span)
     ends = (end_time_text(first), end_time_text(last))
-    for i, day in enumerate(days, 1):
-        folder = f"{key}/{day}/"
-        if progress is not None:
-            progress(f"Listing s3://{bucket}/{folder} ({i} of {len(days)} day folders)")
+    for folder in _folders_said(bucket, key, days, progress):
         if load_balancers:
             assert account is not None and region is not None
             for lb in sorted(set(load_balancers)):
@@ -292,8 +305,6 @@ def list_window_names(
                     _range(s3, bucket, folder, kind + prefix, ends, listing, span)
         else:
             _skip_scan(s3, bucket, folder, ends, listing, span, unrecognised_limit)
-    if progress is not None:
-        progress("")
     return listing
 
 
@@ -329,7 +340,7 @@ def _skip_scan(
         request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder, "MaxKeys": 1}
         if after is not None:
             request["StartAfter"] = folder + after
-        items = _page(s3, bucket, folder, request).get("Contents", [])
+        items = list_page(s3, bucket, folder, request).get("Contents", [])
         if not items:
             return
         item = items[0]
@@ -380,50 +391,64 @@ def _count(
         entry = listing.load_balancers[prefix] = LoadBalancerObjects(parsed.load_balancer, prefix)
         listing.load_balancers = dict(sorted(listing.load_balancers.items()))
     entry.tally.add(size)
-    if listing.keys is not None:
-        listing.keys.append(folder + name)
     if listing.objects is not None:
         listing.objects.append((folder + name, size, etag))
 
 
 def _objects(
-    s3: Any, bucket: str, folder: str, within: str = "", after: str | None = None
+    s3: Any, bucket: str, folder: str, within: str = "", after: str | None = None, athena: bool = False
 ) -> Iterator[tuple[str, int, str]]:
     """(name below the folder, size, ETag) of each object under it (under folder + `within`, after the
-    key `after`), a page at a time. Paged here rather than by boto3's paginator: check-table hands in a
-    client of its own that has list_objects_v2 only."""
+    key `after`), a page at a time."""
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + within}
     if after is not None:
         request["StartAfter"] = after
-    while True:  # ListObjectsV2 answers 1,000 keys a call, then a token for the next
-        page = _page(s3, bucket, folder, request)
+    for page in list_pages(s3, bucket, folder, request, athena=athena):
         for item in page.get("Contents", []):
             yield item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
-        token = page.get("NextContinuationToken")
-        if not page.get("IsTruncated") or not token:
-            return
-        request["ContinuationToken"] = token
 
 
-def _page(s3: Any, bucket: str, folder: str, request: dict[str, Any]) -> Any:
-    """One ListObjectsV2 call, its failures as the domain's errors."""
+def list_page(s3: Any, bucket: str, prefix: str, request: dict[str, Any], *, athena: bool = False) -> Any:
+    """One ListObjectsV2 call under s3://bucket/prefix, its failures as the domain's errors: the one
+    translation of every listing's (the S3 source's and the query engines'). A bucket that does not
+    exist is the input's (the URL or the table's location names it); `athena`: the objects listed are
+    the ones Athena reads with the same credentials, so it needs s3:ListBucket too."""
     import botocore.exceptions
 
     from alb502athena.aws import denied, translate
 
-    doing = f"listing s3://{bucket}/{folder}"
+    doing = f"listing s3://{bucket}/{prefix}"
     try:
         return s3.list_objects_v2(**request)
     except botocore.exceptions.ClientError as exc:
         if denied(exc):
             message = exc.response.get("Error", {}).get("Message", "")
+            too = "; Athena needs it too, to read the table" if athena else ""
             raise AwsError(
                 f"access denied while {doing}: the s3:ListBucket permission on bucket {bucket} is "
-                f"missing; Athena needs it too, to read the table ({message})"
+                f"missing{too} ({message})"
             ) from None
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            raise InputError(f"no such bucket: {bucket}") from None
         raise translate(exc, doing) or exc from None
     except botocore.exceptions.BotoCoreError as exc:
         raise translate(exc, doing) or exc from None
+
+
+def list_pages(
+    s3: Any, bucket: str, prefix: str, request: dict[str, Any], *, athena: bool = False
+) -> Iterator[Any]:
+    """The pages of a listing (list_page), following its continuation tokens: ListObjectsV2 answers
+    1,000 keys a call. Paged here rather than by boto3's paginator: check-table hands in a client of its
+    own that has list_objects_v2 only."""
+    request = dict(request)
+    while True:
+        page = list_page(s3, bucket, prefix, request, athena=athena)
+        yield page
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
+        request["ContinuationToken"] = token
 
 
 def own_credentials_lister(
@@ -450,8 +475,13 @@ def own_credentials_lister(
             # The bucket's region where the location names it (S3 answers any region's client anyway).
             where = region or account_region(root)[1] or "us-east-1"
             s3 = client(boto3.Session(profile_name=profile, region_name=where), "s3")
-            return WindowLister(s3, progress)(root, window)
-        except (AwsError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            return WindowLister(s3, progress, athena=False)(root, window)
+        except (
+            AwsError,
+            InputError,
+            botocore.exceptions.BotoCoreError,
+            botocore.exceptions.ClientError,
+        ) as exc:
             say(f"the load balancers of the window could not be listed from {root}: {exc}")
             return None
 

@@ -14,7 +14,6 @@ A window is required: without one, every day folder of the bucket would be liste
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -95,21 +94,12 @@ def s3_client(
     request (standard mode: connection errors, 500, 503 SlowDown) up to READ_ATTEMPTS times."""
     from botocore.config import Config
 
-    from alb502athena.aws import CONNECT_TIMEOUT, READ_TIMEOUT, client_config, guard
+    from alb502athena.aws import client_config, guard
 
-    pool = Config(max_pool_connections=max(10, concurrency))
-    if reads:
-        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", READ_ATTEMPTS))
-        mode = os.environ.get("AWS_RETRY_MODE", "standard")
-        config = pool.merge(
-            Config(
-                connect_timeout=CONNECT_TIMEOUT,
-                read_timeout=READ_TIMEOUT,
-                retries={"mode": mode, "total_max_attempts": attempts},
-            )
-        )
-    else:
-        config = client_config(session).merge(pool)
+    config = (
+        client_config(session, attempts=READ_ATTEMPTS, fail_fast=False) if reads else client_config(session)
+    )
+    config = config.merge(Config(max_pool_connections=max(10, concurrency)))
     s3 = guard(session.client("s3", config=config))
     if request_payer:
         # Every listing of a requester-pays bucket must say it pays (s3objects lists without knowing).
@@ -122,33 +112,14 @@ def s3_client(
 
 def _folders(s3: Any, bucket: str, prefix: str) -> list[str]:
     """The names of the folders S3 delimits right under `prefix` (which ends with a slash)."""
-    import botocore.exceptions
+    from alb502athena.s3objects import list_pages
 
-    from alb502athena.aws import denied, translate
-
-    doing = f"listing s3://{bucket}/{prefix}"
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/"}
-    names: list[str] = []
-    try:
-        while True:
-            page = s3.list_objects_v2(**request)
-            names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
-                return names
-            request["ContinuationToken"] = token
-    except botocore.exceptions.ClientError as exc:
-        if denied(exc):
-            message = exc.response.get("Error", {}).get("Message", "")
-            raise AwsError(
-                f"access denied while {doing}: the s3:ListBucket permission on bucket {bucket} is missing "
-                f"({message})"
-            ) from None
-        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
-            raise InputError(f"no such bucket: {bucket}") from None
-        raise translate(exc, doing) or exc from None
-    except botocore.exceptions.BotoCoreError as exc:
-        raise translate(exc, doing) or exc from None
+    return [
+        p["Prefix"][len(prefix) :].rstrip("/")
+        for page in list_pages(s3, bucket, prefix, request)
+        for p in page.get("CommonPrefixes", [])
+    ]
 
 
 def log_roots(s3: Any, where: S3Location, account: str | None, region: str | None) -> list[str]:

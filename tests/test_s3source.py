@@ -157,6 +157,9 @@ def test_a_prefix_at_any_level(bucket: dict[str, bytes]) -> None:
         planned(f"s3://{BUCKET}")  # the bucket's own AWSLogs/: none here, all are under prod/
     with pytest.raises(InputError, match="no such bucket: no-such-bucket"):
         planned("s3://no-such-bucket/prod")
+    # Given down to its region folder, no delimited listing comes first: the window's listing says it.
+    with pytest.raises(InputError, match="no such bucket: no-such-bucket"):
+        planned(f"s3://no-such-bucket/{HOME}")
 
 
 def test_the_window_selects_by_name_as_local_discovery_does(bucket: dict[str, bytes], tmp_path: Path) -> None:
@@ -229,6 +232,20 @@ def test_listing_denied_names_s3_list_bucket(aws: MotoServer) -> None:
         f"{BUCKET} is missing (Access Denied)"
     )
     assert raised.value.exit_code == 3
+    # The window's listing of a day folder says the same: no Athena reads these objects.
+    stub = Stubber(s3)
+    stub.add_client_error(
+        "list_objects_v2",
+        service_error_code="AccessDenied",
+        service_message="Access Denied",
+        http_status_code=403,
+    )
+    with stub, pytest.raises(AwsError) as raised:
+        plan(s3, f"s3://{BUCKET}/{HOME}", WINDOW)
+    assert str(raised.value) == (
+        f"access denied while listing s3://{BUCKET}/{HOME}/2026/11/20/: the s3:ListBucket permission on "
+        f"bucket {BUCKET} is missing (Access Denied)"
+    )
 
 
 @pytest.mark.parametrize("url", ["s3://", "s3://B/x", "s3://bucket/a//b", "https://bucket/x"])
