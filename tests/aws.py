@@ -1,4 +1,5 @@
-"""A real HTTP server speaking the AWS APIs (moto) on loopback, for the Athena and Glue tests."""
+"""A real HTTP server speaking the AWS APIs (moto) on loopback, for the Athena, Glue and S3 tests, and the
+fault proxy in front of it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.s3proxy import S3Proxy
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -67,6 +70,17 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mo
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     yield moto_server
+
+
+@pytest.fixture(scope="module")
+def proxy(moto_server: MotoServer) -> Iterator[S3Proxy]:
+    """The fault proxy of tests/s3proxy.py in front of moto's server: a test reaches moto through it by
+    setting AWS_ENDPOINT_URL (or a client's endpoint_url) to its `url`, and calls its `reset` first."""
+    from tests.s3proxy import S3Proxy
+
+    made = S3Proxy(moto_server.url)
+    yield made
+    made.stop()
 
 
 def queue_athena_results(

@@ -46,13 +46,6 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return edge_logs(tmp_path_factory.mktemp("alb"), datetime(2026, 11, 20, 9, 0, tzinfo=UTC), hours=2)
 
 
-@pytest.fixture(scope="module")
-def proxy(moto_server: MotoServer) -> Iterator[S3Proxy]:
-    made = S3Proxy(moto_server.url)
-    yield made
-    made.stop()
-
-
 @pytest.fixture
 def bucket(aws: MotoServer, proxy: S3Proxy, logs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The logs in a bucket under `prod/` (put straight into moto's backend: an HTTP PUT each would be

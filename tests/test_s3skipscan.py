@@ -6,7 +6,6 @@ LIST requests as S3 would bill them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,13 +36,6 @@ WINDOWS = {
     "seconds": Window.from_options(None, "2026-11-20T22:30:30Z", "2026-11-20T23:00Z"),
     "after midnight": Window.from_options(None, "2026-11-21T00:30Z", "2026-11-21T01:00Z"),
 }
-
-
-@pytest.fixture(scope="module")
-def proxy(moto_server: MotoServer) -> Iterator[S3Proxy]:
-    made = S3Proxy(moto_server.url)
-    yield made
-    made.stop()
 
 
 @pytest.fixture(scope="module")
