@@ -50,9 +50,9 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from alb502athena.objectname import access_log_prefix, end_time_text  # noqa: E402
+from tests.aws import ACCOUNT, REGION  # noqa: E402  moto's default account, as the tests use it
 from tests.s3proxy import classify  # noqa: E402  the one reading of what S3 bills a request as
 
-ACCOUNT, REGION = "123456789012", "eu-west-1"  # the account is moto's default one
 BUCKET, PREFIX = "alb-logs-bench", "prod"
 FOLDER = f"{PREFIX}/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}"
 LOAD_BALANCERS = ("app/shop-prod/50dc6c495c0c9188", "app/api-prod/0f1e2d3c4b5a6978")
