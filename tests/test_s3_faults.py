@@ -192,20 +192,33 @@ def test_named_where_retrying_does_not_help(
 
 
 @pytest.mark.parametrize(
-    "where",
+    ("where", "listed"),
     [
-        pytest.param(f"s3://{BUCKET}/{PREFIX}", id="above AWSLogs (accounts and regions listed)"),
-        pytest.param(f"s3://{BUCKET}/{PREFIX}/{FOLDER}", id="the region folder (day folders listed)"),
+        pytest.param(f"{PREFIX}", f"{PREFIX}/AWSLogs/", id="above AWSLogs (accounts and regions listed)"),
+        pytest.param(
+            f"{PREFIX}/{FOLDER}",
+            f"{PREFIX}/{FOLDER}/2026/11/20/",
+            id="the region folder (day folders listed)",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the day folders are listed by s3objects._page, whose refusal adds 'Athena needs it "
+                "too, to read the table': wrong for diagnose s3://, which reads without Athena",
+            ),
+        ),
     ],
 )
-def test_listing_denied_is_one_error_line(bucket: str, proxy: S3Proxy, where: str) -> None:
+def test_listing_denied_is_one_error_line(bucket: str, proxy: S3Proxy, where: str, listed: str) -> None:
     proxy.add("denied", op="list")
-    result = runner.invoke(app, ["diagnose", where, *WINDOW, "--no-cache"])
+    result = runner.invoke(app, ["diagnose", f"s3://{BUCKET}/{where}", *WINDOW, "--no-cache"])
     assert result.exit_code == 3, result.stderr
     assert result.stdout == ""
-    [line] = result.stderr.splitlines()
-    assert line.startswith("Error: access denied while listing s3://") and "s3:ListBucket" in line, line
-    assert proxy.requests["get"] == 0 and proxy.faulted
+    # The folder whose listing was refused, the permission, and S3's own words; nothing about Athena,
+    # which this reading does not use.
+    assert result.stderr.splitlines() == [
+        f"Error: access denied while listing s3://{BUCKET}/{listed}: the s3:ListBucket permission on bucket "
+        f"{BUCKET} is missing (Access Denied)"
+    ]
+    assert proxy.requests["get"] == 0 and proxy.faulted == [("denied", listed)]
 
 
 def interrupt_stalled_downloads(proxy: S3Proxy, tty: bool) -> tuple[int, str, int]:
