@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from alb502athena.cli.app import app
 from alb502athena.s3read import CONCURRENCY
-from tests.aws import ACCOUNT, REGION, MotoServer
+from tests.aws import ACCOUNT, REGION, MotoServer, fill_bucket
 from tests.pruning_data import FOLDER, edge_logs
 from tests.s3proxy import STALL_LIMIT, S3Proxy
 from tests.test_faults import MODES, Run, assert_interrupted
@@ -48,16 +48,11 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def bucket(aws: MotoServer, proxy: S3Proxy, logs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The logs in a bucket under `prod/` (put straight into moto's backend: an HTTP PUT each would be
-    most of the test's time), reached through the proxy. Yields the key of the fault's object."""
-    from moto.s3.models import s3_backends
-
-    boto3.client("s3", region_name=REGION).create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+    """The logs in a bucket under `prod/`, reached through the proxy. Yields the key of the fault's object."""
+    fill_bucket(
+        BUCKET,
+        ((f"{PREFIX}/{p.relative_to(logs).as_posix()}", p.read_bytes()) for p in logs.rglob("*.log.gz")),
     )
-    backend = s3_backends[ACCOUNT]["aws"]
-    for path in logs.rglob("*.log.gz"):
-        backend.put_object(BUCKET, f"{PREFIX}/{path.relative_to(logs).as_posix()}", path.read_bytes())
     proxy.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     [victim] = [p for p in logs.rglob(f"*{VICTIM}*") if not p.name.startswith(("conn_", "health"))]

@@ -25,7 +25,7 @@ from alb502athena.render import QueryParams
 from alb502athena.s3objects import Listing, WindowLister, list_window
 from alb502athena.scope import ObjectScope
 from alb502athena.window import Window
-from tests.aws import ACCOUNT, REGION, MotoServer
+from tests.aws import ACCOUNT, REGION, MotoServer, fill_bucket
 
 runner = CliRunner()
 BUCKET = "alb-logs.example-eu"
@@ -69,14 +69,8 @@ def bucket_objects() -> dict[str, int]:
 
 @pytest.fixture
 def bucket(aws: MotoServer) -> dict[str, int]:
-    from moto.s3.models import s3_backends
-
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    backend = s3_backends[ACCOUNT]["aws"]
     objects = bucket_objects()
-    for key, size in objects.items():
-        backend.put_object(BUCKET, f"{KEY}/{key}", b"x" * size)
+    fill_bucket(BUCKET, ((f"{KEY}/{key}", b"x" * size) for key, size in objects.items()))
     return objects
 
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from typer.testing import CliRunner
 
@@ -27,7 +26,7 @@ from alb502athena.s3cache import ObjectCache, entry_name
 from alb502athena.s3read import ObjectReadError, S3Object, S3Reader, fetch_object
 from alb502athena.s3source import RequestCounter, S3Plan, parse_url, plan, s3_client
 from alb502athena.window import Window
-from tests.aws import ACCOUNT, REGION, MotoServer
+from tests.aws import ACCOUNT, REGION, MotoServer, fill_bucket
 from tests.pruning_data import FOLDER, LOAD_BALANCERS, edge_logs
 
 runner = CliRunner()
@@ -60,11 +59,6 @@ def _moved(key: str, what: str) -> str:
 @pytest.fixture
 def bucket(aws: MotoServer, logs: Path) -> dict[str, bytes]:
     """Key -> body of every object put."""
-    from moto.s3.models import s3_backends
-
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    backend = s3_backends[ACCOUNT]["aws"]
     objects: dict[str, bytes] = {}
     for path in sorted(logs.rglob("*.log.gz")):
         key = f"{PREFIX}/{path.relative_to(logs).as_posix()}"
@@ -76,8 +70,7 @@ def bucket(aws: MotoServer, logs: Path) -> dict[str, bytes]:
     # Not ELB's: a folder under AWSLogs that is no account, and objects beside the logs.
     objects[f"{PREFIX}/AWSLogs/notes/readme.txt"] = b"hello"
     objects[f"{HOME}/2026/11/20/notes.txt"] = b"not a log"
-    for key, body in objects.items():
-        backend.put_object(BUCKET, key, body)
+    fill_bucket(BUCKET, objects.items())
     return objects
 
 
