@@ -229,13 +229,8 @@ def interrupt_stalled_downloads(proxy: S3Proxy, tty: bool) -> tuple[int, str, in
 
 
 @pytest.mark.parametrize("tty", MODES)
-def test_ctrl_c_while_downloads_are_stalled(bucket: str, proxy: S3Proxy, tty: bool) -> None:
-    code, err, _ = interrupt_stalled_downloads(proxy, tty)
-    assert_interrupted(code, err)
-
-
-def test_ctrl_c_stops_the_downloads(bucket: str, proxy: S3Proxy) -> None:
-    code, err, sent = interrupt_stalled_downloads(proxy, tty=False)
+def test_ctrl_c_stops_the_stalled_downloads(bucket: str, proxy: S3Proxy, tty: bool) -> None:
+    code, err, sent = interrupt_stalled_downloads(proxy, tty)
     assert_interrupted(code, err)
     assert sent == 0  # no download was tried again after Ctrl-C: the process did not wait for them
 
