@@ -462,7 +462,9 @@ def trino_scope(root: str, w: Window, load_balancer: str | None = None) -> tuple
     return params, engine.notes
 
 
-def test_trino_finds_the_load_balancers_by_the_listing(bucket: dict[str, int]) -> None:
+def test_trino_finds_the_load_balancers_by_the_listing(
+    bucket: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from alb502athena.render import render_diagnosis
 
     params, notes = trino_scope(ROOT, window("2026-11-20T23:00Z", "2026-11-20T23:10Z"))
@@ -476,9 +478,12 @@ def test_trino_finds_the_load_balancers_by_the_listing(bucket: dict[str, int]) -
     ]
     sql = render_diagnosis(params)
     assert sql.count('"$path" >= ') == 2 * 2  # two day folders, two load balancers
-    # --load-balancer names one: no listing needed.
+    # --load-balancer names one: no listing needed (S3 unreachable now: a listing would say so).
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     params, notes = trino_scope(ROOT, window("2026-11-20T23:00Z", "2026-11-20T23:10Z"), SHOP)
     assert params.scope is not None and params.scope.found_by == "--load-balancer"
+    assert params.scope.prefixes == (access_log_prefix(ACCOUNT, REGION, SHOP),)
+    assert not any("listed" in n or "listing" in n for n in notes), notes
 
 
 def test_trino_goes_on_where_boto3_cannot_list(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
