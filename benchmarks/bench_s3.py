@@ -50,9 +50,9 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from alb502athena.objectname import access_log_prefix, end_time_text  # noqa: E402
+from tests.aws import ACCOUNT, REGION, fill_bucket  # noqa: E402  moto's default account, as the tests use it
 from tests.s3proxy import classify  # noqa: E402  the one reading of what S3 bills a request as
 
-ACCOUNT, REGION = "123456789012", "eu-west-1"  # the account is moto's default one
 BUCKET, PREFIX = "alb-logs-bench", "prod"
 FOLDER = f"{PREFIX}/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}"
 LOAD_BALANCERS = ("app/shop-prod/50dc6c495c0c9188", "app/api-prod/0f1e2d3c4b5a6978")
@@ -207,7 +207,6 @@ def bucket_objects(rpm: int) -> dict[str, bytes]:
 def fill(url: str, objects: dict[str, bytes]) -> None:
     """The bucket, its objects put straight into moto's backend (one HTTP PUT each would take minutes)."""
     import boto3
-    from moto.s3.models import s3_backends
 
     s3 = boto3.client(
         "s3",
@@ -216,10 +215,7 @@ def fill(url: str, objects: dict[str, bytes]) -> None:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    backend = s3_backends[ACCOUNT]["aws"]
-    for key, body in objects.items():
-        backend.put_object(BUCKET, key, body)
+    fill_bucket(BUCKET, objects.items(), s3)
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:

@@ -1,12 +1,15 @@
-"""A real HTTP server speaking the AWS APIs (moto) on loopback, for the Athena and Glue tests."""
+"""A real HTTP server speaking the AWS APIs (moto) on loopback, for the Athena, Glue and S3 tests, and the
+fault proxy in front of it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 import requests
+
+from tests.s3proxy import S3Proxy
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -67,6 +70,32 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mo
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     yield moto_server
+
+
+@pytest.fixture(scope="module")
+def proxy(moto_server: MotoServer) -> Iterator[S3Proxy]:
+    """The fault proxy of tests/s3proxy.py in front of moto's server: a test reaches moto through it by
+    setting AWS_ENDPOINT_URL (or a client's endpoint_url) to its `url`, and calls its `reset` first."""
+    from tests.s3proxy import S3Proxy
+
+    made = S3Proxy(moto_server.url)
+    yield made
+    made.stop()
+
+
+def fill_bucket(bucket: str, objects: Iterable[tuple[str, bytes]], s3: Any = None) -> None:
+    """A bucket of moto's server holding these (key, body) objects. The bucket is made over HTTP (by `s3`,
+    or a client of the aws fixture's settings); the objects are put straight into moto's backend, in this
+    process: an HTTP PUT each would be most of a test's time. Every read still goes over HTTP."""
+    import boto3
+    from moto.s3.models import s3_backends
+
+    (s3 or boto3.client("s3", region_name=REGION)).create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    backend = s3_backends[ACCOUNT]["aws"]
+    for key, body in objects:
+        backend.put_object(bucket, key, body)
 
 
 def queue_athena_results(

@@ -25,7 +25,7 @@ from alb502athena.render import QueryParams
 from alb502athena.s3objects import Listing, WindowLister, list_window
 from alb502athena.scope import ObjectScope
 from alb502athena.window import Window
-from tests.aws import ACCOUNT, REGION, MotoServer
+from tests.aws import ACCOUNT, REGION, MotoServer, fill_bucket
 
 runner = CliRunner()
 BUCKET = "alb-logs.example-eu"
@@ -69,14 +69,8 @@ def bucket_objects() -> dict[str, int]:
 
 @pytest.fixture
 def bucket(aws: MotoServer) -> dict[str, int]:
-    from moto.s3.models import s3_backends
-
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    backend = s3_backends[ACCOUNT]["aws"]
     objects = bucket_objects()
-    for key, size in objects.items():
-        backend.put_object(BUCKET, f"{KEY}/{key}", b"x" * size)
+    fill_bucket(BUCKET, ((f"{KEY}/{key}", b"x" * size) for key, size in objects.items()))
     return objects
 
 
@@ -468,7 +462,9 @@ def trino_scope(root: str, w: Window, load_balancer: str | None = None) -> tuple
     return params, engine.notes
 
 
-def test_trino_finds_the_load_balancers_by_the_listing(bucket: dict[str, int]) -> None:
+def test_trino_finds_the_load_balancers_by_the_listing(
+    bucket: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from alb502athena.render import render_diagnosis
 
     params, notes = trino_scope(ROOT, window("2026-11-20T23:00Z", "2026-11-20T23:10Z"))
@@ -482,9 +478,12 @@ def test_trino_finds_the_load_balancers_by_the_listing(bucket: dict[str, int]) -
     ]
     sql = render_diagnosis(params)
     assert sql.count('"$path" >= ') == 2 * 2  # two day folders, two load balancers
-    # --load-balancer names one: no listing needed.
+    # --load-balancer names one: no listing needed (S3 unreachable now: a listing would say so).
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     params, notes = trino_scope(ROOT, window("2026-11-20T23:00Z", "2026-11-20T23:10Z"), SHOP)
     assert params.scope is not None and params.scope.found_by == "--load-balancer"
+    assert params.scope.prefixes == (access_log_prefix(ACCOUNT, REGION, SHOP),)
+    assert not any("listed" in n or "listing" in n for n in notes), notes
 
 
 def test_trino_goes_on_where_boto3_cannot_list(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:

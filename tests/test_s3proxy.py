@@ -21,13 +21,6 @@ KEY = "AWSLogs/2026/11/20/object.log.gz"
 BODY = bytes(range(256)) * 64  # 16 KiB
 
 
-@pytest.fixture(scope="module")
-def proxy(moto_server: MotoServer) -> Iterator[S3Proxy]:
-    made = S3Proxy(moto_server.url)
-    yield made
-    made.stop()
-
-
 @pytest.fixture
 def s3(aws: MotoServer, proxy: S3Proxy) -> Iterator[Any]:
     """A boto3 client through the proxy (one attempt: the tests count what each fault does), with the

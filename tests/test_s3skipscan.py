@@ -6,12 +6,10 @@ LIST requests as S3 would bill them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from alb502athena.aws import session
@@ -19,7 +17,7 @@ from alb502athena.objectname import end_time_range, may_hold, name_prefix, parse
 from alb502athena.s3objects import UNRECOGNISED, Listing, list_window, list_window_names, source_day_folders
 from alb502athena.s3source import s3_client
 from alb502athena.window import Window
-from tests.aws import MotoServer
+from tests.aws import MotoServer, fill_bucket
 from tests.pruning_data import ACCOUNT, FOLDER, LOAD_BALANCERS, REGION, edge_logs
 from tests.s3proxy import S3Proxy
 
@@ -40,13 +38,6 @@ WINDOWS = {
 
 
 @pytest.fixture(scope="module")
-def proxy(moto_server: MotoServer) -> Iterator[S3Proxy]:
-    made = S3Proxy(moto_server.url)
-    yield made
-    made.stop()
-
-
-@pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         SMALL: edge_logs(
@@ -60,25 +51,17 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def bucket(
     aws: MotoServer, proxy: S3Proxy, logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> list[str]:
-    """Every key put (straight into moto's backend: an HTTP PUT each would be most of the test's time);
-    the client then reaches moto through the proxy."""
-    from moto.s3.models import s3_backends
-
-    boto3.client("s3", region_name=REGION).create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-    )
-    backend = s3_backends[ACCOUNT]["aws"]
-    keys: list[str] = []
+    """Every key put; the client then reaches moto through the proxy."""
+    objects: dict[str, bytes] = {}
     for top, root in logs.items():
         for path in root.rglob("*.log.gz"):
-            keys.append(f"{top}/{path.relative_to(root).as_posix()}")
-            backend.put_object(BUCKET, keys[-1], path.read_bytes())
+            objects[f"{top}/{path.relative_to(root).as_posix()}"] = path.read_bytes()
         for name in (NLB, CLASSIC, *UNRECOGNISED_NAMES):
-            keys.append(f"{top}/{FOLDER}/2026/11/20/{name}")
-            backend.put_object(BUCKET, keys[-1], b"x")
+            objects[f"{top}/{FOLDER}/2026/11/20/{name}"] = b"x"
+    fill_bucket(BUCKET, objects.items())
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     proxy.reset()
-    return keys
+    return list(objects)
 
 
 def client() -> Any:
