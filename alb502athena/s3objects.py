@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from alb502athena.errors import AwsError, InputError
 from alb502athena.objectname import (
+    FILE_SPAN,
     KIND_LABELS,
     access_log_prefix,
     end_time_range,
@@ -43,6 +45,15 @@ UNRECOGNISED_LIMIT = 20
 # and kind, plus the unrecognised names stepped over.
 Coverage = Literal["day folders", "window"]
 SET_ASIDE_LABELS = {**KIND_LABELS, UNRECOGNISED: "unrecognised"}
+MAX_KEYS = 1000  # the most ListObjectsV2 answers in a call
+# A name range's listings run this many at once: each is a round trip of tens of milliseconds, and a
+# skip-scan finds a range per load balancer and log kind.
+RANGE_LISTINGS = 8
+# A name range's first page asks for this many names per end time in it (one object per node and end
+# time; a load balancer has a node in each of its two or more zones), then four times more each page:
+# the window's names in one call or two, and not the rest of the day's, whose answer and parsing cost
+# about as much per name as the ones needed.
+NAMES_PER_END_TIME = 4
 
 
 @dataclass
@@ -296,44 +307,69 @@ def list_window_names(
     listing = _listing(bucket, key, days, keep_objects, "window")
     first, last = end_time_range(*span)
     ends = (end_time_text(first), end_time_text(last))
-    for folder in _folders_said(bucket, key, days, progress):
-        if load_balancers:
-            assert account is not None and region is not None
-            for lb in sorted(set(load_balancers)):
-                prefix = access_log_prefix(account, region, lb)
-                for kind in ("", "conn_log_", "health_check_log_"):
-                    _range(s3, bucket, folder, kind + prefix, ends, listing, span)
-        else:
-            _skip_scan(s3, bucket, folder, ends, listing, span, unrecognised_limit)
+    # The names found, in the order a listing one range at a time would count them: each range's
+    # listing runs on the pool while the skip-scan goes on finding the next.
+    found: list[tuple[str, list[Named] | Future[list[Named]]]] = []
+    pool = ThreadPoolExecutor(RANGE_LISTINGS, thread_name_prefix="alb502-list")
+    try:
+        for day, folder in zip(days, _folders_said(bucket, key, days, progress), strict=True):
+            page = _first_page(day, first, last)
+
+            def listed(prefix: str, folder: str = folder, page: int = page) -> None:
+                found.append((folder, pool.submit(_range, s3, bucket, folder, prefix, ends, page)))
+
+            if load_balancers:
+                assert account is not None and region is not None
+                for lb in sorted(set(load_balancers)):
+                    prefix = access_log_prefix(account, region, lb)
+                    for kind in ("", "conn_log_", "health_check_log_"):
+                        listed(kind + prefix)
+            else:
+                _skip_scan(s3, bucket, folder, listing, found, listed, unrecognised_limit)
+        for folder, names in found:
+            for name, size, etag in names if isinstance(names, list) else names.result():
+                _count(listing, span, set(), name, size, folder, etag)
+    finally:
+        # A failed listing (or Ctrl-C) does not wait for the others: they end with the process.
+        pool.shutdown(wait=False, cancel_futures=True)
     return listing
 
 
-def _range(
-    s3: Any,
-    bucket: str,
-    folder: str,
-    prefix: str,
-    ends: tuple[str, str],
-    listing: Listing,
-    window: tuple[datetime, datetime],
-) -> None:
-    """Count the names under folder + `prefix` whose end time text is within `ends` (both included)."""
+Named = tuple[str, int, str]  # an object's name below its day folder, its size and ETag
+
+
+def _first_page(day: str, first: datetime, last: datetime) -> int:
+    """The first page's size of a name range in the day folder yyyy/mm/dd: NAMES_PER_END_TIME names for
+    each end time of [first, last] within that day (objects are filed by their end time's day)."""
+    start = datetime.strptime(day, "%Y/%m/%d").replace(tzinfo=UTC)
+    lo, hi = max(first, start), min(last, start + timedelta(days=1))
+    end_times = max(0, int((hi - lo) / FILE_SPAN)) + 2  # a partial span at each side
+    return min(MAX_KEYS, NAMES_PER_END_TIME * end_times)
+
+
+def _range(s3: Any, bucket: str, folder: str, prefix: str, ends: tuple[str, str], page: int) -> list[Named]:
+    """The names under folder + `prefix` whose end time text is within `ends` (both included), asked for
+    `page` names first, then more each call."""
+    names = []
     # A name ending exactly at the first end time sorts after the bare text: StartAfter keeps it.
-    for name, size, etag in _objects(s3, bucket, folder, prefix, after=folder + prefix + ends[0]):
+    for name, size, etag in _objects(s3, bucket, folder, prefix, after=folder + prefix + ends[0], first=page):
         if name[len(prefix) : len(prefix) + len(ends[1])] > ends[1]:
-            return  # sorted by end time: every later name of the prefix ends later still
-        _count(listing, window, set(), name, size, folder, etag)
+            break  # sorted by end time: every later name of the prefix ends later still
+        names.append((name, size, etag))
+    return names
 
 
 def _skip_scan(
     s3: Any,
     bucket: str,
     folder: str,
-    ends: tuple[str, str],
     listing: Listing,
-    window: tuple[datetime, datetime],
+    found: list[tuple[str, list[Named] | Future[list[Named]]]],
+    listed: Callable[[str], None],
     unrecognised_limit: int,
 ) -> None:
+    """Find the name prefixes of the day folder one key at a time, each handed to `listed` (which
+    lists its range); the names stepped over are added to `found` in their place."""
     after: str | None = None
     unrecognised = 0
     while True:
@@ -347,19 +383,18 @@ def _skip_scan(
         name, size, etag = item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
         prefix = name_prefix(name)
         if prefix is None:
-            _count(listing, window, set(), name, size, folder, etag)  # counted as unrecognised
+            found.append((folder, [(name, size, etag)]))  # counted as unrecognised
             unrecognised += 1
             if unrecognised >= unrecognised_limit:
                 listing.listed_whole.append(folder.rstrip("/"))
-                for other, other_size, other_etag in _objects(s3, bucket, folder, after=folder + name):
-                    _count(listing, window, set(), other, other_size, folder, other_etag)
+                found.append((folder, list(_objects(s3, bucket, folder, after=folder + name))))
                 return
             after = name
             continue
         parsed = parse(name)
         if parsed is not None and parsed.is_alb_access_log:
             listing.seen.add(parsed.load_balancer)
-        _range(s3, bucket, folder, prefix, ends, listing, window)
+        listed(prefix)
         after = prefix + "~"
 
 
@@ -396,14 +431,20 @@ def _count(
 
 
 def _objects(
-    s3: Any, bucket: str, folder: str, within: str = "", after: str | None = None, athena: bool = False
-) -> Iterator[tuple[str, int, str]]:
+    s3: Any,
+    bucket: str,
+    folder: str,
+    within: str = "",
+    after: str | None = None,
+    athena: bool = False,
+    first: int = MAX_KEYS,
+) -> Iterator[Named]:
     """(name below the folder, size, ETag) of each object under it (under folder + `within`, after the
-    key `after`), a page at a time."""
+    key `after`), a page at a time: `first` names in the first, four times more each next page."""
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + within}
     if after is not None:
         request["StartAfter"] = after
-    for page in list_pages(s3, bucket, folder, request, athena=athena):
+    for page in list_pages(s3, bucket, folder, request, athena=athena, first=first):
         for item in page.get("Contents", []):
             yield item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
 
@@ -436,13 +477,26 @@ def list_page(s3: Any, bucket: str, prefix: str, request: dict[str, Any], *, ath
 
 
 def list_pages(
-    s3: Any, bucket: str, prefix: str, request: dict[str, Any], *, athena: bool = False
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    request: dict[str, Any],
+    *,
+    athena: bool = False,
+    first: int = MAX_KEYS,
 ) -> Iterator[Any]:
     """The pages of a listing (list_page), following its continuation tokens: ListObjectsV2 answers
-    1,000 keys a call. Paged here rather than by boto3's paginator: check-table hands in a client of its
-    own that has list_objects_v2 only."""
+    1,000 keys a call at most; `first` of them in the first call, four times more each next one.
+    Paged here rather than by boto3's paginator: check-table hands in a client of its own that has
+    list_objects_v2 only."""
     request = dict(request)
+    size = first
     while True:
+        if size < MAX_KEYS:
+            request["MaxKeys"] = size
+        else:
+            request.pop("MaxKeys", None)
+        size *= 4
         page = list_page(s3, bucket, prefix, request, athena=athena)
         yield page
         token = page.get("NextContinuationToken")

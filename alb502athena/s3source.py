@@ -89,9 +89,11 @@ def s3_client(
     AWS_ENDPOINT_URL, which botocore reads) with a connection per download.
 
     The listings' client (`reads` False) fails fast once S3 cannot be reached (aws.client_config). The
-    objects' client (`reads`, of a session of its own: the guard is the session's) does not: one
-    connection reset on one object must not fail every other object's GET; botocore retries each
-    request (standard mode: connection errors, 500, 503 SlowDown) up to READ_ATTEMPTS times."""
+    objects' client (`reads`) does not: one connection reset on one object must not fail every other
+    object's GET; botocore retries each request (standard mode: connection errors, 500, 503 SlowDown)
+    up to READ_ATTEMPTS times. The fail-fast watch is registered on the session, and a client takes
+    the session's handlers as they are when it is made: of one session, the objects' client is made
+    first (a second session would load botocore's models and resolve the credentials again)."""
     from botocore.config import Config
 
     from alb502athena.aws import client_config, guard

@@ -6,6 +6,8 @@ test asks for a fault, per operation and key:
 
 - `reset`: the answer's headers and half its body, then a TCP reset (a connection cut mid-download);
 - `truncate`: the same, then an orderly close: fewer bytes than the Content-Length announced;
+- `drop`: the connection closed before any answer (botocore's ConnectionClosedError, which its retries
+  and the fail-fast watch of alb502athena.aws take as AWS out of reach);
 - `slowdown`: 503 SlowDown, as S3 throttles a prefix;
 - `denied`: 403 AccessDenied (no s3:GetObject on the object, or no s3:ListBucket for a listing);
 - `missing`: 404 NoSuchKey (an object deleted between the listing and its download, by a lifecycle
@@ -36,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-KINDS = ("reset", "truncate", "slowdown", "denied", "missing", "kms", "kms-decrypt", "stall")
+KINDS = ("reset", "truncate", "drop", "slowdown", "denied", "missing", "kms", "kms-decrypt", "stall")
 STALL_LIMIT = 60.0  # seconds: a stalled request goes on by itself, so nothing hangs for ever
 KMS_MESSAGE = (
     "The ciphertext refers to a customer master key that does not exist, does not exist in this "
@@ -100,6 +102,9 @@ class S3Proxy:
         self._stalled = threading.Condition(self._lock)
         self.requests: Counter[str] = Counter()  # by operation: list, get, head, other
         self.gets: Counter[str] = Counter()  # GetObject requests per key
+        self.names_listed: list[
+            int
+        ] = []  # the keys each listing answered (what S3 sends, and botocore parses)
         self.faulted: list[tuple[str, str]] = []  # (kind, key) of each fault made
         self.stalled = 0  # requests being held now
         self._server = _Server(("127.0.0.1", 0), _handler(self))
@@ -123,6 +128,7 @@ class S3Proxy:
             self._faults.clear()
             self.requests.clear()
             self.gets.clear()
+            self.names_listed.clear()
             self.faulted.clear()
             self._released.clear()
 
@@ -208,7 +214,13 @@ def _handler(proxy: S3Proxy) -> type[BaseHTTPRequestHandler]:
                 return
             if kind == "stall":
                 proxy._stall()
+            if kind == "drop":
+                self.close_connection = True
+                return
             status, headers, answer = self._forward(body)
+            if request.op == "list":
+                with proxy._lock:
+                    proxy.names_listed.append(answer.count(b"<Key>"))
             if kind in ("reset", "truncate") and len(answer) > 1:
                 self._cut(status, headers, answer, reset=kind == "reset")
                 return

@@ -203,3 +203,19 @@ def test_nothing_of_the_load_balancer_in_the_window_is_said(bucket: list[str], p
         InputError, match=r"the ALB access logs of app/a-b-1/aaaaaaaaaaaaaaaa, .* are all outside"
     ):
         plan(client(), f"s3://{BUCKET}/{SMALL}", late)
+
+
+def test_a_range_is_asked_for_about_the_windows_names(bucket: list[str], proxy: S3Proxy) -> None:
+    # An answer costs about the same per name, for S3 to send and for botocore to parse: a range's first
+    # page asks for about the window's names (NAMES_PER_END_TIME per end time), not for the rest of the
+    # day folder's (13 more hours here, 312 names per load balancer and kind), and one request does.
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:15Z")
+    proxy.names_listed.clear()
+    listing, lists = by_ranges(proxy, BIG_ROOT, window)
+    answered = list(proxy.names_listed)
+    assert listing.objects is not None
+    assert sorted(k for k, _, _ in listing.objects) == whole(BIG_ROOT, window)
+    assert lists == 2 * groups(bucket, BIG, "2026/11/20") + unrecognised(bucket, BIG, "2026/11/20") + 1
+    # End times 10:00 to 10:30 (the late-entry margin): 7, and one partial span each side, four names
+    # each (NAMES_PER_END_TIME): far from the 336 names after them.
+    assert max(answered) <= 4 * (7 + 2)

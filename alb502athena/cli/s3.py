@@ -66,8 +66,9 @@ def open_s3(o: dict[str, Any], url: str, params: QueryParams) -> tuple[LocalEngi
         if not cache.usable:
             cache = None
     payer = o.get("request_payer")
-    s3 = s3_client(session(o.get("profile"), o.get("region")), CONCURRENCY, payer)
-    reads = s3_client(session(o.get("profile"), o.get("region")), CONCURRENCY, payer, reads=True)
+    aws = session(o.get("profile"), o.get("region"))
+    reads = s3_client(aws, CONCURRENCY, payer, reads=True)  # first: see s3_client
+    s3 = s3_client(aws, CONCURRENCY, payer)
     counter = RequestCounter()
     counter.attach(s3)
     counter.attach(reads)
