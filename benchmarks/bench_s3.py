@@ -61,6 +61,19 @@ DAYS = (datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))
 START, END = "2026-11-21T10:00Z", "2026-11-21T11:00Z"
 REAL_FROM, REAL_MINUTES = datetime(2026, 11, 21, 9, 0, tzinfo=UTC), 180  # the realistic hours
 
+# The fixed cost of reading S3 at all, timed alone in a process of its own: boto3 imported, the session
+# and the client made as `alb502 diagnose s3://` makes them (one S3 client of each kind).
+BOTO3 = """
+import time
+started = time.perf_counter()
+from alb502athena.aws import session
+from alb502athena.s3source import s3_client
+aws = session(None, None)
+s3_client(aws, 16, reads=True)
+s3_client(aws, 16)
+print(time.perf_counter() - started)
+"""
+
 # (b)'s download: a listing of the window's day folder, then s3transfer, as `aws s3 cp --recursive` does.
 DOWNLOAD = """
 import os, sys
@@ -273,7 +286,7 @@ def main() -> None:
     try:
         timed(c_cmd, env)  # fills the cache (untimed)
         counter.take()
-        times: dict[str, list[float]] = {"a": [], "download": [], "b": [], "c": [], "local": []}
+        times: dict[str, list[float]] = {"a": [], "download": [], "b": [], "c": [], "local": [], "boto3": []}
         outs: dict[str, str] = {}
         requests: dict[str, dict[str, float]] = {}
         fetched = ""
@@ -292,6 +305,7 @@ def main() -> None:
             requests["c"] = counter.take()
             elapsed, outs["local"] = timed(local_cmd, env)
             times["local"].append(elapsed)
+            times["boto3"].append(float(timed([sys.executable, "-c", BOTO3], env)[1]))
         best = {k: min(v) for k, v in times.items()}
         n, size = (int(x) for x in fetched.split())
         a_json = json.loads(outs["a"])
@@ -308,6 +322,11 @@ def main() -> None:
         print(f"(c') alb502 diagnose DIR (the same files)     : {best['local']:.2f} s")
         print(f"ratio (a)/(b): {best['a'] / best['b']:.2f}x (goal <= 0.8x)")
         print(f"ratio (c)/(c'): {best['c'] / best['local']:.2f}x (goal <= 1.1x)")
+        gap, listing, boto3 = best["c"] - best["local"], requests["c"]["list_s"], best["boto3"]
+        print(
+            f"(c) - (c'): {gap:.2f} s, of which moto answering (c)'s LISTs {listing:.2f} s (last run), boto3 "
+            f"imported and its clients made {boto3:.2f} s (alone), the rest {gap - listing - boto3:.2f} s"
+        )
         same = {k: summary(v) for k, v in outs.items()}
         identical = all(s == same["local"] for s in same.values())
         print(f"results: {'identical' if identical else 'DIFFERENT'} ((a), (b), (c), (c'))")
