@@ -126,15 +126,9 @@ def test_retried_where_it_helps(
     [
         pytest.param("slowdown", id="503 SlowDown"),
         pytest.param("reset", id="connection reset mid-answer"),
-        pytest.param(
-            "truncate",
-            id="answer cut short",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="aws._whole_answer refuses a cut answer in botocore's before-parse event, outside "
-                "its retries: the listing fails (exit 3) where asking again would have helped",
-            ),
-        ),
+        # Found: a cut answer was refused after botocore's retries (in its before-parse event), so the
+        # listing failed where asking again helps (awsanswers.py now refuses it within the attempt).
+        pytest.param("truncate", id="answer cut short"),
     ],
 )
 def test_listing_retried_where_it_helps(
@@ -146,6 +140,22 @@ def test_listing_retried_where_it_helps(
     assert code == 0 and data is not None, err
     assert proxy.faulted == [(kind, f"{PREFIX}/{FOLDER}/2026/11/20/")]
     assert data["bad_files"] == [] and verdict(data) == verdict(local(logs, tmp_path))
+
+
+def test_a_listing_cut_short_every_time_is_one_error_line(bucket: str, proxy: S3Proxy) -> None:
+    """A listing page cut short at every attempt: asked for as often as the attempts allow (AWS_MAX_ATTEMPTS,
+    3 from the aws fixture), never parsed as a shorter page, then one `Error:` line, exit 3."""
+    proxy.add("truncate", "2026/11/20/", op="list")
+    result = runner.invoke(app, ["diagnose", f"s3://{BUCKET}/{PREFIX}", *WINDOW, "--no-cache"])
+    assert result.exit_code == 3, result.stderr
+    assert result.stdout == ""
+    listed = f"{PREFIX}/{FOLDER}/2026/11/20/"
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"Error: the answers of {proxy.url}/ kept being cut short while listing s3://{BUCKET}/{listed}, "
+        "even after retries (the last: "
+    ), line
+    assert proxy.faulted == [("truncate", listed)] * 3 and proxy.requests["get"] == 0
 
 
 @pytest.mark.parametrize(
