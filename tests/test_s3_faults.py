@@ -196,6 +196,29 @@ def test_named_where_retrying_does_not_help(
     assert data["inputs"]["s3"]["objects"] == len(proxy.gets)
 
 
+@pytest.mark.parametrize("output", ["json", "table"])
+def test_every_object_refused_is_one_error_line(bucket: str, proxy: S3Proxy, output: str) -> None:
+    """Every GET refused (403: no s3:GetObject on any object; moto cannot refuse GETs and not the listing
+    with one policy, so the proxy does). As for local files of which none can be read, no verdict at all
+    (never "No HTTP 502" from nothing read) but one `Error:` line; its exit code is 3, AWS refusing, as
+    for a listing refused (local files none can read: 2, an input error). The objects are counted in it,
+    with S3's reason, rather than named one per line."""
+    proxy.add("denied")
+    result = runner.invoke(app, ["diagnose", f"s3://{BUCKET}/{PREFIX}", *WINDOW, "--no-cache", "-o", output])
+    assert result.exit_code == 3, result.stderr
+    assert result.stdout == ""  # no verdict, no JSON: nothing that could read as an all-clear
+    objects = len(proxy.gets)
+    assert objects > 1 and set(proxy.gets.values()) == {1}  # every object asked for, once: a 403 is final
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        f"Error: none of the {objects} objects under s3://{BUCKET}/{PREFIX} could be read: access denied: "
+        "the s3:GetObject permission is missing (AccessDenied: Access Denied) (every one)"
+    ], result.stderr
+    # Nothing else but the plan said before the reading: no verdict, no note, no traceback.
+    assert [line for line in result.stderr.splitlines() if not line.startswith("Reading ")] == errors
+    assert [k for k, _ in proxy.faulted] == ["denied"] * objects
+
+
 @pytest.mark.parametrize(
     ("where", "listed"),
     [
