@@ -8,6 +8,7 @@ only when no request was found although lines were parsed, and not on Athena (it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -126,19 +127,26 @@ def from_discovery(found: Discovery) -> Inputs:
     )
 
 
-def gather(d: Diagnosis, found: Discovery | None, engine: Engine, listed: Inputs | None = None) -> Inputs:
+def gather(
+    d: Diagnosis,
+    found: Discovery | None,
+    engine: Engine,
+    listed: Inputs | None = None,
+    heads: Sequence[Sequence[str]] | None = None,
+) -> Inputs:
     """Everything the verdict says about the input besides the counts; attached to `d` and returned.
-    `listed`: what an S3 listing found (s3source), in place of a discovery on disk."""
+    `listed`: what an S3 listing found (s3source), in place of a discovery on disk, and `heads` the first
+    lines of a few of its objects, kept as they were read (S3Reader.heads), in place of the files' own."""
     inputs = listed or (from_discovery(found) if found is not None else Inputs())
     # A FIFO or a device named like a log was found and not read: a file that could not be read, said
     # wherever those are (the verdict's share, bad_files in JSON, the report, stderr).
     known = {p for p, _ in d.bad_files}
     d.bad_files[:0] = [(p, why) for p, why in inputs.not_regular if p not in known]
     t = d.totals
-    if found is not None and t.unparsed_lines:
-        from alb502athena.sniff import sniff
+    if t.unparsed_lines and (found is not None or heads is not None):
+        from alb502athena.sniff import sniff, sniff_heads
 
-        seen = sniff([f.path for f in found.files])
+        seen = sniff([f.path for f in found.files]) if found is not None else sniff_heads(heads or [])
         inputs.formats, inputs.sampled_lines = seen.formats, seen.lines
         inputs.load_balancers_in_sample = seen.load_balancers
     parsed = t.lines - t.unparsed_lines

@@ -424,7 +424,8 @@ def diagnose(
         from alb502athena.evidence.cloudtrail import add_correlations
 
         add_correlations(result, engine_, aws, cloudtrail or [], cloudtrail_table)
-    inputs = gather_inputs(result, found, engine_, s3.plan.inputs() if s3 is not None else None)
+    listed, heads = s3.inputs() if s3 is not None else (None, None)
+    inputs = gather_inputs(result, found, engine_, listed, heads)
     _notes(
         found, inputs if found is not None else None, result.bad_files, engine_, folders=False,
         damaged=result.damaged_files,
