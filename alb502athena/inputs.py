@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from alb502athena.logfiles import Discovery
     from alb502athena.render import QueryParams
 
+# What the logs read are called, on disk and in S3: "1 of 64 objects unreadable".
+FILE, OBJECT = "file", "object"
+
 
 @dataclass(frozen=True)
 class LinesOf:
@@ -61,6 +64,11 @@ class Inputs:
     set_aside_counted: dict[str, int] = field(default_factory=dict)
     # What set_aside_counted covers when not every object of the folders (an S3 listing by name ranges).
     set_aside_of: str | None = None
+    unit: str = FILE  # what the logs are called in the verdict and notes: OBJECT in S3
+
+    @property
+    def units(self) -> str:
+        return f"{self.unit}s"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -108,7 +116,7 @@ class Inputs:
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         total = sum(counts.values())
         of = f" {self.set_aside_of}" if self.set_aside_of else ""
-        return f"set aside {listed} file{'s' if total != 1 else ''}{of}, not ALB access logs"
+        return f"set aside {listed} {self.unit if total == 1 else self.units}{of}, not ALB access logs"
 
 
 def from_discovery(found: Discovery) -> Inputs:

@@ -181,6 +181,8 @@ def test_named_where_retrying_does_not_help(
     if kind.startswith("kms"):  # S3's own message may name no permission, or only KMS's
         assert "s3:GetObject" not in bad["reason"], bad
     assert f"s3://{BUCKET}/{bucket}" in err and "Traceback" not in err
+    assert f"Warning: could not read s3://{BUCKET}/{bucket}: " in err
+    assert err.count("; the other objects were analysed") == 1, err  # S3 holds objects, not files
     # A refusal is final: asked for once. A fault that a retry may clear: asked for again, then given up.
     assert (proxy.gets[bucket] > 1) == retried, proxy.gets[bucket]
     if kind == "slowdown":  # AWS_MAX_ATTEMPTS (3, from the aws fixture) counts attempts, the first included
@@ -191,9 +193,28 @@ def test_named_where_retrying_does_not_help(
     got, expected = verdict(data), verdict(local(logs, tmp_path, without=bucket))
     objects = data["inputs"]["s3"]["objects"]
     unread = got["verdict"]["warnings"].pop(0)
-    assert unread.startswith(f"1 of {objects} files unreadable"), unread
+    assert unread.startswith(f"1 of {objects} objects unreadable"), unread
     assert got == expected
     assert data["inputs"]["s3"]["objects"] == len(proxy.gets)
+
+
+def test_an_object_unreadable_is_said_as_an_object(bucket: str, proxy: S3Proxy, tmp_path: Path) -> None:
+    """The verdict, the warnings on stderr and the report say "objects" of S3's, in the one sentence each
+    that says "files" of a folder's (found: "1 of 60 files unreadable" from a bucket)."""
+    proxy.add("denied", bucket)
+    report = tmp_path / "incident.html"
+    result = runner.invoke(
+        app, ["diagnose", f"s3://{BUCKET}/{PREFIX}", *WINDOW, "--no-cache", "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.stderr
+    objects = len(proxy.gets)
+    assert f"1 of {objects} objects unreadable (" in result.stdout
+    assert f"could not read s3://{BUCKET}/{bucket}: " in result.stderr
+    assert "; the other objects were analysed" in result.stderr
+    html = report.read_text()
+    assert "Objects that could not be read, or only in part (1)" in html
+    assert "The other objects were analysed." in html and f"s3://{BUCKET}/{bucket}" in html
+    assert "files unreadable" not in result.stdout + result.stderr and "Files that could not" not in html
 
 
 @pytest.mark.parametrize("output", ["json", "table"])

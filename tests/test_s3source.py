@@ -235,7 +235,7 @@ def test_the_same_verdict_as_the_same_objects_on_disk(
     assert from_s3["verdict"] == {
         **local["verdict"],
         "details": [
-            "set aside 60 connection-log and 60 health-check-log files whose names fall in the window, "
+            "set aside 60 connection-log and 60 health-check-log objects whose names fall in the window, "
             "not ALB access logs"
         ],
     }
