@@ -142,6 +142,26 @@ def test_listing_retried_where_it_helps(
     assert data["bad_files"] == [] and verdict(data) == verdict(local(logs, tmp_path))
 
 
+@pytest.mark.parametrize("mode", ["standard", "legacy", "adaptive"])
+def test_an_answer_cut_short_is_asked_again_in_every_retry_mode(
+    bucket: str, proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """AWS_RETRY_MODE chooses botocore's retry handler; each must take a cut answer for a failed attempt
+    (aws.guard's client, as every AWS call of alb502 makes), and the second answer is the page, whole."""
+    from alb502athena.aws import session
+    from alb502athena.s3source import s3_client
+
+    monkeypatch.setenv("AWS_RETRY_MODE", mode)
+    s3 = s3_client(session(None, None), 1)
+    listed = f"{PREFIX}/{FOLDER}/2026/11/20/"
+    whole = s3.list_objects_v2(Bucket=BUCKET, Prefix=listed)
+    proxy.add("truncate", listed, op="list", times=1)
+    again = s3.list_objects_v2(Bucket=BUCKET, Prefix=listed)
+    assert proxy.faulted == [("truncate", listed)]
+    assert again["ResponseMetadata"]["RetryAttempts"] == 1
+    assert again["Contents"] == whole["Contents"] and len(whole["Contents"]) > 1
+
+
 def test_a_listing_cut_short_every_time_is_one_error_line(bucket: str, proxy: S3Proxy) -> None:
     """A listing page cut short at every attempt: asked for as often as the attempts allow (AWS_MAX_ATTEMPTS,
     3 from the aws fixture), never parsed as a shorter page, then one `Error:` line, exit 3."""
