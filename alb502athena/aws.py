@@ -81,6 +81,7 @@ def guard(made: Any) -> Any:
 
 
 def _whole_answer(response_dict: dict[str, Any], operation_model: Any = None, **_: Any) -> None:
+    """Refuse an answer shorter than its Content-Length before it is parsed (outside the retries)."""
     from alb502athena.awsanswers import AnswerCutShort, cut_short
 
     method = operation_model.http.get("method", "") if operation_model is not None else ""
