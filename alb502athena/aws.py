@@ -65,31 +65,40 @@ def client_config(sess: Any, *, attempts: int = MAX_ATTEMPTS, fail_fast: bool = 
 
 
 def guard(made: Any) -> Any:
-    """The client, refusing answers cut short (see _whole_answer)."""
+    """The client, refusing answers cut short (awsanswers.py) as they are received, where botocore's
+    retries ask again, up to the configured attempts."""
+    from alb502athena.awsanswers import WholeAnswers
+
+    # botocore offers no public way to give a client its HTTP session: its endpoint's is wrapped.
+    endpoint: Any = getattr(made, "_endpoint", None)
+    session = getattr(endpoint, "http_session", None)
+    if session is not None and not isinstance(session, WholeAnswers):
+        endpoint.http_session = WholeAnswers(session)
+    # Still refused before parsing, should an answer come another way (a before-send handler's, or a
+    # botocore whose endpoint has no such session): never parsed as a whole one, if not retried.
     made.meta.events.register("before-parse", _whole_answer, unique_id="alb502-whole-answer")
     return made
 
 
 def _whole_answer(response_dict: dict[str, Any], operation_model: Any = None, **_: Any) -> None:
-    """Refuse an answer shorter than its Content-Length. botocore reads without enforcing it, so a
-    connection cut in the middle of an answer would be parsed as the shorter text it left, and a JSON or
-    CBOR answer (CloudWatch, Athena's results) may still parse, with fewer values: wrong figures."""
-    import botocore.exceptions as bx
+    """Refuse an answer shorter than its Content-Length before it is parsed (outside the retries)."""
+    from alb502athena.awsanswers import AnswerCutShort, cut_short
 
-    if operation_model is not None and operation_model.http.get("method") == "HEAD":
-        return  # the Content-Length of a HEAD is the object's, with no body
-    body = response_dict.get("body")
-    expected = str((response_dict.get("headers") or {}).get("content-length", ""))
-    if isinstance(body, bytes) and expected.isdigit() and len(body) < int(expected):
-        raise bx.IncompleteReadError(actual_bytes=len(body), expected_bytes=int(expected))
+    method = operation_model.http.get("method", "") if operation_model is not None else ""
+    cut = cut_short(response_dict.get("headers"), response_dict.get("body"), method)
+    if cut is not None:
+        raise AnswerCutShort(endpoint_url="AWS", actual_bytes=cut[0], expected_bytes=cut[1])
 
 
 def unreachable(exc: BaseException) -> bool:
     """Whether the error says AWS could not be reached (connection refused or failed, timeouts, TLS),
-    rather than that it answered."""
+    rather than that it answered (an answer cut short is retried as a connection closed early, but AWS
+    was reached: it does not stop the session's other calls)."""
     import botocore.exceptions as bx
 
-    return isinstance(exc, bx.ConnectionError | bx.HTTPClientError)
+    from alb502athena.awsanswers import AnswerCutShort
+
+    return isinstance(exc, bx.ConnectionError | bx.HTTPClientError) and not isinstance(exc, AnswerCutShort)
 
 
 def endpoint_of(exc: BaseException) -> str:
@@ -159,6 +168,14 @@ def translate(exc: BaseException, doing: str) -> AwsError | None:
         return AwsError("no AWS credentials: set AWS_PROFILE, run `aws configure` or `aws sso login`")
     if isinstance(exc, bx.NoRegionError):
         return AwsError("no AWS region: use --region or set AWS_REGION")
+    from alb502athena.awsanswers import AnswerCutShort
+
+    if isinstance(exc, AnswerCutShort):
+        got, announced = exc.kwargs["actual_bytes"], exc.kwargs["expected_bytes"]
+        return AwsError(
+            f"the answers of {endpoint_of(exc)} kept being cut short while {doing}, even after retries "
+            f"(the last: {got:,} of its {announced:,} bytes): try again later"
+        )
     if unreachable(exc):
         return AwsError(
             f"AWS could not be reached ({endpoint_of(exc)}) while {doing}: {why_unreachable(exc)}"

@@ -8,6 +8,7 @@ only when no request was found although lines were parsed, and not on Athena (it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from alb502athena.engines.base import Engine
     from alb502athena.logfiles import Discovery
     from alb502athena.render import QueryParams
+
+# What the logs read are called, on disk and in S3: "1 of 64 objects unreadable".
+FILE, OBJECT = "file", "object"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,11 @@ class Inputs:
     set_aside_counted: dict[str, int] = field(default_factory=dict)
     # What set_aside_counted covers when not every object of the folders (an S3 listing by name ranges).
     set_aside_of: str | None = None
+    unit: str = FILE  # what the logs are called in the verdict and notes: OBJECT in S3
+
+    @property
+    def units(self) -> str:
+        return f"{self.unit}s"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -107,7 +116,7 @@ class Inputs:
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         total = sum(counts.values())
         of = f" {self.set_aside_of}" if self.set_aside_of else ""
-        return f"set aside {listed} file{'s' if total != 1 else ''}{of}, not ALB access logs"
+        return f"set aside {listed} {self.unit if total == 1 else self.units}{of}, not ALB access logs"
 
 
 def from_discovery(found: Discovery) -> Inputs:
@@ -126,19 +135,26 @@ def from_discovery(found: Discovery) -> Inputs:
     )
 
 
-def gather(d: Diagnosis, found: Discovery | None, engine: Engine, listed: Inputs | None = None) -> Inputs:
+def gather(
+    d: Diagnosis,
+    found: Discovery | None,
+    engine: Engine,
+    listed: Inputs | None = None,
+    heads: Sequence[Sequence[str]] | None = None,
+) -> Inputs:
     """Everything the verdict says about the input besides the counts; attached to `d` and returned.
-    `listed`: what an S3 listing found (s3source), in place of a discovery on disk."""
+    `listed`: what an S3 listing found (s3source), in place of a discovery on disk, and `heads` the first
+    lines of a few of its objects, kept as they were read (S3Reader.heads), in place of the files' own."""
     inputs = listed or (from_discovery(found) if found is not None else Inputs())
     # A FIFO or a device named like a log was found and not read: a file that could not be read, said
     # wherever those are (the verdict's share, bad_files in JSON, the report, stderr).
     known = {p for p, _ in d.bad_files}
     d.bad_files[:0] = [(p, why) for p, why in inputs.not_regular if p not in known]
     t = d.totals
-    if found is not None and t.unparsed_lines:
-        from alb502athena.sniff import sniff
+    if t.unparsed_lines and (found is not None or heads is not None):
+        from alb502athena.sniff import sniff, sniff_heads
 
-        seen = sniff([f.path for f in found.files])
+        seen = sniff([f.path for f in found.files]) if found is not None else sniff_heads(heads or [])
         inputs.formats, inputs.sampled_lines = seen.formats, seen.lines
         inputs.load_balancers_in_sample = seen.load_balancers
     parsed = t.lines - t.unparsed_lines

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from alb502athena import __version__
 from alb502athena.arn import target_group
 from alb502athena.diagnosis import Diagnosis, Samples
+from alb502athena.inputs import FILE
 from alb502athena.objectname import KIND_LABELS
 from alb502athena.render import render_macro, render_signature
 from alb502athena.safetext import inert_lines
@@ -319,6 +320,7 @@ def write_report(d: Diagnosis, path: Path, samples: Samples) -> None:
         window=d.params.window.as_json(),
         bad_files=d.bad_files,
         damaged_files=d.damaged_files,
+        unit=d.inputs.unit if d.inputs else FILE,  # "object" for S3's
         # Other ELB logs found next to the access logs (connection, health-check, NLB, Classic): not counted.
         set_aside=[
             (path, KIND_LABELS.get(kind, kind))

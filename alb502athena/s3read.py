@@ -170,6 +170,12 @@ class S3Reader:
         self.progress = progress  # called with (objects, bytes) each time an object is in memory
         self.counts = ReadCounts()
         self._lock = threading.Lock()
+        # The first lines of a few objects (those the local reading's sample would look at), kept as
+        # they are read: what the unparsed lines look like is then said without a second download.
+        from alb502athena.sniff import spread
+
+        self._sampled = {o.url for o in spread(list(objects))}
+        self._heads: dict[str, list[str]] = {}
 
     def reading(self, paths: Sequence[str]) -> _Reading:
         return _Reading(self, paths)
@@ -194,9 +200,25 @@ class S3Reader:
                 self.counts.downloaded_bytes += len(data)
             if cache is not None:
                 cache.put(obj.bucket, obj.key, obj.etag, data)
+        if obj.url in self._sampled and obj.url not in self._heads:
+            self._keep_head(obj.url, data)
         if self.progress is not None:
             self.progress(1, len(data))
         return data
+
+    def _keep_head(self, url: str, data: bytes) -> None:
+        import io
+
+        from alb502athena.sniff import head
+
+        lines = head(io.BytesIO(data))
+        with self._lock:
+            self._heads.setdefault(url, lines)
+
+    def heads(self) -> list[list[str]]:
+        """The first lines of the sampled objects read (sniff.head), in the objects' order."""
+        with self._lock:
+            return [self._heads[url] for url in self.objects if url in self._heads]
 
 
 class _Reading:

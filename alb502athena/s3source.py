@@ -276,7 +276,7 @@ class S3Plan:
 
     def inputs(self) -> Inputs:
         """What the verdict says of the input: the objects read, found, and set aside (counted, not named)."""
-        from alb502athena.inputs import Inputs
+        from alb502athena.inputs import OBJECT, Inputs
         from alb502athena.s3objects import UNRECOGNISED
 
         # A listing by name ranges never sees the access logs outside the window: not counted then.
@@ -299,6 +299,7 @@ class S3Plan:
                 if any(lst.coverage == "window" for lst in self.listings)
                 else None
             ),
+            unit=OBJECT,
         )
 
 

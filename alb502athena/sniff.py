@@ -12,11 +12,14 @@ import gzip
 import re
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 from alb502athena.logformat import compiled_regex
+
+T = TypeVar("T")
 
 MAX_FILES = 12  # spread over the list, first and last included
 MAX_LINES = 20  # per file
@@ -83,9 +86,19 @@ def _head(path: Path) -> list[str]:
     """The first lines of a file, decompressed when it is gzip; nothing when it cannot be read."""
     try:
         with path.open("rb") as raw:
-            start = raw.read(2)
-            raw.seek(0)
-            data = gzip.GzipFile(fileobj=raw).read(MAX_BYTES) if start == b"\x1f\x8b" else raw.read(MAX_BYTES)
+            return head(raw)
+    except OSError:
+        return []  # the diagnosis names bad files itself
+
+
+def head(raw: BinaryIO) -> list[str]:
+    """The first lines of a file or an object's body (S3's, read in memory: s3read keeps the heads of
+    the objects `spread` picks as it reads them), decompressed when it is gzip; nothing when it cannot
+    be read."""
+    try:
+        start = raw.read(2)
+        raw.seek(0)
+        data = gzip.GzipFile(fileobj=raw).read(MAX_BYTES) if start == b"\x1f\x8b" else raw.read(MAX_BYTES)
     except (OSError, EOFError, zlib.error):
         return []  # the diagnosis names bad files itself
     text = data.decode("utf-8", errors="replace")
@@ -95,20 +108,26 @@ def _head(path: Path) -> list[str]:
     return [ln.rstrip("\r") for ln in lines if ln.strip()][:MAX_LINES]
 
 
-def _spread(paths: Sequence[Path], n: int) -> list[Path]:
-    if len(paths) <= n:
-        return list(paths)
-    step = (len(paths) - 1) / (n - 1)
-    return [paths[round(i * step)] for i in range(n)]
+def spread(items: Sequence[T], n: int = MAX_FILES) -> list[T]:
+    """At most `n` of the items, spread over them, the first and the last included."""
+    if len(items) <= n:
+        return list(items)
+    step = (len(items) - 1) / (n - 1)
+    return [items[round(i * step)] for i in range(n)]
 
 
 def sniff(paths: Sequence[Path]) -> Sniffed:
     """Look at the head of a few of these files; recognise the lines the ALB format does not parse."""
+    return sniff_heads(_head(path) for path in spread(paths))
+
+
+def sniff_heads(heads: Iterable[Sequence[str]]) -> Sniffed:
+    """Recognise the lines the ALB format does not parse among these heads of files (`head`)."""
     kinds: Counter[str] = Counter()
     names: set[str] = set()
     regex = compiled_regex()  # parse_line's own test, without building each parsed line's columns
-    for path in _spread(paths, MAX_FILES):
-        for line in _head(path):
+    for lines in heads:
+        for line in lines:
             if regex.fullmatch(line) is not None:
                 continue
             label = recognise(line)

@@ -112,18 +112,18 @@ def no_file_in_window(inputs: Inputs) -> str | None:
         return None
     if inputs.files_found:
         cover = f" (they cover {_days(inputs.days)})" if inputs.days else ""
-        found = _plural(inputs.files_found, "access-log file")
+        found = _plural(inputs.files_found, f"access-log {inputs.unit}")
         reason = f"none of the {found} found falls in the window{cover}"
     elif inputs.set_aside:
-        reason = "no ALB access-log file was found, only other logs"
+        reason = f"no ALB access-log {inputs.unit} was found, only other logs"
     elif inputs.unreadable:
-        reason = "no ALB access-log file could be read: the folders could not be listed"
+        reason = f"no ALB access-log {inputs.unit} could be read: the folders could not be listed"
     elif inputs.not_regular:
         n = len(inputs.not_regular)
         found = "the one file found is not" if n == 1 else f"none of the {n:,} files found is"
         reason = f"no ALB access-log file could be read: {found} a regular file"
     else:
-        reason = "no ALB access-log file was found"
+        reason = f"no ALB access-log {inputs.unit} was found"
     return NOTHING_READ + reason + "."
 
 
@@ -146,7 +146,7 @@ def _nothing_read(d: Diagnosis, inputs: Inputs) -> str:
         return _not_from(lb, inputs)
     if t.lines == 0:
         if inputs.files is not None:
-            return f"the window's access-log files ({inputs.files:,}) hold no line: they are empty"
+            return f"the window's access-log {inputs.units} ({inputs.files:,}) hold no line: they are empty"
         if narrowed:  # the query read only the objects of some load balancers ("$path")
             return "the table holds no line in the window's objects of the load balancers read"
         return "the table holds no line in the window's partitions"
@@ -198,10 +198,10 @@ def verdict(d: Diagnosis) -> Verdict:
         # Log-named FIFOs and devices were found, not read: they count among the files (inputs.gather).
         total = inputs.files + len(inputs.not_regular) if inputs.files is not None else None
         if total:
-            text = f"{n:,} of {total:,} files {what} ({share(n, total)})"
+            text = f"{n:,} of {total:,} {inputs.units} {what} ({share(n, total)})"
             (warnings if n / total > UNREAD_WARNING_SHARE else details).append(text)
         else:
-            warnings.append(f"{_plural(n, 'file')} {what}")
+            warnings.append(f"{_plural(n, inputs.unit)} {what}")
     for path, why in inputs.unreadable:
         warnings.append(f"folder {inert(path, 300)} could not be read ({why}): its logs are not counted")
 
@@ -209,7 +209,9 @@ def verdict(d: Diagnosis) -> Verdict:
     lb = d.params.load_balancer
     in_files = inputs.load_balancers_in_names
     if lb is not None and len(in_files) > 1:
-        details.append(f"only --load-balancer {lb}, of {len(in_files)} in the files: {_names(in_files)}")
+        details.append(
+            f"only --load-balancer {lb}, of {len(in_files)} in the {inputs.units}: {_names(in_files)}"
+        )
     elif lb is None and len(lbs) > 1:
         warnings.append(
             f"{len(lbs)} load balancers in the window, counted together; each finding names its own, "
@@ -218,9 +220,9 @@ def verdict(d: Diagnosis) -> Verdict:
     if status == "no_alb_requests":
         named = sorted(set(inputs.load_balancers_in_all_names) | set(inputs.load_balancers_in_sample))
         if named:
-            details.append(f"load balancers named by the files and lines: {_names(named)}")
+            details.append(f"load balancers named by the {inputs.units} and lines: {_names(named)}")
         if inputs.days:
-            details.append(f"the access-log files cover {_days(inputs.days)} (delivery dates)")
+            details.append(f"the access-log {inputs.units} cover {_days(inputs.days)} (delivery dates)")
         for x in inputs.lines_by_load_balancer or []:
             details.append(
                 f"{name(x.load_balancer or '-')}: {_plural(x.lines, 'line')}, {x.in_window:,} in the window, "

@@ -126,15 +126,9 @@ def test_retried_where_it_helps(
     [
         pytest.param("slowdown", id="503 SlowDown"),
         pytest.param("reset", id="connection reset mid-answer"),
-        pytest.param(
-            "truncate",
-            id="answer cut short",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="aws._whole_answer refuses a cut answer in botocore's before-parse event, outside "
-                "its retries: the listing fails (exit 3) where asking again would have helped",
-            ),
-        ),
+        # Found: a cut answer was refused after botocore's retries (in its before-parse event), so the
+        # listing failed where asking again helps (awsanswers.py now refuses it within the attempt).
+        pytest.param("truncate", id="answer cut short"),
     ],
 )
 def test_listing_retried_where_it_helps(
@@ -146,6 +140,42 @@ def test_listing_retried_where_it_helps(
     assert code == 0 and data is not None, err
     assert proxy.faulted == [(kind, f"{PREFIX}/{FOLDER}/2026/11/20/")]
     assert data["bad_files"] == [] and verdict(data) == verdict(local(logs, tmp_path))
+
+
+@pytest.mark.parametrize("mode", ["standard", "legacy", "adaptive"])
+def test_an_answer_cut_short_is_asked_again_in_every_retry_mode(
+    bucket: str, proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """AWS_RETRY_MODE chooses botocore's retry handler; each must take a cut answer for a failed attempt
+    (aws.guard's client, as every AWS call of alb502 makes), and the second answer is the page, whole."""
+    from alb502athena.aws import session
+    from alb502athena.s3source import s3_client
+
+    monkeypatch.setenv("AWS_RETRY_MODE", mode)
+    s3 = s3_client(session(None, None), 1)
+    listed = f"{PREFIX}/{FOLDER}/2026/11/20/"
+    whole = s3.list_objects_v2(Bucket=BUCKET, Prefix=listed)
+    proxy.add("truncate", listed, op="list", times=1)
+    again = s3.list_objects_v2(Bucket=BUCKET, Prefix=listed)
+    assert proxy.faulted == [("truncate", listed)]
+    assert again["ResponseMetadata"]["RetryAttempts"] == 1
+    assert again["Contents"] == whole["Contents"] and len(whole["Contents"]) > 1
+
+
+def test_a_listing_cut_short_every_time_is_one_error_line(bucket: str, proxy: S3Proxy) -> None:
+    """A listing page cut short at every attempt: asked for as often as the attempts allow (AWS_MAX_ATTEMPTS,
+    3 from the aws fixture), never parsed as a shorter page, then one `Error:` line, exit 3."""
+    proxy.add("truncate", "2026/11/20/", op="list")
+    result = runner.invoke(app, ["diagnose", f"s3://{BUCKET}/{PREFIX}", *WINDOW, "--no-cache"])
+    assert result.exit_code == 3, result.stderr
+    assert result.stdout == ""
+    listed = f"{PREFIX}/{FOLDER}/2026/11/20/"
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"Error: the answers of {proxy.url}/ kept being cut short while listing s3://{BUCKET}/{listed}, "
+        "even after retries (the last: "
+    ), line
+    assert proxy.faulted == [("truncate", listed)] * 3 and proxy.requests["get"] == 0
 
 
 @pytest.mark.parametrize(
@@ -173,6 +203,8 @@ def test_named_where_retrying_does_not_help(
     if kind.startswith("kms"):  # S3's own message may name no permission, or only KMS's
         assert "s3:GetObject" not in bad["reason"], bad
     assert f"s3://{BUCKET}/{bucket}" in err and "Traceback" not in err
+    assert f"Warning: could not read s3://{BUCKET}/{bucket}: " in err
+    assert err.count("; the other objects were analysed") == 1, err  # S3 holds objects, not files
     # A refusal is final: asked for once. A fault that a retry may clear: asked for again, then given up.
     assert (proxy.gets[bucket] > 1) == retried, proxy.gets[bucket]
     if kind == "slowdown":  # AWS_MAX_ATTEMPTS (3, from the aws fixture) counts attempts, the first included
@@ -183,9 +215,51 @@ def test_named_where_retrying_does_not_help(
     got, expected = verdict(data), verdict(local(logs, tmp_path, without=bucket))
     objects = data["inputs"]["s3"]["objects"]
     unread = got["verdict"]["warnings"].pop(0)
-    assert unread.startswith(f"1 of {objects} files unreadable"), unread
+    assert unread.startswith(f"1 of {objects} objects unreadable"), unread
     assert got == expected
     assert data["inputs"]["s3"]["objects"] == len(proxy.gets)
+
+
+def test_an_object_unreadable_is_said_as_an_object(bucket: str, proxy: S3Proxy, tmp_path: Path) -> None:
+    """The verdict, the warnings on stderr and the report say "objects" of S3's, in the one sentence each
+    that says "files" of a folder's (found: "1 of 60 files unreadable" from a bucket)."""
+    proxy.add("denied", bucket)
+    report = tmp_path / "incident.html"
+    result = runner.invoke(
+        app, ["diagnose", f"s3://{BUCKET}/{PREFIX}", *WINDOW, "--no-cache", "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.stderr
+    objects = len(proxy.gets)
+    assert f"1 of {objects} objects unreadable (" in result.stdout
+    assert f"could not read s3://{BUCKET}/{bucket}: " in result.stderr
+    assert "; the other objects were analysed" in result.stderr
+    html = report.read_text()
+    assert "Objects that could not be read, or only in part (1)" in html
+    assert "The other objects were analysed." in html and f"s3://{BUCKET}/{bucket}" in html
+    assert "files unreadable" not in result.stdout + result.stderr and "Files that could not" not in html
+
+
+@pytest.mark.parametrize("output", ["json", "table"])
+def test_every_object_refused_is_one_error_line(bucket: str, proxy: S3Proxy, output: str) -> None:
+    """Every GET refused (403: no s3:GetObject on any object; moto cannot refuse GETs and not the listing
+    with one policy, so the proxy does). As for local files of which none can be read, no verdict at all
+    (never "No HTTP 502" from nothing read) but one `Error:` line; its exit code is 3, AWS refusing, as
+    for a listing refused (local files none can read: 2, an input error). The objects are counted in it,
+    with S3's reason, rather than named one per line."""
+    proxy.add("denied")
+    result = runner.invoke(app, ["diagnose", f"s3://{BUCKET}/{PREFIX}", *WINDOW, "--no-cache", "-o", output])
+    assert result.exit_code == 3, result.stderr
+    assert result.stdout == ""  # no verdict, no JSON: nothing that could read as an all-clear
+    objects = len(proxy.gets)
+    assert objects > 1 and set(proxy.gets.values()) == {1}  # every object asked for, once: a 403 is final
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        f"Error: none of the {objects} objects under s3://{BUCKET}/{PREFIX} could be read: access denied: "
+        "the s3:GetObject permission is missing (AccessDenied: Access Denied) (every one)"
+    ], result.stderr
+    # Nothing else but the plan said before the reading: no verdict, no note, no traceback.
+    assert [line for line in result.stderr.splitlines() if not line.startswith("Reading ")] == errors
+    assert [k for k, _ in proxy.faulted] == ["denied"] * objects
 
 
 @pytest.mark.parametrize(

@@ -235,7 +235,7 @@ def test_the_same_verdict_as_the_same_objects_on_disk(
     assert from_s3["verdict"] == {
         **local["verdict"],
         "details": [
-            "set aside 60 connection-log and 60 health-check-log files whose names fall in the window, "
+            "set aside 60 connection-log and 60 health-check-log objects whose names fall in the window, "
             "not ALB access logs"
         ],
     }
@@ -290,6 +290,47 @@ def test_the_plan_on_stderr_and_run(bucket: dict[str, bytes], tmp_path: Path) ->
     # connect-failed: a line 4m40s before each object's end, in the window for the end times 09:05 to
     # 09:30; of 3 load balancers at home and 1 in the other region, 2 nodes each; and the header.
     assert len(rows) == 1 + 6 * 4 * 2
+
+
+def test_unparsed_lines_are_sampled_as_on_disk(
+    bucket: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found: from S3 the unparsed lines were counted but never sampled ("look like" said nothing), the
+    # sample reading files on disk. The heads of a few objects are now kept as they are read.
+    import gzip
+
+    from moto.s3.models import s3_backends
+
+    monkeypatch.setenv("ALB502_CACHE", str(tmp_path / "cache"))
+    damaged = sorted(k for k in in_window(bucket, ACCOUNT) if k.startswith(HOME + "/"))[0]
+    good = gzip.decompress(bucket[damaged]).splitlines(keepends=True)
+    cut = good[0][: len(good[0]) // 2] + b"\n"  # an ALB line cut midway
+    nginx = [
+        f'203.0.113.{i} - - [20/Nov/2026:09:10:0{i} +0000] "GET /cart HTTP/1.1" 502 157 "-" "curl/8.4.0"\n'.encode()
+        for i in range(3)
+    ]
+    bucket[damaged] = gzip.compress(b"".join([good[0], cut, *nginx, *good[1:]]))
+    s3_backends[ACCOUNT]["aws"].put_object(BUCKET, damaged, bucket[damaged])
+    window = ["--start", START, "--end", END, "-o", "json"]
+    from_s3 = json_of(cli("diagnose", f"s3://{BUCKET}/{HOME}", *window))
+    every = [k for k in bucket if k.startswith(HOME + "/")]
+    local = json_of(cli("diagnose", str(synced(bucket, every, tmp_path / "sync")), *window))
+    assert from_s3["totals"]["unparsed_lines"] == local["totals"]["unparsed_lines"] == 4
+    looks = {
+        "ALB access log of a shape this version cannot read": 1,
+        "nginx/Apache access log (common or combined)": 3,
+    }
+    for data in (from_s3, local):
+        assert {f["format"]: f["sampled_lines"] for f in data["inputs"]["unparsed_lines_look_like"]} == looks
+    assert from_s3["inputs"]["unparsed_lines_look_like"] == local["inputs"]["unparsed_lines_look_like"]
+    assert (
+        [d for d in from_s3["verdict"]["details"] if "look like" in d]
+        == [d for d in local["verdict"]["details"] if "look like" in d]
+        != []
+    )
+    # Without a second download: each object asked for once.
+    s3 = from_s3["inputs"]["s3"]
+    assert s3["requests"]["get"] == s3["objects"] == s3["downloaded_objects"]
 
 
 def in_window(bucket: dict[str, bytes], account: str) -> list[str]:

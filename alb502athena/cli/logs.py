@@ -76,6 +76,7 @@ def _notes(
     *,
     folders: bool,
     damaged: Sequence[str] = (),
+    unit: str,
 ) -> None:
     """What changed how the input was read, on stderr. A window that holds no file is said once, by
     the verdict or run's error; folders that could not be listed only where no verdict says them."""
@@ -104,7 +105,8 @@ def _notes(
             typer.echo(f"Warning: {inert(path)} is damaged and was read in part: {inert(reason)}", err=True)
             continue
         typer.echo(
-            f"Warning: could not read {inert(path)}: {inert(reason)}; the other files were analysed", err=True
+            f"Warning: could not read {inert(path)}: {inert(reason)}; the other {unit}s were analysed",
+            err=True,
         )
 
 
@@ -424,10 +426,11 @@ def diagnose(
         from alb502athena.evidence.cloudtrail import add_correlations
 
         add_correlations(result, engine_, aws, cloudtrail or [], cloudtrail_table)
-    inputs = gather_inputs(result, found, engine_, s3.plan.inputs() if s3 is not None else None)
+    listed, heads = s3.inputs() if s3 is not None else (None, None)
+    inputs = gather_inputs(result, found, engine_, listed, heads)
     _notes(
         found, inputs if found is not None else None, result.bad_files, engine_, folders=False,
-        damaged=result.damaged_files,
+        damaged=result.damaged_files, unit=inputs.unit,
     )  # fmt: skip
     for note in result.notes:
         typer.echo(f"Note: {inert(note)}", err=True)
@@ -498,7 +501,7 @@ def run(
     Example: alb502 run connect-failed ./logs --start 2026-11-20T10:00Z --end 2026-11-20T11:00Z
     """
     from alb502athena.diagnosis import signature_stream
-    from alb502athena.inputs import from_discovery
+    from alb502athena.inputs import FILE, OBJECT, from_discovery
     from alb502athena.output import write_rows
     from alb502athena.verdict import no_file_in_window
 
@@ -522,7 +525,10 @@ def run(
             s3.finish()
         _engine_stats(engine_, estimate)
         inputs = from_discovery(found) if found is not None else None
-        _notes(found, inputs, result.bad_files, engine_, folders=True, damaged=result.damaged_files)
+        _notes(
+            found, inputs, result.bad_files, engine_, folders=True, damaged=result.damaged_files,
+            unit=FILE if s3 is None else OBJECT,
+        )  # fmt: skip
         if limit:
             rows = [r for batch in result.batches for r in batch]
             if len(rows) > limit:

@@ -18,6 +18,7 @@ from alb502athena.safetext import inert
 
 if TYPE_CHECKING:
     from alb502athena.engines.local import LocalEngine
+    from alb502athena.inputs import Inputs
     from alb502athena.render import QueryParams
     from alb502athena.s3source import S3Plan
 
@@ -37,6 +38,11 @@ def _warn(text: str) -> None:
 class S3Run:
     plan: S3Plan
     progress: Any = None  # a Rich Progress on a terminal
+
+    def inputs(self) -> tuple[Inputs, list[list[str]]]:
+        """What the listing found, and the first lines of the objects sampled as they were read."""
+        reader = self.plan.reader
+        return self.plan.inputs(), reader.heads() if reader is not None else []
 
     def finish(self) -> None:
         """The progress bar gone, before anything else is written."""
