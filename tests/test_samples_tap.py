@@ -174,3 +174,22 @@ def test_take_strings_is_take(seed: int) -> None:
         taken = take_strings(sliced, indices)
         assert taken.type == pa.string() and taken.to_pylist() == [expected[i] for i in indices]
     assert take_strings(array, []).to_pylist() == []
+
+
+def test_a_failing_tap_costs_the_samples_a_scan_not_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A defect of the tap (made here by a tap that raises: nothing real does) must not cost the
+    diagnosis: it is said, and the samples are left to their own query, as before the tap."""
+
+    def broken(tap: SamplesTap, batch: Any) -> None:
+        raise ValueError("a defect")
+
+    monkeypatch.setattr(SamplesTap, "_see", broken)
+    window = Window(None, None)
+    files = discover([REPO / "examples" / "logs"], window).files
+    engine = LocalEngine(files, window)
+    found, samples = diagnose_with_samples(engine, QueryParams(window))
+    assert samples is None
+    assert found.totals == diagnose(LocalEngine(files, window), QueryParams(window)).totals
+    assert engine.notes == [
+        "the report's samples could not be kept from the diagnosis' scan: ValueError: a defect"
+    ]

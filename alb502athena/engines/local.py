@@ -356,7 +356,11 @@ class LocalEngine:
             tap = request.tap
             if tap is None or not tap.complete:  # the slower SQL view read the logs instead
                 return result, None
-            sample_columns, sample_rows = tap.result()
+            try:
+                sample_columns, sample_rows = tap.result()
+            except Exception as exc:  # the verdict stands; the samples' own query reads the logs again
+                self.notes.append(f"the report's samples could not be kept from the diagnosis' scan: {exc}")
+                return result, None
         finally:
             if request.tap is not None:
                 request.tap.close()

@@ -86,6 +86,8 @@ class SamplesTap:
         self._kept: dict[Any, list[tuple[Any, ...]]] = {}  # by signature, in time order
         self.columns: list[str] = []
         self.complete = False  # every batch of the scan went through
+        # Why the tap gave up, if it did: the diagnosis must not fail for the report's samples.
+        self.failed: str | None = None
         # Its own database: the engine's connection is running the diagnosis meanwhile.
         self._con = duckdb.connect(config={"threads": 1})
         self._con.execute(f"CREATE TABLE {ROWS_TABLE} ({', '.join(f'{c} VARCHAR' for c in self._columns)})")
@@ -100,7 +102,12 @@ class SamplesTap:
     def _through(self, batches: Any) -> Iterator[Any]:
         # DuckDB takes the batches of a stream one at a time, under its lock: one caller at a time here.
         for batch in batches:
-            self._see(batch)
+            if self.failed is None:
+                try:
+                    self._see(batch)
+                except Exception as exc:  # said by the engine (result() raises it)
+                    self.failed = f"{type(exc).__name__}: {exc}"
+                    self._pending = []
             yield batch
         self.complete = True
 
@@ -147,6 +154,8 @@ class SamplesTap:
 
     def result(self) -> tuple[list[str], list[tuple[Any, ...]]]:
         """The samples query's columns and rows, as it orders them (by signature, then time)."""
+        if self.failed is not None:
+            raise RuntimeError(self.failed)
         self._reduce()
         if not self.columns:  # no candidate at all: the query's columns over no rows
             cursor = self._con.execute(self._sql)
