@@ -18,7 +18,7 @@ from alb502athena.engines import samples_tap
 from alb502athena.engines.local import LocalEngine
 from alb502athena.engines.native.pool import Pool
 from alb502athena.engines.native.source import Chunk, chunks
-from alb502athena.engines.samples_tap import STATUS, SamplesTap, take_strings
+from alb502athena.engines.samples_tap import STATUS, SamplesTap, may_be_502, take_columns, take_strings
 from alb502athena.logfiles import discover
 from alb502athena.logformat import log_format
 from alb502athena.render import QueryParams
@@ -103,32 +103,43 @@ def shuffled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [Window(None, None), Window.from_options(None, "2026-11-20T06:00Z", "2026-11-21T03:00Z")],
     ids=["all", "window"],
 )
-@pytest.mark.parametrize("reduce_bytes", [1, samples_tap.REDUCE_BYTES], ids=["every-batch", "default"])
-def test_the_first_rows_of_each_signature_whatever_the_batches(
-    shuffled: Path, monkeypatch: pytest.MonkeyPatch, window: Window, reduce_bytes: int
+@pytest.mark.parametrize(
+    ("direct_share", "reduce_bytes"),
+    [
+        pytest.param(0, 1, id="copied-each-batch"),
+        pytest.param(0, samples_tap.REDUCE_BYTES, id="copied-once"),
+        pytest.param(10**9, samples_tap.REDUCE_BYTES, id="batches-queried"),
+    ],
+)
+def test_the_first_rows_of_each_signature_whatever_the_parts(
+    shuffled: Path, monkeypatch: pytest.MonkeyPatch, window: Window, direct_share: int, reduce_bytes: int
 ) -> None:
-    """With the candidates reduced after every batch (the bound reached at once), or once at the end,
-    the rows are those of the samples query over all the logs, on the SQL view."""
+    """The candidates copied and queried after every batch (the bound reached at once) or once at the
+    end, or every batch queried as it passes: the rows are those of the samples query over all the logs,
+    on the SQL view."""
+    monkeypatch.setattr(samples_tap, "DIRECT_SHARE", direct_share)
     monkeypatch.setattr(samples_tap, "REDUCE_BYTES", reduce_bytes)
-    reductions = []
-    reduce = SamplesTap._reduce
+    queried: list[int] = []
+    query = SamplesTap._query
 
-    def counted(tap: SamplesTap) -> None:
-        reductions.append(len(tap._pending))
-        reduce(tap)
+    def counted(tap: SamplesTap, rows: Any) -> None:
+        queried.append(rows.num_rows)
+        query(tap, rows)
 
-    monkeypatch.setattr(SamplesTap, "_reduce", counted)
+    monkeypatch.setattr(SamplesTap, "_query", counted)
     files = discover([shuffled], window).files
     for elb in (None, "app/api/1f2e3d4c5b6a7988"):
-        reductions.clear()
+        queried.clear()
         params = QueryParams(window, load_balancer=elb)
         found, samples = diagnose_with_samples(LocalEngine(files, window, parser="native"), params, 3)
         assert samples is not None
-        # Held: one batch's candidates at most (reduced as each came), or all of them until the end.
-        if reduce_bytes == 1:
-            assert reductions == [1] * (len(reductions) - 1) + [0] and len(reductions) > 4
+        # What was held at once: a third of a batch (its 502s), all the 502s, or nothing.
+        if direct_share:
+            assert len(queried) > 4 and set(queried) == {10_000}  # a batch a file
+        elif reduce_bytes == 1:
+            assert len(queried) > 4 and max(queried) < 4_000
         else:
-            assert len(reductions) == 1
+            assert queried == [20_000]
         ids = [f.signature.id for f in found.findings]
         assert sorted(ids) == sorted(SIGNATURES)
         expected = signature_samples(LocalEngine(files, window, parser="sql"), params, ids, 3)
@@ -158,38 +169,37 @@ def _views(values: list[str | None], chunks_of: int) -> Any:
     return pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
 
 
+def _values(rng: random.Random, n: int) -> list[str | None]:
+    """Texts of every size a view holds inline (up to 12 bytes) or not, multi-byte characters, NULLs."""
+    sizes = [0, 1, 5, 12, 13, 40, 300]
+    alphabet = 'ab\u00e9\u4e2d"x '
+    return [
+        None if rng.random() < 0.1 else "".join(rng.choice(alphabet) for _ in range(rng.choice(sizes)))
+        for _ in range(n)
+    ]
+
+
 @pytest.mark.parametrize("seed", range(5))
-def test_take_strings_is_take(seed: int) -> None:
+def test_take_columns_is_take(seed: int) -> None:
+    """Arrays that share their data buffers (slices of one, as the reader's columns share the text) and
+    arrays of their own, taken together: the values at the indices, in strings that own their bytes."""
     rng = random.Random(seed)
-    values: list[str | None] = [
-        None
-        if rng.random() < 0.1
-        else "".join(rng.choice('ab\u00e9\u4e2d"x ') for _ in range(rng.choice([0, 1, 5, 12, 13, 40, 300])))
-        for _ in range(500)
-    ]
-    array = _views(values, 97)
-    for sliced in (array, array.slice(37, 300)):
-        expected = sliced.to_pylist()
-        indices = sorted(rng.sample(range(len(sliced)), 120))
-        taken = take_strings(sliced, indices)
-        assert taken.type == pa.string() and taken.to_pylist() == [expected[i] for i in indices]
-    assert take_strings(array, []).to_pylist() == []
+    one, other = _views(_values(rng, 500), 97), _views(_values(rng, 400), 50)
+    arrays = [one.slice(0, 300), one.slice(37, 300), other.slice(0, 300), one.slice(200, 300)]
+    indices = sorted(rng.sample(range(300), 120))
+    taken = take_columns(arrays, indices)
+    for array, got in zip(arrays, taken, strict=True):
+        expected = array.to_pylist()
+        assert got.type == pa.string() and got.to_pylist() == [expected[i] for i in indices]
+        assert take_strings(array, indices).to_pylist() == got.to_pylist()
+    assert [a.to_pylist() for a in take_columns(arrays, [])] == [[]] * len(arrays)
 
 
-def test_a_failing_tap_costs_the_samples_a_scan_not_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A defect of the tap (made here by a tap that raises: nothing real does) must not cost the
-    diagnosis: it is said, and the samples are left to their own query, as before the tap."""
-
-    def broken(tap: SamplesTap, batch: Any) -> None:
-        raise ValueError("a defect")
-
-    monkeypatch.setattr(SamplesTap, "_see", broken)
-    window = Window(None, None)
-    files = discover([REPO / "examples" / "logs"], window).files
-    engine = LocalEngine(files, window)
-    found, samples = diagnose_with_samples(engine, QueryParams(window))
-    assert samples is None
-    assert found.totals == diagnose(LocalEngine(files, window), QueryParams(window)).totals
-    assert engine.notes == [
-        "the report's samples could not be kept from the diagnosis' scan: ValueError: a defect"
-    ]
+@pytest.mark.parametrize("seed", range(3))
+def test_may_be_502_keeps_every_text_that_reads_502(seed: int) -> None:
+    rng = random.Random(seed)
+    texts = ["502", "0502", "00000000502", "5021", "200", "-", "", "50", "02", "1502", "0000000000502", None]
+    values = [rng.choice(texts) for _ in range(400)]
+    array = _views(values, 77).slice(11)
+    holds = [i for i, v in enumerate(values[11:]) if v is not None and ("502" in v or len(v) > 12)]
+    assert may_be_502(array).tolist() == holds
