@@ -215,13 +215,40 @@ def diagnose(engine: Engine | Any, params: QueryParams) -> Diagnosis:
     from alb502athena.engines.dbapi import as_engine
 
     engine = as_engine(engine)
-    result = engine.run(render_diagnosis(params))
-    diagnosis = build(engine.name, params, result.columns, result.rows)
+    return _from_result(engine.name, params, engine.run(render_diagnosis(params)))
+
+
+def _from_result(engine_name: str, params: QueryParams, result: QueryResult) -> Diagnosis:
+    diagnosis = build(engine_name, params, result.columns, result.rows)
     diagnosis.bad_files = list(result.bad_files)
     diagnosis.damaged_files = list(result.damaged_files)
     if result.stats is not None:
         diagnosis.engine_stats = result.stats.as_json()
     return diagnosis
+
+
+def diagnose_with_samples(
+    engine: Engine | Any, params: QueryParams, per_signature: int = 5
+) -> tuple[Diagnosis, Samples | None]:
+    """The diagnosis and, for the report, the first rows behind each signature it found, from the same
+    reading of the logs where the engine can (the local engine's native reader: each S3 object is
+    downloaded once). None for the samples elsewhere: they cost a scan of their own
+    (signature_samples), which the caller may run or not (Athena bills it)."""
+    from alb502athena.engines.base import SharesScan
+    from alb502athena.engines.dbapi import as_engine
+
+    engine = as_engine(engine)
+    if not isinstance(engine, SharesScan):
+        return diagnose(engine, params), None
+    # Which signatures are found is known after the scan: the samples carry every one's columns.
+    union = _columns_of(catalogue())
+    result, samples = engine.run_with_samples(
+        render_diagnosis(params), render_samples(params, union, per_signature), per_signature
+    )
+    diagnosis = _from_result(engine.name, params, result)
+    if samples is None:
+        return diagnosis, None
+    return diagnosis, _picked(samples, [f.signature for f in diagnosis.findings])
 
 
 def signature_rows(engine: Engine, signature_id: str, params: QueryParams) -> QueryResult:
@@ -246,9 +273,17 @@ def signature_samples(
     wanted = [get_signature(i) for i in signature_ids]
     if not wanted:
         return {}
-    shown = {c for s in wanted for c in s.columns}
-    union = [c for c in log_format().column_names if c in shown]
-    result = engine.run(render_samples(params, union, per_signature))
+    return _picked(engine.run(render_samples(params, _columns_of(wanted), per_signature)), wanted)
+
+
+def _columns_of(signatures: Sequence[Signature]) -> list[str]:
+    """Every column these signatures' queries show, in the format's order."""
+    shown = {c for s in signatures for c in s.columns}
+    return [c for c in log_format().column_names if c in shown]
+
+
+def _picked(result: QueryResult, wanted: Sequence[Signature]) -> Samples:
+    """Each signature's rows of the samples query, with its own columns."""
     at = {c: i for i, c in enumerate(result.columns)}
     return {
         s.id: (

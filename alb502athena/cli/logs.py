@@ -399,7 +399,7 @@ def diagnose(
         table_name(cloudtrail_table)  # before the diagnosis' query, which may be billed
     # Imported here, not at the top: `alb502 --help` must not pay for the diagnosis and its output.
     from alb502athena.diagnosis import diagnose as run_diagnosis
-    from alb502athena.diagnosis import signature_samples
+    from alb502athena.diagnosis import diagnose_with_samples, signature_samples
     from alb502athena.inputs import gather as gather_inputs
     from alb502athena.output import render_diagnosis
 
@@ -408,7 +408,11 @@ def diagnose(
     estimate = _athena_estimate(engine_, params, dict(locals()), lister)
     try:
         with _refusals(s3):
-            result = run_diagnosis(engine_, params)
+            samples = None
+            if report is not None and engine != "athena":  # from the diagnosis' scan where it can
+                result, samples = diagnose_with_samples(engine_, params)
+            else:
+                result = run_diagnosis(engine_, params)
     finally:
         if s3 is not None:
             s3.finish()
@@ -439,9 +443,10 @@ def diagnose(
     if report is not None:  # after the verdict: a disk that fills up now cannot take it away
         from alb502athena.report import write_report
 
-        samples = {}
-        if engine != "athena":  # the samples query is one more scan: free locally, billed on Athena
-            samples = signature_samples(engine_, params, [f.signature.id for f in result.findings])
+        if samples is None:
+            samples = {}
+            if engine != "athena":  # the samples query is one more scan (Trino); billed on Athena
+                samples = signature_samples(engine_, params, [f.signature.id for f in result.findings])
         try:
             write_report(result, report, samples)
         except OSError as exc:

@@ -74,3 +74,13 @@ def log_location(engine: Engine, table: str) -> str | None:
     query then reads whole `day` partitions. (A function, not yet a member of Engine, so that each
     engine gains it on its own branch; fold it into Engine once all three have it.)"""
     return engine.log_location(table) if isinstance(engine, LocatesLogs) else None
+
+
+@runtime_checkable
+class SharesScan(Protocol):
+    def run_with_samples(
+        self, athena_sql: str, samples_sql: str, per_signature: int
+    ) -> tuple[QueryResult, QueryResult | None]:
+        """`athena_sql`'s result and the samples query's (render_samples) from one reading of the logs,
+        or None for the samples where this run could not carry them."""
+        ...

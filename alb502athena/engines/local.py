@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from alb502athena.engines.athena import EngineStats
     from alb502athena.engines.native.scan import NativeScan
     from alb502athena.engines.native.source import ObjectSource
+    from alb502athena.engines.samples_tap import SamplesTap
 
 
 def _group_by_day(files: Sequence[LogFile], window: Window) -> list[tuple[str | None, list[str]]]:
@@ -232,15 +233,20 @@ class LocalEngine:
         )
 
     @contextlib.contextmanager
-    def _native(self, athena_sql: str, fetch: Callable[[Any], Any]) -> Iterator[tuple[list[str], Any]]:
+    def _native(
+        self, athena_sql: str, fetch: Callable[[Any], Any], tap: _TapRequest | None = None
+    ) -> Iterator[tuple[list[str], Any]]:
         """The query on the native reader: (columns, what `fetch` took from the cursor), with the scan
-        open and Ctrl-C stopping it until the block ends."""
+        open and Ctrl-C stopping it until the block ends; with `tap`, the samples query's rows kept
+        from the same batches (tap.tap)."""
         from alb502athena.engines.native.kernel import KernelError
         from alb502athena.engines.native.scan import NativeScan, needs_compiling, referenced_columns
 
         athena_sql, chosen = self._by_path(athena_sql)
         sql = compile_cached(athena_sql, "native", to_duckdb)
         columns = referenced_columns(sql)
+        if tap is not None:
+            columns = tap.open(columns, _native_view_sql)
         reported = {p for p, _ in self.bad_files}
         # A file damaged midway is read again up to its damage, so that every query sees the same
         # lines; a file that could not be read at all is left out.
@@ -265,6 +271,8 @@ class LocalEngine:
             try:
                 try:
                     batches = scan.reader(columns)
+                    if tap is not None and tap.tap is not None:
+                        batches = tap.tap.reader(batches)
                 except KernelError as exc:
                     # The results do not depend on the reader, only the time does: say so, and go on.
                     fallback = f"{exc}; the slower SQL view read the logs instead"
@@ -329,6 +337,38 @@ class LocalEngine:
         with self._query(athena_sql, _fetch_all) as (columns, rows):
             return QueryResult(columns, rows, list(self.bad_files), damaged_files=self._damaged_files())
 
+    def run_with_samples(
+        self, athena_sql: str, samples_sql: str, per_signature: int
+    ) -> tuple[QueryResult, QueryResult | None]:
+        """`athena_sql`'s result and, from the same scan of the logs, the samples query's
+        (render_samples, keeping `per_signature` rows of each): the samples cost no second reading of
+        the files, nor a second download of S3 objects (samples_tap.py). None for the samples where
+        the scan cannot carry them (the SQL view reads the files itself; a query of "$path" ranges
+        reads a set of files of its own): the caller then runs the samples query on its own."""
+        from alb502athena.engines.local_paths import has_paths
+
+        if self.parser != "native" or has_paths(samples_sql):
+            return self.run(athena_sql), None
+        request = _TapRequest(samples_sql, per_signature)
+        try:
+            with self._query(athena_sql, _fetch_all, request) as (columns, rows):
+                result = QueryResult(columns, rows, list(self.bad_files), damaged_files=self._damaged_files())
+            tap = request.tap
+            if tap is None or not tap.complete:  # the slower SQL view read the logs instead
+                return result, None
+            try:
+                sample_columns, sample_rows = tap.result()
+            except Exception as exc:  # the verdict stands; the samples' own query reads the logs again
+                self.notes.append(f"the report's samples could not be kept from the diagnosis' scan: {exc}")
+                return result, None
+        finally:
+            if request.tap is not None:
+                request.tap.close()
+        samples = QueryResult(
+            sample_columns, sample_rows, list(result.bad_files), damaged_files=list(result.damaged_files)
+        )
+        return result, samples
+
     @contextlib.contextmanager
     def stream(self, athena_sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[RowStream]:
         """The result a batch at a time: DuckDB keeps the rows in its own compact form (a query's ORDER
@@ -355,9 +395,11 @@ class LocalEngine:
             yield batch
 
     @contextlib.contextmanager
-    def _query(self, athena_sql: str, fetch: Callable[[Any], Any]) -> Iterator[tuple[list[str], Any]]:
+    def _query(
+        self, athena_sql: str, fetch: Callable[[Any], Any], tap: _TapRequest | None = None
+    ) -> Iterator[tuple[list[str], Any]]:
         if self.parser == "native":
-            with self._native(athena_sql, fetch) as result:
+            with self._native(athena_sql, fetch, tap) as result:
                 yield result
             return
         athena_sql, chosen = self._by_path(athena_sql)
@@ -387,6 +429,28 @@ class LocalEngine:
                 raise QueryError(f"DuckDB could not run the query: {str(exc).splitlines()[0]}") from None
         with stoppable(self._stop_query()):  # the rows are fetched here when streamed
             yield columns, result
+
+
+class _TapRequest:
+    """The samples query to answer from a query's scan (LocalEngine.run_with_samples), and the tap
+    that answers it once the scan's columns are known."""
+
+    def __init__(self, samples_sql: str, per_signature: int) -> None:
+        self.samples_sql = samples_sql
+        self.per_signature = per_signature
+        self.tap: SamplesTap | None = None
+
+    def open(self, columns: Sequence[str], view_sql: Callable[[Sequence[str], str], str]) -> list[str]:
+        """The tap, and the columns the scan must read for both queries (the format's order)."""
+        from alb502athena.engines.native.scan import referenced_columns
+        from alb502athena.engines.samples_tap import ROWS_TABLE, SamplesTap
+        from alb502athena.logformat import log_format
+
+        sql = compile_cached(self.samples_sql, "native", to_duckdb)
+        own = referenced_columns(sql)
+        self.tap = SamplesTap(sql, view_sql(own, ROWS_TABLE), own, self.per_signature)
+        both = {*columns, *own}
+        return [c for c in log_format().column_names if c in both]
 
 
 def _native_view_sql(columns: Sequence[str], source: str) -> str:
