@@ -4,6 +4,7 @@ fault proxy in front of it."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,6 +97,19 @@ def fill_bucket(bucket: str, objects: Iterable[tuple[str, bytes]], s3: Any = Non
     backend = s3_backends[ACCOUNT]["aws"]
     for key, body in objects:
         backend.put_object(bucket, key, body)
+
+
+def folder_through_proxy(
+    bucket: str, prefix: str, folder: Path, proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The logs of `folder` (every *.log.gz, at its path below it) in a bucket of moto's under `prefix/`,
+    which the test's clients then reach through the fault proxy (reset)."""
+    fill_bucket(
+        bucket,
+        ((f"{prefix}/{p.relative_to(folder).as_posix()}", p.read_bytes()) for p in folder.rglob("*.log.gz")),
+    )
+    proxy.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
 
 
 def queue_athena_results(

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from alb502athena.cli.app import app
 from alb502athena.s3read import CONCURRENCY
-from tests.aws import ACCOUNT, REGION, MotoServer, fill_bucket
+from tests.aws import ACCOUNT, REGION, MotoServer, folder_through_proxy
 from tests.pruning_data import FOLDER, edge_logs
 from tests.s3proxy import STALL_LIMIT, S3Proxy
 from tests.test_faults import MODES, Run, assert_interrupted
@@ -49,12 +49,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def bucket(aws: MotoServer, proxy: S3Proxy, logs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The logs in a bucket under `prod/`, reached through the proxy. Yields the key of the fault's object."""
-    fill_bucket(
-        BUCKET,
-        ((f"{PREFIX}/{p.relative_to(logs).as_posix()}", p.read_bytes()) for p in logs.rglob("*.log.gz")),
-    )
-    proxy.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    folder_through_proxy(BUCKET, PREFIX, logs, proxy, monkeypatch)
     [victim] = [p for p in logs.rglob(f"*{VICTIM}*") if not p.name.startswith(("conn_", "health"))]
     yield f"{PREFIX}/{victim.relative_to(logs).as_posix()}"
     proxy.reset()

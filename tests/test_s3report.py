@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alb502athena.cli.app import app
-from tests.aws import MotoServer, fill_bucket
+from tests.aws import MotoServer, folder_through_proxy
 from tests.pruning_data import edge_logs
 from tests.s3proxy import S3Proxy
 
@@ -34,12 +34,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def bucket(aws: MotoServer, proxy: S3Proxy, logs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The logs in a bucket under `prod/`, reached through the proxy."""
-    fill_bucket(
-        BUCKET,
-        ((f"{PREFIX}/{p.relative_to(logs).as_posix()}", p.read_bytes()) for p in logs.rglob("*.log.gz")),
-    )
-    proxy.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    folder_through_proxy(BUCKET, PREFIX, logs, proxy, monkeypatch)
     yield f"s3://{BUCKET}/{PREFIX}"
     proxy.reset()
 
