@@ -176,6 +176,23 @@ class S3Reader:
 
         self._sampled = {o.url for o in spread(list(objects))}
         self._heads: dict[str, list[str]] = {}
+        # Set by stop() (Ctrl-C): a plain attribute, written from the signal handler, read by any thread.
+        self.stopped = False
+        # First, so that a GET refused is not counted as sent (s3source.RequestCounter counts here too).
+        s3.meta.events.register_first("before-send.s3.GetObject", self._refuse_when_stopped)
+
+    def stop(self) -> None:
+        """Ctrl-C: no GET is sent from now on, not even botocore's retry of one already sent, and every
+        wait for a download ends. Called from the signal handler, between two bytecodes of the main
+        thread, whatever it is doing (compiling the parser, say): it sets a flag and takes no lock."""
+        self.stopped = True
+
+    def _refuse_when_stopped(self, **_: Any) -> None:
+        # Raised before the request is sent, so botocore returns it as the attempt's error: not one it
+        # retries (a connection error or an HTTP client error), so it ends the call at once. The client
+        # is this reader's own (cli.s3 makes it for the reader): every GET on it is one of its objects.
+        if self.stopped:
+            raise ObjectReadError("the download was stopped")
 
     def reading(self, paths: Sequence[str]) -> _Reading:
         return _Reading(self, paths)
@@ -241,13 +258,20 @@ class _Reading:
             threading.Thread(target=self._download, daemon=True, name="alb502-s3").start()
         self._top_up()
 
+    def _stopped(self) -> bool:
+        """Closed, or the reader stopped (Ctrl-C, which closes nothing: the scan closes the reading
+        only once the main thread gets there, maybe seconds later)."""
+        return self._closed.is_set() or self._reader.stopped
+
     def _download(self) -> None:
         while (job := self._jobs.get()) is not None:
             obj, future = job
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(self._reader.fetch(obj, self._closed.is_set))
+                if self._stopped():
+                    raise ObjectReadError("the download was stopped")
+                future.set_result(self._reader.fetch(obj, self._stopped))
             except BaseException as exc:  # handed to the loader that waits for it
                 future.set_exception(exc)
 
@@ -267,7 +291,7 @@ class _Reading:
     def _top_up(self) -> None:
         with self._lock:
             r = self._reader
-            while self._next < len(self._order) and not self._closed.is_set():
+            while self._next < len(self._order) and not self._stopped():
                 path = self._order[self._next]
                 if path not in self._started:
                     size = r.objects[path].size
@@ -282,7 +306,7 @@ class _Reading:
         from alb502athena.engines.native.source import memory_chunks
 
         with self._lock:
-            if self._closed.is_set():
+            if self._stopped():
                 raise ObjectReadError("the download was stopped")
             # Asked before the downloads reached it (a loader ahead of the others): started now.
             future = self._futures.pop(path, None) or self._start(path)
@@ -296,7 +320,7 @@ class _Reading:
                     data = future.result(timeout=_WAIT_STEP)
                     break
                 except TimeoutError:
-                    if self._closed.is_set():
+                    if self._stopped():
                         raise ObjectReadError("the download was stopped") from None
         except CancelledError:
             raise ObjectReadError("the download was stopped") from None

@@ -336,3 +336,95 @@ def test_a_stopped_reading_does_not_wait_for_a_stalled_download(bucket: str, pro
     proxy.release()
     assert not loader.is_alive() and held == 1, "the loader waited for the stalled download"
     assert len(failed) == 1 and isinstance(failed[0], ObjectReadError), failed
+
+
+# Run in `alb502` through sitecustomize: its main thread is held where the parser compiles (an empty
+# cache: the compile runs) until Ctrl-C has come and its handler has run, and then compiles, seconds.
+# Found so, under load: a Ctrl-C that came while the parser compiled stopped nothing until the compile
+# ended, and meanwhile the downloads went on. Held in Python code (a sleep), where the handler runs at
+# once; the compile itself is native code for long stretches, where the handler waits for its end.
+HOLD_THE_COMPILE = """
+import sys, time
+from alb502athena import interrupts
+from alb502athena.engines.native import kernel
+
+compile_parser = kernel._compile
+
+def held(source):
+    print("test hook: the parser compiles", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + 120
+    while not interrupts.came() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print("test hook: Ctrl-C came while the parser compiled", file=sys.stderr, flush=True)
+    return compile_parser(source)
+
+kernel._compile = held
+"""
+
+
+def test_ctrl_c_while_the_parser_compiles_sends_no_more_gets(
+    bucket: str, proxy: S3Proxy, tmp_path: Path
+) -> None:
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOLD_THE_COMPILE)
+    proxy.add("stall")
+    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}  # the aws fixture's, and the proxy
+    env["ALB502_CACHE"] = str(tmp_path / "empty-cache")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(hook), os.environ.get("PYTHONPATH")] if p)
+    run = Run(["diagnose", f"s3://{BUCKET}/{PREFIX}", *WINDOW, "--no-cache"], False, env=env)
+    assert proxy.wait_stalled(CONCURRENCY, timeout=120), f"{proxy.stalled} downloads reached the proxy"
+    run.wait_for("the parser compiles")
+    asked = proxy.requests["get"]
+
+    def release_once_stopped() -> None:
+        # Once the handler has run, the held downloads are let go: any download still wanted, a new
+        # one or the held ones asked again, would now be sent while the main thread compiles.
+        run.wait_for("Ctrl-C came while the parser compiled")
+        proxy.release()
+
+    releaser = threading.Thread(target=release_once_stopped, daemon=True)
+    releaser.start()
+    code, err = run.interrupt()
+    releaser.join(STALL_LIMIT)
+    assert "Ctrl-C came while the parser compiled" in err, err[-2000:]
+    assert_interrupted(code, err)
+    assert proxy.requests["get"] == asked  # no GET after Ctrl-C, though nothing held them any more
+
+
+def test_a_stopped_reader_refuses_the_retries_of_a_stalled_download(bucket: str, proxy: S3Proxy) -> None:
+    # A GET sent before Ctrl-C and held by a silent connection ends at botocore's read timeout (10 s;
+    # 1 s here), and botocore then sends it again, up to its attempts: after Ctrl-C, none may be sent.
+    from botocore.config import Config
+    from moto.s3.models import s3_backends
+
+    from alb502athena.s3read import ObjectReadError, S3Object, S3Reader
+    from alb502athena.s3source import READ_ATTEMPTS, RequestCounter
+
+    stored = s3_backends[ACCOUNT]["aws"].get_object(BUCKET, bucket)
+    assert stored is not None
+    obj = S3Object(BUCKET, bucket, stored.size, stored.etag)
+    proxy.add("stall", bucket)
+    retries = {"mode": "standard", "total_max_attempts": READ_ATTEMPTS}
+    s3 = boto3.client("s3", region_name=REGION, config=Config(read_timeout=1, retries=retries))
+    counter = RequestCounter()
+    counter.attach(s3)  # before the reader, as cli.s3 does
+    reader = S3Reader(s3, [obj], concurrency=1)
+    failed: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            reader.fetch(obj, lambda: False)
+        except BaseException as exc:
+            failed.append(exc)
+
+    fetching = threading.Thread(target=fetch, daemon=True)
+    fetching.start()
+    assert proxy.wait_stalled(1, timeout=30)
+    reader.stop()
+    fetching.join(STALL_LIMIT)  # the read timeout ends the held GET; its retry is refused
+    proxy.release()
+    assert not fetching.is_alive()
+    assert [str(e) for e in failed] == ["the download was stopped"], failed
+    assert isinstance(failed[0], ObjectReadError)
+    assert proxy.requests["get"] == 1 and counter.get == 1  # the refused retry was neither sent nor counted

@@ -49,6 +49,9 @@ class CountingFiles:
     def close(self) -> None:
         pass
 
+    def stop(self) -> None:
+        pass
+
 
 def many_502s(root: Path, lines: int = 60_000, seed: int = 5) -> Path:
     """Two days of logs in several files, a 502 in three lines of every signature (each at its own

@@ -271,8 +271,12 @@ class NativeScan:
 
     def stop(self) -> None:
         """Make the batches end with ScanClosed (for Ctrl-C: called from the signal handler, between
-        any two bytecodes of the main thread, so it only sets a flag and takes no lock)."""
+        any two bytecodes of the main thread, so it only sets flags and takes no lock). The source stops
+        too, at once: the main thread may be busy for seconds before the batches see the flag
+        (compiling the parser), and meanwhile its downloads would go on, each GET billed."""
         self._stopped = True
+        if self.source is not None:
+            self.source.stop()
 
     def close(self) -> None:
         """Stop the workers and let go of what they read (reader() closes its own scan at the end)."""

@@ -54,6 +54,11 @@ class ObjectSource(Protocol):
         """A reading of `paths`, in this order (a scan's)."""
         ...
 
+    def stop(self) -> None:
+        """Ctrl-C: fetch nothing more, and end every wait for a fetch (its readings' chunks() raise
+        OSError). Called from the signal handler: it only sets flags and takes no lock."""
+        ...
+
 
 class Shrank(OSError):
     """A plain file got shorter while it was read (rotated or truncated): the lines read before are kept."""
