@@ -118,6 +118,26 @@ def raising() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Code inside a command's own code (`raising`) that a KeyboardInterrupt must not cut midway:
+    importing a C extension (a KeyboardInterrupt raised in DuckDB's import aborted the process, exit
+    -6). Ctrl-C is counted during the block and raised right after it."""
+    handler = current()
+    if handler is None or not handler.raising:
+        yield
+        return
+    before = handler.count
+    handler.raising = False
+    try:
+        yield
+    finally:
+        handler.raising = True
+    if handler.count > before:
+        handler.raising = False  # one KeyboardInterrupt, as `raising` raises it
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
 def stoppable(stop: Callable[[], None]) -> Iterator[Callable[[], bool]]:
     """Run a query that `stop` can end from the SIGINT handler (it must only set flags: it runs
     between two bytecodes of this thread). Yields whether Ctrl-C came; raises Interrupted on the way

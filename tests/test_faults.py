@@ -372,3 +372,29 @@ def test_an_error_without_ctrl_c_is_still_an_error() -> None:
 
     with interrupts.handled(), pytest.raises(RuntimeError, match="a bug"):
         command()
+
+
+# A finder that sends this process a SIGINT as DuckDB imports its first module, then lets the import go on.
+_SIGINT_AT_DUCKDB = """
+import os, signal, sys
+
+class SigintAtDuckdb:
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("duckdb."):
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, SigintAtDuckdb())
+"""
+
+
+def test_ctrl_c_while_duckdb_is_imported(tmp_path: Path) -> None:
+    # Found in CI under load: Ctrl-C landed while the engine imported DuckDB, in a command's own code,
+    # where it raises KeyboardInterrupt at once; raised inside DuckDB's import, it aborted the process
+    # (exit -6, a traceback). The import now holds it, and it is raised right after.
+    (tmp_path / "sitecustomize.py").write_text(_SIGINT_AT_DUCKDB)
+    path = os.pathsep.join([str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")])
+    code, err = alb502("diagnose", "examples/logs", env={"PYTHONPATH": path})
+    assert code == 130, err[-3000:]
+    assert_one_error(err, "interrupted")

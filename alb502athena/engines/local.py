@@ -15,7 +15,7 @@ from alb502athena.engines.compiled import compile_cached
 from alb502athena.engines.inline import inline_table
 from alb502athena.engines.local_view import PIECES_VIEW, TABLE_VIEW, LocalView, local_view, typed
 from alb502athena.errors import InputError, Interrupted, QueryError, UsageError
-from alb502athena.interrupts import stoppable
+from alb502athena.interrupts import held, stoppable
 from alb502athena.logfiles import LogFile
 from alb502athena.transpile import to_duckdb
 from alb502athena.window import Window
@@ -92,11 +92,13 @@ class LocalEngine:
         self.aws_session: Any = None
         self._source = source  # where the files are read from, when not the file system (S3)
         self.parser = self._choose_parser(parser)
-        import duckdb  # imported here: `alb502 --help` must not pay for it
+        # Ctrl-C waits for the import and the connection: a KeyboardInterrupt inside them aborts.
+        with held():
+            import duckdb  # imported here: `alb502 --help` must not pay for it
 
-        self._duckdb = duckdb
-        config: dict[str, Any] = {"threads": threads} if threads else {}
-        self._con = duckdb.connect(config=config)
+            self._duckdb = duckdb
+            config: dict[str, Any] = {"threads": threads} if threads else {}
+            self._con = duckdb.connect(config=config)
         # DuckDB's own bar would print to stdout, which is for results only; progress is read instead.
         self._con.execute("SET enable_progress_bar = true")
         self._con.execute("SET enable_progress_bar_print = false")
