@@ -374,18 +374,24 @@ def test_an_error_without_ctrl_c_is_still_an_error() -> None:
         command()
 
 
-# A finder that sends this process a SIGINT as DuckDB imports its first module, then lets the import go on.
+# A SIGINT sent to this process from inside DuckDB's C extension's initialisation (the first enum it makes
+# through Python, as `_duckdb` is imported), as a Ctrl-C landing there would.
 _SIGINT_AT_DUCKDB = """
-import os, signal, sys
+import enum, os, signal, sys
 
-class SigintAtDuckdb:
+class SigintInDuckdb:
     def find_spec(self, name, path=None, target=None):
-        if name.startswith("duckdb."):
+        if name == "_duckdb":
             sys.meta_path.remove(self)
-            os.kill(os.getpid(), signal.SIGINT)
+            call = enum.EnumType.__call__
+            def once(cls, *args, **kwargs):
+                enum.EnumType.__call__ = call
+                os.kill(os.getpid(), signal.SIGINT)
+                return call(cls, *args, **kwargs)
+            enum.EnumType.__call__ = once
         return None
 
-sys.meta_path.insert(0, SigintAtDuckdb())
+sys.meta_path.insert(0, SigintInDuckdb())
 """
 
 
