@@ -33,13 +33,18 @@ LB_NAME = r"[A-Za-z0-9-]{1,32}"
 LB_ID = r"[0-9a-f]{16}"
 APP_LOAD_BALANCER = rf"app/{LB_NAME}/{LB_ID}"  # the `elb` field, CloudWatch's LoadBalancer dimension
 
-_NAME = re.compile(
+# The start of a name, up to the end time: the kind, account and region (the group), then the load
+# balancer. Object names and the name prefixes a listing finds are read by the same pattern.
+_HEAD = (
     r"(?P<prefix>conn_log[._]|health_check_log_)?"
     rf"(?P<account>{ACCOUNT})_elasticloadbalancing_(?P<region>{REGION})_"
-    rf"(?:app\.(?P<app_name>{LB_NAME})\.(?P<app_id>{LB_ID})"
+    rf"(?P<lb>app\.(?P<app_name>{LB_NAME})\.(?P<app_id>{LB_ID})"
     rf"|net\.(?P<net_name>{LB_NAME})\.(?P<net_id>{LB_ID})"
-    rf"|(?P<classic>{LB_NAME}))"
-    r"_(?P<end>\d{8}T\d{4}Z)"
+    rf"|(?P<classic>{LB_NAME}))_"
+)
+_PREFIX = re.compile(_HEAD)
+_NAME = re.compile(
+    _HEAD + r"(?P<end>\d{8}T\d{4}Z)"
     r"(?:_(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))?"
     r"_(?P<random>[A-Za-z0-9]+)\.log(?:\.gz)?"
 )
@@ -115,6 +120,23 @@ def name_prefix(name: str) -> str | None:
     is no ELB object's."""
     m = _NAME.fullmatch(name)
     return name[: m.start("end")] if m is not None else None
+
+
+def name_group(name: str) -> str | None:
+    """The part of an ELB object name before its load balancer (`conn_log_<account>_elasticloadbalancing_
+    <region>_`): the names of one kind, account and region share it, and after it each load balancer's
+    name prefix runs to the next `_`. None when the name is no ELB object's."""
+    m = _NAME.fullmatch(name)
+    return name[: m.start("lb")] if m is not None else None
+
+
+def prefix_load_balancer(prefix: str) -> str | None:
+    """The ALB (`app/<name>/<id>`) whose access-log names start with `prefix` (objectname.name_prefix's
+    form), or None: another kind, a Network or Classic load balancer, or no ELB name prefix."""
+    m = _PREFIX.fullmatch(prefix)
+    if m is None or m["prefix"] is not None or m["app_name"] is None:
+        return None
+    return f"app/{m['app_name']}/{m['app_id']}"
 
 
 def _ceil_minute(moment: datetime) -> datetime:

@@ -29,8 +29,9 @@ from alb502athena.objectname import (
     end_time_range,
     end_time_text,
     may_hold,
-    name_prefix,
+    name_group,
     parse,
+    prefix_load_balancer,
 )
 from alb502athena.scope import ObjectScope, account_region
 from alb502athena.window import Window
@@ -47,7 +48,7 @@ Coverage = Literal["day folders", "window"]
 SET_ASIDE_LABELS = {**KIND_LABELS, UNRECOGNISED: "unrecognised"}
 MAX_KEYS = 1000  # the most ListObjectsV2 answers in a call
 # A name range's listings run this many at once: each is a round trip of tens of milliseconds, and a
-# skip-scan finds a range per load balancer and log kind.
+# skip-scan finds a range per load balancer and log kind (and a group listing per log kind).
 RANGE_LISTINGS = 8
 # A name range's first page asks for this many names per end time in it (one object per node and end
 # time; a load balancer has a node in each of its two or more zones), then four times more each page:
@@ -278,16 +279,19 @@ def list_window_names(
     unrecognised_limit: int = UNRECOGNISED_LIMIT,
 ) -> Listing | None:
     """The objects the window needs under `root`, listed by name ranges rather than whole day folders
-    (a reader's listing: about two requests per load balancer and log kind per day folder, however
-    many objects the folders hold outside the window; not for an estimate, whose tallies are of whole
-    folders).
+    (a reader's listing: about one request per load balancer and log kind per day folder, and two per
+    log kind, however many objects the folders hold outside the window; not for an estimate, whose
+    tallies are of whole folders).
 
     Within a day folder, the names of one load balancer and kind share a prefix (objectname.name_prefix)
     and sort by end time after it. Each is listed from just before the window's first end time
     (StartAfter) until a name ends after its last. The load balancers are `load_balancers` when given
     (their access logs, connection logs and health-check logs: the latter two set aside and counted);
-    otherwise found by a skip-scan: the first name after the last prefix seen (one key), then past all
-    names of its prefix (StartAfter=<prefix>~: '~' sorts after the digits of an end time). Names that
+    otherwise found by a skip-scan from one group of names (objectname.name_group: a log kind of one
+    account and region) to the next: the first name after the last group seen (one key), then past all
+    names of its group (StartAfter=<group>~: '~' sorts after every character of a load balancer's name).
+    Each group is listed delimited at `_` on the pool, which gives its load balancers' name prefixes at
+    once: the requests made one after the other do not grow with the load balancers. Names that
     are no ELB object's are stepped over one at a time and counted as unrecognised; past
     `unrecognised_limit` of them the rest of the folder is listed whole (`listed_whole`). Counts cover
     the window's names only (`coverage`): a name that begins as an ELB object's but does not parse is
@@ -307,27 +311,27 @@ def list_window_names(
     listing = _listing(bucket, key, days, keep_objects, "window")
     first, last = end_time_range(*span)
     ends = (end_time_text(first), end_time_text(last))
-    # The names found, in the order a listing one range at a time would count them: each range's
-    # listing runs on the pool while the skip-scan goes on finding the next.
-    found: list[tuple[str, list[Named] | Future[list[Named]]]] = []
+    # The names found, in the order a listing one range at a time would count them: each group's and
+    # range's listing runs on the pool while the skip-scan goes on finding the next.
+    found: list[tuple[str, Found]] = []
     pool = ThreadPoolExecutor(RANGE_LISTINGS, thread_name_prefix="alb502-list")
     try:
         for day, folder in zip(days, _folders_said(bucket, key, days, progress), strict=True):
             page = _first_page(day, first, last)
 
-            def listed(prefix: str, folder: str = folder, page: int = page) -> None:
-                found.append((folder, pool.submit(_range, s3, bucket, folder, prefix, ends, page)))
+            def listed(prefix: str, folder: str = folder, page: int = page) -> Future[list[Named]]:
+                return pool.submit(_range, s3, bucket, folder, prefix, ends, page)
 
             if load_balancers:
                 assert account is not None and region is not None
                 for lb in sorted(set(load_balancers)):
                     prefix = access_log_prefix(account, region, lb)
                     for kind in ("", "conn_log_", "health_check_log_"):
-                        listed(kind + prefix)
+                        found.append((folder, listed(kind + prefix)))
             else:
-                _skip_scan(s3, bucket, folder, listing, found, listed, unrecognised_limit)
+                _skip_scan(s3, bucket, folder, listing, found, listed, unrecognised_limit, pool)
         for folder, names in found:
-            for name, size, etag in names if isinstance(names, list) else names.result():
+            for name, size, etag in _named(names):
                 _count(listing, span, set(), name, size, folder, etag)
     finally:
         # A failed listing (or Ctrl-C) does not wait for the others: they end with the process.
@@ -336,6 +340,19 @@ def list_window_names(
 
 
 Named = tuple[str, int, str]  # an object's name below its day folder, its size and ETag
+# What a listing found, in order: names, or the listing that finds them (a range's names; a group's
+# names and ranges, see _group).
+Found = list[Named] | Future[list[Named]] | Future[list["Found"]] | list["Found"]
+
+
+def _named(found: Found) -> Iterator[Named]:
+    """The names of `found`, in order, waiting for each listing."""
+    items = found.result() if isinstance(found, Future) else found
+    for item in items:
+        if isinstance(item, tuple):
+            yield item
+        else:
+            yield from _named(item)
 
 
 def _first_page(day: str, first: datetime, last: datetime) -> int:
@@ -364,12 +381,16 @@ def _skip_scan(
     bucket: str,
     folder: str,
     listing: Listing,
-    found: list[tuple[str, list[Named] | Future[list[Named]]]],
-    listed: Callable[[str], None],
+    found: list[tuple[str, Found]],
+    listed: Callable[[str], Future[list[Named]]],
     unrecognised_limit: int,
+    pool: ThreadPoolExecutor,
 ) -> None:
-    """Find the name prefixes of the day folder one key at a time, each handed to `listed` (which
-    lists its range); the names stepped over are added to `found` in their place."""
+    """Find the groups of the day folder (objectname.name_group: a kind of log of one account and
+    region) one key at a time; each group is listed on the pool, delimited at `_`, for its load
+    balancers' name prefixes, whose ranges `listed` lists. Requests in sequence: one per group (three
+    as ALB writes: access, connection and health-check logs) and name stepped over, however many load
+    balancers the folder holds. What is found is added to `found` in its place."""
     after: str | None = None
     unrecognised = 0
     while True:
@@ -381,8 +402,8 @@ def _skip_scan(
             return
         item = items[0]
         name, size, etag = item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))
-        prefix = name_prefix(name)
-        if prefix is None:
+        group = name_group(name)
+        if group is None:
             found.append((folder, [(name, size, etag)]))  # counted as unrecognised
             unrecognised += 1
             if unrecognised >= unrecognised_limit:
@@ -391,11 +412,36 @@ def _skip_scan(
                 return
             after = name
             continue
-        parsed = parse(name)
-        if parsed is not None and parsed.is_alb_access_log:
-            listing.seen.add(parsed.load_balancer)
-        listed(prefix)
-        after = prefix + "~"
+        found.append((folder, pool.submit(_group, s3, bucket, folder, group, listing, listed)))
+        # Past every name of the group: what follows it in them is a load balancer's name, whose
+        # characters all sort before '~'; a name that does not is found by the next step.
+        after = group + "~"
+
+
+def _group(
+    s3: Any,
+    bucket: str,
+    folder: str,
+    group: str,
+    listing: Listing,
+    listed: Callable[[str], Future[list[Named]]],
+) -> list[Found]:
+    """The group's load balancers (one listing delimited at `_`, a page per 1,000 of them), each one's
+    range started on the pool; the names right under the group that run to no `_` (no ELB object's)
+    first, to be counted as unrecognised."""
+    loose: list[Named] = []
+    ranges: list[Found] = []
+    request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + group, "Delimiter": "_"}
+    for page in list_pages(s3, bucket, folder, request):
+        for item in page.get("Contents", []):
+            loose.append((item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))))
+        for common in page.get("CommonPrefixes", []):
+            prefix = str(common["Prefix"])[len(folder) :]
+            lb = prefix_load_balancer(prefix)
+            if lb is not None:
+                listing.seen.add(lb)  # a set: one add at a time from any thread
+            ranges.append(listed(prefix))
+    return [loose, *ranges]
 
 
 def _count(

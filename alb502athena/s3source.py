@@ -3,10 +3,11 @@
 Given any folder at or above ELB's `AWSLogs/<account>/elasticloadbalancing/<region>` folders, the
 accounts and then the regions are found by one delimited listing per level (narrowed by --account and
 --region), then in each region's window day folders each load balancer's names in the window are listed
-(s3objects.list_window_names: a skip-scan from one load balancer and log kind to the next, then a range
-of names by end time; the same name rule as local discovery and the `"$path"` ranges), and the objects
-selected are read by the native reader straight from S3 (s3read), through the cache (s3cache). Other log
-types are set aside and counted: those whose names fall in the window.
+(s3objects.list_window_names: a skip-scan from one log kind to the next, each kind's load balancers
+found by one delimited listing, then a range of names by end time; the same name rule as local
+discovery and the `"$path"` ranges), and the objects selected are read by the native reader straight
+from S3 (s3read), through the cache (s3cache). Other log types are set aside and counted: those whose
+names fall in the window.
 
 A window is required: without one, every day folder of the bucket would be listed and read, which at
 3 a.m. is never what was meant, and a default window would diagnose an hour the user did not choose.

@@ -36,7 +36,7 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 KINDS = ("reset", "truncate", "drop", "slowdown", "denied", "missing", "kms", "kms-decrypt", "stall")
 STALL_LIMIT = 60.0  # seconds: a stalled request goes on by itself, so nothing hangs for ever
@@ -105,6 +105,7 @@ class S3Proxy:
         self.names_listed: list[
             int
         ] = []  # the keys each listing answered (what S3 sends, and botocore parses)
+        self.list_queries: list[dict[str, str]] = []  # each listing's parameters, as sent
         self.faulted: list[tuple[str, str]] = []  # (kind, key) of each fault made
         self.stalled = 0  # requests being held now
         self._server = _Server(("127.0.0.1", 0), _handler(self))
@@ -129,6 +130,7 @@ class S3Proxy:
             self.requests.clear()
             self.gets.clear()
             self.names_listed.clear()
+            self.list_queries.clear()
             self.faulted.clear()
             self._released.clear()
 
@@ -219,8 +221,10 @@ def _handler(proxy: S3Proxy) -> type[BaseHTTPRequestHandler]:
                 return
             status, headers, answer = self._forward(body)
             if request.op == "list":
+                query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
                 with proxy._lock:
                     proxy.names_listed.append(answer.count(b"<Key>"))
+                    proxy.list_queries.append(query)
             if kind in ("reset", "truncate") and len(answer) > 1:
                 self._cut(status, headers, answer, reset=kind == "reset")
                 return

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alb502athena.objectname import ObjectName, parse
+from alb502athena.objectname import ObjectName, name_group, name_prefix, parse, prefix_load_balancer
 
 ACCESS = "123456789012_elasticloadbalancing_eu-west-1_app.shop-prod.50dc6c495c0c9188_20261120T0910Z_10.0.2.114_0vajrhmd.log.gz"
 
@@ -108,3 +108,24 @@ def test_names_and_arns_read_the_same_accounts_and_regions() -> None:
         f"arn:aws-us-gov:elasticloadbalancing:{region}:{account}:targetgroup/web/73e2d6bc24d8a067"
     )
     assert tg is not None and (tg.region, tg.account, tg.name) == (region, account, "web")
+
+
+@pytest.mark.parametrize("kind", ["", "conn_log_", "conn_log.", "health_check_log_"])
+def test_a_names_group_and_prefix(kind: str) -> None:
+    # What an S3 listing steps by: the group (a log kind of one account and region), then a load
+    # balancer's name prefix, which runs to the `_` before the end time.
+    name = kind + ACCESS
+    group = f"{kind}123456789012_elasticloadbalancing_eu-west-1_"
+    prefix = name_prefix(name)
+    assert name_group(name) == group
+    assert prefix == group + "app.shop-prod.50dc6c495c0c9188_"
+    assert prefix_load_balancer(prefix) == ("app/shop-prod/50dc6c495c0c9188" if not kind else None)
+
+
+def test_prefixes_that_name_no_alb() -> None:
+    base = "123456789012_elasticloadbalancing_eu-west-1_"
+    assert prefix_load_balancer(base + "net.my-nlb.1234567890abcdef_") is None
+    assert prefix_load_balancer(base + "my-classic_") is None
+    assert prefix_load_balancer(base + "app.shop.50dc6c495c0c9188") is None  # no `_`: not a whole prefix
+    assert prefix_load_balancer(base + "app.shop.50dc6c495c0c9188_20261120T0910Z_") is None
+    assert name_group("notes.txt") is None and name_group(base + "readme.txt") is None

@@ -1,5 +1,6 @@
-"""The S3 source's listing by name ranges (s3objects.list_window_names): a skip-scan from one load
-balancer and log kind to the next, then each one's names over the window's end times. Checked against
+"""The S3 source's listing by name ranges (s3objects.list_window_names): a skip-scan from one group of
+names (a log kind of one account and region) to the next, each group's load balancers found by one
+listing delimited at `_`, then each one's names over the window's end times. Checked against
 the whole-folder listing (s3objects.list_window, what the estimate lists) on folders laid out as ALB
 writes them (tests/pruning_data.py), over moto's S3 server behind the loopback proxy that counts the
 LIST requests as S3 would bill them."""
@@ -13,7 +14,14 @@ from typing import Any
 import pytest
 
 from alb502athena.aws import session
-from alb502athena.objectname import end_time_range, may_hold, name_prefix, parse
+from alb502athena.objectname import (
+    access_log_prefix,
+    end_time_range,
+    may_hold,
+    name_group,
+    name_prefix,
+    parse,
+)
 from alb502athena.s3objects import UNRECOGNISED, Listing, list_window, list_window_names, source_day_folders
 from alb502athena.s3source import s3_client
 from alb502athena.window import Window
@@ -89,6 +97,19 @@ def groups(keys: list[str], top: str, day: str) -> int:
     return len({name_prefix(k[len(folder) :]) for k in keys if k.startswith(folder)} - {None})
 
 
+def kinds(keys: list[str], top: str, day: str) -> int:
+    """The groups of names (objectname.name_group: a log kind of one account and region) in one day folder."""
+    folder = f"{top}/{FOLDER}/{day}/"
+    return len({name_group(k[len(folder) :]) for k in keys if k.startswith(folder)} - {None})
+
+
+def expected_lists(keys: list[str], top: str, day: str) -> int:
+    """The LIST requests of a day folder's skip-scan: a step to each group, one per name that is no ELB
+    object's and one to find the folder's end; a delimited listing of each group; a range per load
+    balancer and kind (each under 1,000 names)."""
+    return 2 * kinds(keys, top, day) + unrecognised(keys, top, day) + 1 + groups(keys, top, day)
+
+
 def unrecognised(keys: list[str], top: str, day: str) -> int:
     folder = f"{top}/{FOLDER}/{day}/"
     return sum(1 for k in keys if k.startswith(folder) and name_prefix(k[len(folder) :]) is None)
@@ -102,12 +123,7 @@ def test_the_same_selection_as_the_whole_folders(bucket: list[str], proxy: S3Pro
         assert listing.objects is not None
         assert sorted(k for k, _, _ in listing.objects) == whole(root, window), (top, name)
         assert listing.objects and listing.coverage == "window" and listing.listed_whole == []
-        # Two requests per load balancer and kind (find it, list its range; each range under 1,000
-        # names), one per name that is no ELB object's, one to find the folder's end.
-        expected = sum(
-            2 * groups(bucket, top, day) + unrecognised(bucket, top, day) + 1 for day in listing.days
-        )
-        assert lists == expected, (top, name)
+        assert lists == sum(expected_lists(bucket, top, day) for day in listing.days), (top, name)
     # The other log types set aside are those whose names fall in the window, by kind, and every
     # unrecognised name of the folders listed.
     assert window.start is not None and window.end is not None
@@ -132,7 +148,9 @@ def test_requests_do_not_grow_with_the_objects_outside_the_window(bucket: list[s
     big, big_lists = by_ranges(proxy, BIG_ROOT, window)
     folder = f"{BIG}/{FOLDER}/2026/11/20/"
     assert sum(1 for k in bucket if k.startswith(folder)) > 5000  # a whole listing: 6 pages at least
-    assert big_lists == small_lists == 3 * 3 * 2 + 2 * 2 + len(UNRECOGNISED_NAMES) + 1
+    # 3 groups (a step to each, a delimited listing of each), 3 load balancers' 3 kinds and the Network
+    # and Classic ones' access logs (a range each), the names stepped over, the folder's end.
+    assert big_lists == small_lists == 3 * 2 + 3 * 3 + 2 + len(UNRECOGNISED_NAMES) + 1
     assert small.days == big.days == ("2026/11/20",)
     assert len(big.objects or []) == len(small.objects or []) == 7 * 3 * 2  # 23:20 to 23:50
 
@@ -167,9 +185,10 @@ def test_too_many_unrecognised_names_list_the_folder_whole(bucket: list[str], pr
     assert sorted(k for k, _, _ in listing.objects or []) == whole(SMALL_ROOT, window)
     # Every unrecognised name counted: the first two stepped over, the rest in the whole listing.
     assert listing.set_aside[UNRECOGNISED].objects == len(UNRECOGNISED_NAMES)
-    # "0-readme.txt" stepped over, the 5 load balancers and kinds before "5/nested.log.gz" (app's 3,
-    # net's, the Classic one's), that name, then the rest of the folder: 1 page.
-    assert lists == 1 + 5 * 2 + 1 + 1
+    # "0-readme.txt" stepped over, the access logs' group before "5/nested.log.gz" (a step, its
+    # delimited listing, the ranges of app's 3, net's and the Classic one's), that name, then the rest of
+    # the folder: 1 page.
+    assert lists == 1 + 2 + 5 + 1 + 1
 
 
 def test_a_load_balancer_given(bucket: list[str], proxy: S3Proxy) -> None:
@@ -215,7 +234,42 @@ def test_a_range_is_asked_for_about_the_windows_names(bucket: list[str], proxy: 
     answered = list(proxy.names_listed)
     assert listing.objects is not None
     assert sorted(k for k, _, _ in listing.objects) == whole(BIG_ROOT, window)
-    assert lists == 2 * groups(bucket, BIG, "2026/11/20") + unrecognised(bucket, BIG, "2026/11/20") + 1
+    assert lists == expected_lists(bucket, BIG, "2026/11/20")
     # End times 10:00 to 10:30 (the late-entry margin): 7, and one partial span each side, four names
     # each (NAMES_PER_END_TIME): far from the 336 names after them.
     assert max(answered) <= 4 * (7 + 2)
+
+
+def test_the_steps_in_sequence_do_not_grow_with_the_load_balancers(
+    aws: MotoServer, proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A busy account: 40 load balancers writing to one folder. The skip-scan's steps run one after the
+    # other (each needs the last one's answer); a step per load balancer and kind was 121 round trips
+    # here. Now a step per group finds them, and the rest runs on the pool.
+    lbs = [f"app/lb-{i:02d}/{i:016x}" for i in range(40)]
+    day = f"many/{FOLDER}/2026/11/20/"
+    ends = [f"20261120T{h:02d}{m:02d}Z" for h, m in ((9, 50), (9, 55), (10, 0), (10, 5), (10, 10), (10, 40))]
+    objects = {
+        f"{day}{kind}{access_log_prefix(ACCOUNT, REGION, lb)}{end}_10.0.1.37_r{n}.log.gz": b"x"
+        for n, lb in enumerate(lbs)
+        for end in ends
+        for kind in ("", "conn_log_", "health_check_log_")
+    }
+    fill_bucket("alb-many", objects.items())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    proxy.reset()
+    root = f"s3://alb-many/many/{FOLDER}"
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:15Z")  # end times 10:00-10:30
+    listing = list_window_names(client(), root, window, keep_objects=True)
+    assert listing is not None and listing.objects is not None
+    queries = list(proxy.list_queries)
+    steps = [q for q in queries if q.get("max-keys") == "1"]
+    delimited = [q for q in queries if q.get("delimiter") == "_"]
+    assert len(steps) == 3 + 1  # to the access, connection and health-check logs' groups, then the end
+    assert len(delimited) == 3
+    assert len(queries) == len(steps) + len(delimited) + 40 * 3  # and a range per load balancer and kind
+    keys = sorted(k for k, _, _ in listing.objects)
+    assert keys == whole(root, window)
+    assert len(keys) == 40 * 3  # 10:00, 10:05, 10:10
+    assert {lb.load_balancer for lb in listing.load_balancers.values()} == set(lbs) == listing.seen
+    assert {k: t.objects for k, t in listing.set_aside.items()} == {"connection": 120, "health_check": 120}

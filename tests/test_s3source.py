@@ -119,9 +119,11 @@ def test_accounts_and_regions_found_under_the_prefix(bucket: dict[str, bytes]) -
     assert found.load_balancers() == sorted(LOAD_BALANCERS)
     # One listing of AWSLogs/, one of each account's regions, then the window's day folder (2026/11/20:
     # its last end time, 09:45, is before midnight) of each of the three folders, by name ranges: at home
-    # 3 load balancers x 3 kinds, each found by a one-key listing and listed over the window's end times,
-    # then notes.txt stepped over and the end of the folder; elsewhere one load balancer's access logs.
-    assert found.requests.list == 1 + 2 + (3 * 3 * 2 + 2) + 2 * (2 + 1) and found.requests.get == 0
+    # 3 groups (access, connection, health-check logs), each found by a one-key listing and listed
+    # delimited for its load balancers, 3 load balancers x 3 kinds listed over the window's end times,
+    # notes.txt stepped over and the end of the folder; elsewhere one load balancer's access logs.
+    home = 3 * 2 + 3 * 3 + 2
+    assert found.requests.list == 1 + 2 + home + 2 * (2 + 1 + 1) and found.requests.get == 0
 
 
 def test_account_and_region_narrow(bucket: dict[str, bytes]) -> None:
@@ -138,7 +140,7 @@ def test_a_prefix_at_any_level(bucket: dict[str, bytes]) -> None:
     home = f"s3://{BUCKET}/{HOME}"
     at_region = planned(home)
     assert [lst.root for lst in at_region.listings] == [home]
-    assert at_region.requests.list == 3 * 3 * 2 + 2  # the day folder only: no delimited listing
+    assert at_region.requests.list == 3 * 2 + 3 * 3 + 2  # the day folder only: no accounts or regions
     at_account = planned(f"s3://{BUCKET}/{PREFIX}/AWSLogs/{ACCOUNT}/")
     assert at_account.regions() == [REGION, OTHER_REGION] and at_account.accounts() == [ACCOUNT]
     with pytest.raises(UsageError, match="below ELB's log folders"):
@@ -266,7 +268,7 @@ def test_the_same_verdict_as_the_same_objects_on_disk(
         },
         "set_aside_of": ["window"],
         "listed_whole": [],
-        "requests": {"list": 1 + 1 + 3 * 3 * 2 + 2, "get": 60},
+        "requests": {"list": 1 + 1 + 3 * 2 + 3 * 3 + 2, "get": 60},
     }
     assert local["inputs"]["s3"] is None
     assert from_s3["set_aside"]["connection"]["count"] == 60
