@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alb502athena.errors import AwsError, InputError, UsageError
 from alb502athena.objectname import ACCOUNT, REGION, parse
@@ -33,9 +33,13 @@ if TYPE_CHECKING:
     from alb502athena.s3read import S3Object, S3Reader
     from alb502athena.window import Window
 
+# Account/region folders listed at once (an organisation's log bucket holds hundreds); each one lists its
+# day folders' groups and ranges on a pool of its own (s3objects.RANGE_LISTINGS).
+ROOT_LISTINGS = 4
 READ_ATTEMPTS = 5  # tries of each GET (botocore's retries), unless AWS_MAX_ATTEMPTS says otherwise
 _URL = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?")
 _ELB = "elasticloadbalancing"
+_T = TypeVar("_T")
 
 
 def is_s3_url(text: str) -> bool:
@@ -98,11 +102,14 @@ def s3_client(
     from botocore.config import Config
 
     from alb502athena.aws import client_config, guard
+    from alb502athena.s3objects import RANGE_LISTINGS
 
     config = (
         client_config(session, attempts=READ_ATTEMPTS, fail_fast=False) if reads else client_config(session)
     )
-    config = config.merge(Config(max_pool_connections=max(10, concurrency)))
+    # A connection for each request that may run at once: past the pool's size urllib3 warns on stderr.
+    connections = concurrency if reads else max(concurrency, ROOT_LISTINGS * RANGE_LISTINGS)
+    config = config.merge(Config(max_pool_connections=max(10, connections)))
     s3 = guard(session.client("s3", config=config))
     if request_payer:
         # Every listing of a requester-pays bucket must say it pays (s3objects lists without knowing).
@@ -142,15 +149,17 @@ def log_roots(s3: Any, where: S3Location, account: str | None, region: str | Non
         )
     accounts = [below[0]] if below else _folders(s3, where.bucket, "/".join(base) + "/")
     accounts = [a for a in accounts if re.fullmatch(ACCOUNT, a) and (account is None or a == account)]
-    roots: list[str] = []
-    for acct in accounts:
-        folder = "/".join([*base, acct, _ELB])
-        regions = [below[2]] if len(below) == 3 else _folders(s3, where.bucket, folder + "/")
-        roots += [
-            f"s3://{where.bucket}/{folder}/{r}"
-            for r in regions
-            if re.fullmatch(REGION, r) and (region is None or r == region)
-        ]
+    folders = ["/".join([*base, acct, _ELB]) for acct in accounts]
+    if len(below) == 3:
+        regions_of = [[below[2]] for _ in folders]
+    else:  # an organisation's bucket holds hundreds of accounts: their listings run at once
+        regions_of = _at_once(lambda folder: _folders(s3, where.bucket, folder + "/"), folders)
+    roots = [
+        f"s3://{where.bucket}/{folder}/{r}"
+        for folder, regions in zip(folders, regions_of, strict=True)
+        for r in regions
+        if re.fullmatch(REGION, r) and (region is None or r == region)
+    ]
     if not roots:
         narrowed = " and ".join(
             f"{flag} {value}" for flag, value in (("--account", account), ("--region", region)) if value
@@ -160,6 +169,33 @@ def log_roots(s3: Any, where: S3Location, account: str | None, region: str | Non
             f"no ALB log folders{found} under {where.url} (AWSLogs/<account>/elasticloadbalancing/<region>)"
         )
     return sorted(roots)
+
+
+def _at_once(
+    work: Callable[[str], _T],
+    folders: list[str],
+    progress: Callable[[str], None] | None = None,
+    what: str = "folders",
+) -> list[_T]:
+    """work(folder) of each folder, in their order, ROOT_LISTINGS at a time (each is a few round trips
+    in sequence); `progress` says how many are done. The first failure is raised; the others are not
+    waited for."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    if len(folders) <= 1:
+        return [work(f) for f in folders]
+    pool = ThreadPoolExecutor(ROOT_LISTINGS, thread_name_prefix="alb502-roots")
+    try:
+        futures = [pool.submit(work, f) for f in folders]
+        for done, future in enumerate(as_completed(futures), 1):
+            future.result()
+            if progress is not None:
+                progress(f"Listing {len(folders):,} {what}: {done:,} done")
+        if progress is not None:
+            progress("")
+        return [f.result() for f in futures]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass
@@ -329,14 +365,21 @@ def plan(
     where = parse_url(url)
     counter = requests or RequestCounter()
     roots = log_roots(s3, where, account, region)
-    listings: list[Listing] = []
     objects: list[S3Object] = []
     files: list[LogFile] = []
     wanted = [load_balancer] if load_balancer else []
-    for root in roots:
+
+    def listed(root: str, progress: Callable[[str], None] | None = None) -> Listing:
         listing = list_window_names(s3, root, window, wanted, keep_objects=True, progress=progress)
         assert listing is not None and listing.objects is not None  # an s3:// root and a whole window
-        listings.append(listing)
+        return listing
+
+    if len(roots) == 1:
+        listings = [listed(roots[0], progress)]
+    else:
+        listings = _at_once(listed, roots, progress, "account/region folders")
+    for listing in listings:
+        assert listing.objects is not None
         for key, size, etag in listing.objects:
             path = Path(key)  # a key: its name and folders, never opened
             name = parse(path.name)

@@ -273,3 +273,57 @@ def test_the_steps_in_sequence_do_not_grow_with_the_load_balancers(
     assert len(keys) == 40 * 3  # 10:00, 10:05, 10:10
     assert {lb.load_balancer for lb in listing.load_balancers.values()} == set(lbs) == listing.seen
     assert {k: t.objects for k, t in listing.set_aside.items()} == {"connection": 120, "health_check": 120}
+
+
+def test_the_accounts_and_regions_are_listed_at_once(
+    aws: MotoServer, proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An organisation's log bucket: one folder per account. Each folder is a few round trips in sequence;
+    # one after the other, hundreds of accounts took minutes. One account's day folder is held by the
+    # proxy: the others' are listed meanwhile (one after the other, none of them was).
+    import threading
+    import time
+
+    from alb502athena.s3source import plan
+
+    accounts = [f"10000000000{i}" for i in range(1, 7)]
+    objects = {
+        f"org/AWSLogs/{acct}/elasticloadbalancing/{REGION}/2026/11/20/"
+        f"{access_log_prefix(acct, REGION, 'app/shop/50dc6c495c0c9188')}20261120T1005Z_10.0.1.37_r{acct}.log.gz": b"x"
+        for acct in accounts
+    }
+    fill_bucket("alb-orgs", objects.items())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    proxy.reset()
+    held = f"AWSLogs/{accounts[0]}/elasticloadbalancing/{REGION}/2026/"
+    proxy.add("stall", held, op="list", times=1)
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")
+    result: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: result.update(plan=plan(client(), "s3://alb-orgs/org", window)))
+    thread.start()
+    try:
+        assert proxy.wait_stalled(1, timeout=30)
+
+        def others_listed() -> set[str]:
+            return {
+                acct
+                for q in list(proxy.list_queries)
+                for acct in accounts[1:]
+                if q.get("prefix", "").endswith(f"/{acct}/elasticloadbalancing/{REGION}/2026/11/20/")
+            }
+
+        def held_answered() -> int:  # the held request is counted once answered; its retry likewise
+            return sum(1 for q in list(proxy.list_queries) if q.get("prefix", "").endswith(held + "11/20/"))
+
+        deadline = time.monotonic() + 30
+        while others_listed() != set(accounts[1:]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Listed while the held one had no answer (not after botocore gave up on it and asked again).
+        assert others_listed() == set(accounts[1:]) and held_answered() == 0
+        assert "plan" not in result
+    finally:
+        proxy.release()
+        thread.join(60)
+    found = result["plan"]
+    assert found.accounts() == accounts  # in their order, whatever order the listings ended in
+    assert sorted(o.key for o in found.objects) == sorted(objects)
