@@ -141,7 +141,9 @@ class ReadCounts:
     downloaded_bytes: int = 0
     cached_objects: int = 0
     cached_bytes: int = 0
-    failed: dict[str, int] = field(default_factory=dict)  # objects that could not be read, by reason
+    # Why each object that could not be read was not, by URL: an object is one entry however many scans
+    # or attempts failed on it.
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 class S3Reader:
@@ -210,7 +212,7 @@ class S3Reader:
                 data = fetch_object(self._s3, obj, request_payer=self.request_payer, cancelled=cancelled)
             except ObjectReadError as exc:
                 with self._lock:
-                    self.counts.failed[str(exc)] = self.counts.failed.get(str(exc), 0) + 1
+                    self.counts.failed[obj.url] = str(exc)
                 raise
             with self._lock:
                 self.counts.downloaded_objects += 1

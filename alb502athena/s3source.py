@@ -281,10 +281,15 @@ class S3Plan:
     def none_readable(self) -> AwsError | None:
         """When no object could be read at all: one line with the commonest reason (a missing
         s3:GetObject or kms:Decrypt permission, as a rule), rather than one per object; else None."""
-        failed = self.reader.counts.failed if self.reader is not None else {}
-        if not self.objects or sum(failed.values()) < len(self.objects):
+        from collections import Counter
+
+        counts = self.reader.counts if self.reader is not None else None
+        failed = counts.failed if counts is not None else {}
+        if not self.objects or len(failed) < len(self.objects):
             return None
-        reason, count = max(failed.items(), key=lambda kv: kv[1])
+        if counts is not None and counts.downloaded_objects + counts.cached_objects:
+            return None  # each failed once, and read in another scan
+        reason, count = Counter(failed.values()).most_common(1)[0]
         n = len(self.objects)
         which = " (every one)" if count == n else f" ({n - count:,} for other reasons)"
         return AwsError(f"none of the {n:,} objects under {self.where.url} could be read: {reason}{which}")

@@ -428,3 +428,46 @@ def test_a_stopped_reader_refuses_the_retries_of_a_stalled_download(bucket: str,
     assert [str(e) for e in failed] == ["the download was stopped"], failed
     assert isinstance(failed[0], ObjectReadError)
     assert proxy.requests["get"] == 1 and counter.get == 1  # the refused retry was neither sent nor counted
+
+
+def test_an_object_refused_in_two_scans_is_one_object(bucket: str, proxy: S3Proxy) -> None:
+    # "None of the objects could be read" counted failed attempts, not objects: an object refused in
+    # two scans of one reader counted twice, and one object of two refused read as none readable.
+    from moto.s3.models import s3_backends
+
+    from alb502athena.engines.native.pool import Pool
+    from alb502athena.s3read import ObjectReadError, S3Object, S3Reader
+    from alb502athena.s3source import RequestCounter, S3Location, S3Plan
+    from alb502athena.window import Window
+
+    backend = s3_backends[ACCOUNT]["aws"]
+    node = bucket.replace("_10.0.1.37_", "_10.0.2.114_").rsplit("_", 1)[0]  # the other node's object
+    [other] = [k for k in backend.buckets[BUCKET].keys if k.startswith(node)]
+    objects = []
+    for key in (bucket, other):
+        stored = backend.get_object(BUCKET, key)
+        assert stored is not None
+        objects.append(S3Object(BUCKET, key, stored.size, stored.etag))
+    window = Window.from_options(None, WINDOW[1], WINDOW[3])
+
+    def scanned_twice(refused: int) -> S3Plan:
+        """Two scans of both objects by one reader, the first `refused` of them refused by S3."""
+        reader = S3Reader(boto3.client("s3", region_name=REGION), objects, concurrency=1)
+        for _ in range(2):
+            reading = reader.reading([o.url for o in objects])
+            for i, obj in enumerate(objects):
+                if i < refused:
+                    with pytest.raises(ObjectReadError, match="s3:GetObject"):
+                        list(reading.chunks(obj.url, Pool()))
+                else:
+                    assert list(reading.chunks(obj.url, Pool()))
+            reading.close()
+        assert len(reader.counts.failed) == refused
+        return S3Plan(S3Location(BUCKET, PREFIX), window, [], objects, [], RequestCounter(), reader=reader)
+
+    proxy.add("denied", bucket)
+    assert scanned_twice(1).none_readable() is None  # one of the two was read
+    assert proxy.gets[bucket] == 2
+    proxy.add("denied", other)
+    refused = scanned_twice(2).none_readable()
+    assert refused is not None and "none of the 2 objects" in str(refused) and "(every one)" in str(refused)
