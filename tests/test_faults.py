@@ -50,7 +50,8 @@ class Run:
 
     def __post_init__(self) -> None:
         # Each import's line on stderr tells where the process is: the moments to interrupt at.
-        env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", **self.env}
+        # PYTHONFAULTHANDLER: on SIGABRT (sent when it does not end, see interrupt) every thread's stack.
+        env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "PYTHONFAULTHANDLER": "1", **self.env}
         command = [sys.executable, "-m", "alb502athena", *self.args]
         # As on a terminal: a shell starts background jobs (a test run with `&`) with SIGINT ignored,
         # and alb502, like Python, leaves an ignored SIGINT ignored.
@@ -122,7 +123,16 @@ class Run:
         os.kill(self.proc.pid, signal.SIGINT)
         self._reading.set()
         stdout = self.proc.stdout.read() if self.proc.stdout else b""  # drained: never blocks it
-        code = self.proc.wait(HANG)
+        try:
+            code = self.proc.wait(HANG)
+        except subprocess.TimeoutExpired:
+            # Seen once under load (test_ctrl_c_stops_the_stalled_downloads, on a terminal): where it is.
+            os.kill(self.proc.pid, signal.SIGABRT)
+            self.proc.wait(HANG)
+            self._reader.join(HANG)
+            self._close()
+            tail = "".join(self.text)[-8000:]
+            raise AssertionError(f"still running {HANG} s after SIGINT; its threads then:\n{tail}") from None
         self._reader.join(HANG)
         self._close()
         # Nothing of the process is left: its session (it leads one) holds no other process.
