@@ -9,12 +9,20 @@ while alb502 runs, Ctrl-C is handled by a `CtrlC` object that counts it and:
 - in a command's own code (`raising`), raises KeyboardInterrupt, once;
 - elsewhere (imports, option parsing, output), only counts: the entry point ends with exit 130.
 
+Python runs that handler only once the main thread gets back to bytecode: while it waits inside a
+native call (DuckDB's query, waiting on a reader whose S3 downloads stall), nothing would stop the
+query, and the stall would last as long as the network's. So the process's handler also sees each
+SIGINT as it arrives, on a thread of its own woken by Python's C-level handler (`signal.set_wakeup_fd`):
+it runs the stops at once (they only set flags, and DuckDB's interrupt is made to be called from
+another thread); the handler proper still counts and raises when the main thread gets to it.
+
 The handler itself is the only state, kept where Python keeps it: `signal.getsignal(SIGINT)`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
@@ -34,21 +42,68 @@ class CtrlC:
         self.count = 0  # Ctrl-C received so far
         self.raising = False  # whether the main thread is in code that a KeyboardInterrupt may cut
         self.stops: list[Callable[[], None]] = []  # what stops the running queries, innermost last
+        self.arrived = 0  # SIGINTs seen as they arrived (watch), whatever the main thread was doing
+        self._wakeup: tuple[object, object] | None = None  # the pipe's two ends
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         if self.count >= _HARD_STOP:
-            os.write(2, b"\nError: interrupted\n")
-            os._exit(130)
+            _hard_stop()
         if self.stops:
-            for stop in reversed(self.stops):
-                # A stop that fails must not raise here, at a random point of the query's caller.
-                with contextlib.suppress(Exception):
-                    stop()
+            self._stop_queries()
             return
         if self.raising:
             self.raising = False  # one KeyboardInterrupt: its own cleanup must not be cut again
             raise KeyboardInterrupt
+
+    def _stop_queries(self) -> None:
+        for stop in reversed(list(self.stops)):  # a copy: the main thread may add or remove one meanwhile
+            # A stop that fails must not raise here, at a random point of the query's caller.
+            with contextlib.suppress(Exception):
+                stop()
+
+    def arrive(self) -> None:
+        """A SIGINT as it arrives, on the watching thread: the queries are stopped now, and a third
+        Ctrl-C ends the process now, even while the main thread cannot run the handler."""
+        self.arrived += 1
+        if self.arrived >= _HARD_STOP:
+            _hard_stop()
+        self._stop_queries()
+
+    def watch(self) -> None:
+        """Have each SIGINT seen as it arrives (arrive()): Python's C-level handler writes its number
+        to a pipe (set_wakeup_fd; a socket on Windows, where it takes no pipe) that a daemon thread
+        reads. Where that cannot be set up, the handler alone acts, as the main thread gets to it."""
+        read: Callable[[], bytes]
+        try:
+            if os.name == "posix":  # a pipe: no import of socket at every start
+                out, into = os.pipe()
+                os.set_blocking(into, False)  # as set_wakeup_fd requires: a signal never waits for us
+                read = functools.partial(os.read, out, 64)
+                self._wakeup = (out, into)
+            else:
+                import socket
+
+                reader, writer = socket.socketpair()
+                writer.setblocking(False)
+                into, read = writer.fileno(), functools.partial(reader.recv, 64)
+                self._wakeup = (reader, writer)  # kept open for the life of the process
+            signal.set_wakeup_fd(into, warn_on_full_buffer=False)
+        except (OSError, ValueError):
+            return
+
+        def watching() -> None:
+            while data := read():
+                for signum in data:
+                    if signum == signal.SIGINT:
+                        self.arrive()
+
+        threading.Thread(target=watching, daemon=True, name="alb502-ctrl-c").start()
+
+
+def _hard_stop() -> None:
+    os.write(2, b"\nError: interrupted\n")
+    os._exit(130)
 
 
 def current() -> CtrlC | None:
@@ -79,6 +134,7 @@ def take_over() -> CtrlC | None:
         return existing
     handler = CtrlC()
     signal.signal(signal.SIGINT, handler)
+    handler.watch()
     return handler
 
 

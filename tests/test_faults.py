@@ -414,3 +414,56 @@ def test_ctrl_c_while_duckdb_is_imported(tmp_path: Path) -> None:
     code, err = alb502("diagnose", "examples/logs", env={"PYTHONPATH": path})
     assert code == 130, err[-3000:]
     assert_one_error(err, "interrupted")
+
+
+# The main thread waits in a native call that runs no Python signal handler until it returns (as
+# DuckDB's query did, waiting on a reader whose downloads stalled): a lock acquired through the C API
+# without interruption. The query's stop releases it; a timer does too, later, so that nothing hangs.
+_NATIVE_WAIT = """
+import ctypes, signal, sys, threading
+from alb502athena import interrupts
+from alb502athena.errors import Interrupted
+
+interrupts.take_over()
+lib = ctypes.CDLL(None)  # CDLL: the GIL is released during the call, as DuckDB releases it
+lib.PyThread_allocate_lock.restype = ctypes.c_void_p
+lib.PyThread_acquire_lock.argtypes = [ctypes.c_void_p, ctypes.c_int]
+lib.PyThread_release_lock.argtypes = [ctypes.c_void_p]
+lock = lib.PyThread_allocate_lock()
+lib.PyThread_acquire_lock(lock, 0)
+released_by = []
+
+def release(by):
+    released_by.append(by)
+    lib.PyThread_release_lock(lock)
+
+threading.Timer(10, release, ["the timer"]).start()
+try:
+    with interrupts.stoppable(lambda: release("the stop")):
+        print("waiting", flush=True)
+        lib.PyThread_acquire_lock(lock, 1)  # waits whatever signal comes
+except Interrupted:
+    print("interrupted", flush=True)
+print("released by", released_by[0], flush=True)
+sys.stdout.flush()
+import os; os._exit(0)
+"""
+
+
+def test_ctrl_c_stops_the_query_while_the_main_thread_waits_in_native_code() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _NATIVE_WAIT],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "waiting\n"
+    time.sleep(0.5)  # inside the native wait
+    os.kill(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=HANG)
+    # The stop ran as the SIGINT arrived (before: only once the timer had ended the wait), and the
+    # handler proper then counted it: the query's caller raised Interrupted.
+    assert out.splitlines() == ["interrupted", "released by the stop"], out
