@@ -412,7 +412,7 @@ def _skip_scan(
                 return
             after = name
             continue
-        found.append((folder, pool.submit(_group, s3, bucket, folder, group, listing, listed)))
+        found.append((folder, pool.submit(_group, s3, bucket, folder, group, after, listing, listed)))
         # Past every name of the group: what follows it in them is a load balancer's name, whose
         # characters all sort before '~'; a name that does not is found by the next step.
         after = group + "~"
@@ -423,15 +423,20 @@ def _group(
     bucket: str,
     folder: str,
     group: str,
+    after: str | None,
     listing: Listing,
     listed: Callable[[str], Future[list[Named]]],
 ) -> list[Found]:
     """The group's load balancers (one listing delimited at `_`, a page per 1,000 of them), each one's
     range started on the pool; the names right under the group that run to no `_` (no ELB object's)
-    first, to be counted as unrecognised."""
+    first, to be counted as unrecognised. `after`: the name the skip-scan stepped over last; where it
+    is of the group (a name that is no ELB object's, sorting first in it), the listing starts after it,
+    so that it is counted once."""
     loose: list[Named] = []
     ranges: list[Found] = []
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + group, "Delimiter": "_"}
+    if after is not None and after.startswith(group):
+        request["StartAfter"] = folder + after
     for page in list_pages(s3, bucket, folder, request):
         for item in page.get("Contents", []):
             loose.append((item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))))

@@ -327,3 +327,28 @@ def test_the_accounts_and_regions_are_listed_at_once(
     found = result["plan"]
     assert found.accounts() == accounts  # in their order, whatever order the listings ended in
     assert sorted(o.key for o in found.objects) == sorted(objects)
+
+
+def test_a_name_stepped_over_in_a_group_is_counted_once(
+    aws: MotoServer, proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name that starts as a group's but is no ELB object's, sorting first in the group: the skip-scan
+    # steps over it (and counts it), then the group's delimited listing starts after it (it was listed
+    # and counted a second time).
+    day = f"odd/{FOLDER}/2026/11/20/"
+    group = f"{ACCOUNT}_elasticloadbalancing_{REGION}_"
+    lb = access_log_prefix(ACCOUNT, REGION, LOAD_BALANCERS[0])
+    objects = {f"{day}{group}0-readme.txt": b"x", f"{day}{lb}20261120T1005Z_10.0.1.37_r1.log.gz": b"x"}
+    fill_bucket("alb-odd", objects.items())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    proxy.reset()
+    root = f"s3://alb-odd/odd/{FOLDER}"
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")
+    listing = list_window_names(client(), root, window, keep_objects=True)
+    assert listing is not None and listing.objects is not None
+    assert (
+        [k for k, _, _ in listing.objects]
+        == whole(root, window)
+        == [f"{day}{lb}20261120T1005Z_10.0.1.37_r1.log.gz"]
+    )
+    assert {k: t.objects for k, t in listing.set_aside.items()} == {UNRECOGNISED: 1}
