@@ -41,6 +41,11 @@ UNRECOGNISED = "unrecognised"
 # A skip-scan steps over names that are no ELB object's one request each: past this many in one day
 # folder, the rest of it is listed whole (1,000 names a request).
 UNRECOGNISED_LIMIT = 20
+# Past this many load balancers in one group (a log kind of one account and region) of a day folder, the
+# rest of the group is listed whole, a page at a time: AWS allows a region far fewer (50 of each type by
+# default), so such names were made or copied in bulk, and a listing (and a pending answer) each would
+# grow without bound.
+GROUP_LIMIT = 1000
 # What a Listing's counts (listed, access_logs, set_aside) cover: every object of the day folders, or
 # (a skip-scan, list_window_names) only the names in the window's end-time range of each load balancer
 # and kind, plus the unrecognised names stepped over.
@@ -100,6 +105,8 @@ class Listing:
     seen: set[str] = field(default_factory=set)
     # A skip-scan: the day folders listed whole after UNRECOGNISED_LIMIT unrecognised names.
     listed_whole: list[str] = field(default_factory=list)
+    # A skip-scan: the groups (folder/group, a name prefix) listed whole past GROUP_LIMIT load balancers.
+    crowded: list[str] = field(default_factory=list)
 
     @property
     def keys(self) -> list[str] | None:
@@ -277,6 +284,7 @@ def list_window_names(
     keep_objects: bool = False,
     progress: Callable[[str], None] | None = None,
     unrecognised_limit: int = UNRECOGNISED_LIMIT,
+    group_limit: int = GROUP_LIMIT,
 ) -> Listing | None:
     """The objects the window needs under `root`, listed by name ranges rather than whole day folders
     (a reader's listing: about one request per load balancer and log kind per day folder, and two per
@@ -293,7 +301,8 @@ def list_window_names(
     Each group is listed delimited at `_` on the pool, which gives its load balancers' name prefixes at
     once: the requests made one after the other do not grow with the load balancers. Names that
     are no ELB object's are stepped over one at a time and counted as unrecognised; past
-    `unrecognised_limit` of them the rest of the folder is listed whole (`listed_whole`). Counts cover
+    `unrecognised_limit` of them the rest of the folder is listed whole (`listed_whole`), and past
+    `group_limit` load balancers in a group the rest of the group (`crowded`). Counts cover
     the window's names only (`coverage`): a name that begins as an ELB object's but does not parse is
     counted when it sorts within the window's end times, and otherwise never seen."""
     if window.start is None or window.end is None:
@@ -329,7 +338,8 @@ def list_window_names(
                     for kind in ("", "conn_log_", "health_check_log_"):
                         found.append((folder, listed(kind + prefix)))
             else:
-                _skip_scan(s3, bucket, folder, listing, found, listed, unrecognised_limit, pool)
+                limits = (unrecognised_limit, group_limit)
+                _skip_scan(s3, bucket, folder, listing, found, listed, limits, pool)
         for folder, names in found:
             for name, size, etag in _named(names):
                 _count(listing, span, set(), name, size, folder, etag)
@@ -342,7 +352,8 @@ def list_window_names(
 Named = tuple[str, int, str]  # an object's name below its day folder, its size and ETag
 # What a listing found, in order: names, or the listing that finds them (a range's names; a group's
 # names and ranges, see _group).
-Found = list[Named] | Future[list[Named]] | Future[list["Found"]] | list["Found"]
+# A whole listing's names (a folder's or group's rest) are an iterator, read as they are counted.
+Found = list[Named] | Iterator[Named] | Future[list[Named]] | Future[list["Found"]] | list["Found"]
 
 
 def _named(found: Found) -> Iterator[Named]:
@@ -383,7 +394,7 @@ def _skip_scan(
     listing: Listing,
     found: list[tuple[str, Found]],
     listed: Callable[[str], Future[list[Named]]],
-    unrecognised_limit: int,
+    limits: tuple[int, int],
     pool: ThreadPoolExecutor,
 ) -> None:
     """Find the groups of the day folder (objectname.name_group: a kind of log of one account and
@@ -391,6 +402,7 @@ def _skip_scan(
     balancers' name prefixes, whose ranges `listed` lists. Requests in sequence: one per group (three
     as ALB writes: access, connection and health-check logs) and name stepped over, however many load
     balancers the folder holds. What is found is added to `found` in its place."""
+    unrecognised_limit, group_limit = limits
     after: str | None = None
     unrecognised = 0
     while True:
@@ -408,11 +420,13 @@ def _skip_scan(
             unrecognised += 1
             if unrecognised >= unrecognised_limit:
                 listing.listed_whole.append(folder.rstrip("/"))
-                found.append((folder, list(_objects(s3, bucket, folder, after=folder + name))))
+                found.append((folder, _objects(s3, bucket, folder, after=folder + name)))  # as counted
                 return
             after = name
             continue
-        found.append((folder, pool.submit(_group, s3, bucket, folder, group, after, listing, listed)))
+        found.append(
+            (folder, pool.submit(_group, s3, bucket, folder, (group, after, group_limit), listing, listed))
+        )
         # Past every name of the group: what follows it in them is a load balancer's name, whose
         # characters all sort before '~'; a name that does not is found by the next step.
         after = group + "~"
@@ -422,18 +436,19 @@ def _group(
     s3: Any,
     bucket: str,
     folder: str,
-    group: str,
-    after: str | None,
+    where: tuple[str, str | None, int],
     listing: Listing,
     listed: Callable[[str], Future[list[Named]]],
 ) -> list[Found]:
     """The group's load balancers (one listing delimited at `_`, a page per 1,000 of them), each one's
     range started on the pool; the names right under the group that run to no `_` (no ELB object's)
-    first, to be counted as unrecognised. `after`: the name the skip-scan stepped over last; where it
-    is of the group (a name that is no ELB object's, sorting first in it), the listing starts after it,
-    so that it is counted once."""
+    first, to be counted as unrecognised. `where`: the group, the name the skip-scan stepped over
+    last (where it is of the group, a name that is no ELB object's sorting first in it, the listing
+    starts after it, so that it is counted once), and the group's limit (GROUP_LIMIT)."""
+    group, after, limit = where
     loose: list[Named] = []
     ranges: list[Found] = []
+    last = group  # the last load balancer's name prefix listed
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + group, "Delimiter": "_"}
     if after is not None and after.startswith(group):
         request["StartAfter"] = folder + after
@@ -442,6 +457,14 @@ def _group(
             loose.append((item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))))
         for common in page.get("CommonPrefixes", []):
             prefix = str(common["Prefix"])[len(folder) :]
+            if len(ranges) >= limit:
+                listing.crowded.append(folder + group)
+                # The names after the last load balancer listed, whole (a page of S3's may hold names
+                # right under the group from after it: they are in the rest, not counted twice).
+                resume = last + "~"
+                loose = [n for n in loose if n[0] < resume]
+                return [loose, *ranges, _objects(s3, bucket, folder, group, after=folder + resume)]
+            last = prefix
             lb = prefix_load_balancer(prefix)
             if lb is not None:
                 listing.seen.add(lb)  # a set: one add at a time from any thread

@@ -312,7 +312,7 @@ class S3Plan:
             # What set_aside counts: "window" (other log types whose names fall in the window, and the
             # unrecognised names met), or "day folders" (every object of the folders listed).
             "set_aside_of": sorted({lst.coverage for lst in self.listings}),
-            "listed_whole": [f for lst in self.listings for f in lst.listed_whole],
+            "listed_whole": [f for lst in self.listings for f in [*lst.listed_whole, *sorted(lst.crowded)]],
             "requests": {"list": self.requests.list, "get": self.requests.get},
         }
 
@@ -360,7 +360,7 @@ def plan(
     """List what the window needs under `url` (`progress` says which day folder is being listed: a
     busy one is tens of listings). Nothing is read yet."""
     from alb502athena.logfiles import LogFile
-    from alb502athena.s3objects import list_window_names
+    from alb502athena.s3objects import GROUP_LIMIT, list_window_names
     from alb502athena.s3read import S3Object
 
     if window.start is None or window.end is None:
@@ -407,6 +407,12 @@ def plan(
             found.notes.append(
                 f"s3://{where.bucket}/{folder}/ was listed whole: it holds many names that are no ELB "
                 "object's, which a skip-scan can only step over one at a time"
+            )
+        for group in sorted(lst.crowded):
+            found.notes.append(
+                f"the names s3://{where.bucket}/{group}* were listed whole past their first "
+                f"{GROUP_LIMIT:,} load balancers: AWS allows a region far fewer, so most were made or "
+                "copied there by other means"
             )
     if cache is not None:
         held = [o for o in objects if cache.has(o.bucket, o.key, o.etag, o.size)]

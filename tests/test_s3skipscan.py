@@ -352,3 +352,35 @@ def test_a_name_stepped_over_in_a_group_is_counted_once(
         == [f"{day}{lb}20261120T1005Z_10.0.1.37_r1.log.gz"]
     )
     assert {k: t.objects for k, t in listing.set_aside.items()} == {UNRECOGNISED: 1}
+
+
+def test_a_crowded_group_is_listed_whole_past_its_limit(
+    aws: MotoServer, proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Names made in bulk (AWS allows a region 50 load balancers of a type by default): past the group's
+    # limit, the rest of the group is listed whole and read as counted, rather than a listing, and an
+    # answer held, per prefix: memory and requests stay bounded whatever the bucket holds.
+    day = f"crowd/{FOLDER}/2026/11/20/"
+    group = f"{ACCOUNT}_elasticloadbalancing_{REGION}_"
+    lbs = [f"app/lb-{i}/{i:016x}" for i in range(8)]
+    objects = {
+        f"{day}{access_log_prefix(ACCOUNT, REGION, lb)}{end}_10.0.1.37_r{n}.log.gz": b"x"
+        for n, lb in enumerate(lbs)
+        for end in ("20261120T0950Z", "20261120T1005Z", "20261120T1040Z")
+    }
+    objects[f"{day}{group}zz.txt"] = b"x"  # right under the group, after the limit: counted once
+    fill_bucket("alb-crowd", objects.items())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    proxy.reset()
+    root = f"s3://alb-crowd/crowd/{FOLDER}"
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")  # end times 10:00-10:20
+    listing = list_window_names(client(), root, window, keep_objects=True, group_limit=5)
+    assert listing is not None and listing.objects is not None
+    assert listing.crowded == [day + group] and listing.listed_whole == []
+    keys = [k for k, _, _ in listing.objects]
+    assert sorted(keys) == whole(root, window) and len(keys) == len(set(keys)) == 8
+    assert {k: t.objects for k, t in listing.set_aside.items()} == {UNRECOGNISED: 1}
+    ranges = [q for q in proxy.list_queries if q.get("start-after", "").endswith("T1000Z")]
+    assert len(ranges) == 5  # one per load balancer up to the limit; the rest in one listing
+    rest = [q for q in proxy.list_queries if q.get("prefix") == day + group and "delimiter" not in q]
+    assert [q["start-after"] for q in rest] == [f"{day}{group}app.lb-4.0000000000000004_~"]
