@@ -46,6 +46,9 @@ UNRECOGNISED_LIMIT = 20
 # default), so such names were made or copied in bulk, and a listing (and a pending answer) each would
 # grow without bound.
 GROUP_LIMIT = 1000
+# Groups in one day folder past which the rest of it is listed whole: ALB writes four (access logs,
+# `conn_log_`, `conn_log.`, health-check logs) of the folder's own account and region.
+GROUPS = 8
 # What a Listing's counts (listed, access_logs, set_aside) cover: every object of the day folders, or
 # (a skip-scan, list_window_names) only the names in the window's end-time range of each load balancer
 # and kind, plus the unrecognised names stepped over.
@@ -404,7 +407,7 @@ def _skip_scan(
     balancers the folder holds. What is found is added to `found` in its place."""
     unrecognised_limit, group_limit = limits
     after: str | None = None
-    unrecognised = 0
+    unrecognised = groups = 0
     while True:
         request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder, "MaxKeys": 1}
         if after is not None:
@@ -424,6 +427,11 @@ def _skip_scan(
                 return
             after = name
             continue
+        groups += 1
+        if groups > GROUPS:  # other accounts' or regions' names, made or copied there: as unrecognised
+            listing.listed_whole.append(folder.rstrip("/"))
+            found.append((folder, _objects(s3, bucket, folder, after=folder + (after or ""))))  # as counted
+            return
         found.append(
             (folder, pool.submit(_group, s3, bucket, folder, (group, after, group_limit), listing, listed))
         )
@@ -448,27 +456,27 @@ def _group(
     group, after, limit = where
     loose: list[Named] = []
     ranges: list[Found] = []
-    last = group  # the last load balancer's name prefix listed
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + group, "Delimiter": "_"}
     if after is not None and after.startswith(group):
         request["StartAfter"] = folder + after
-    for page in list_pages(s3, bucket, folder, request):
+    resume = ""  # past every name of the group seen so far (a prefix stands for all of its names)
+    for page in list_pages(s3, bucket, folder, request, first=min(limit, MAX_KEYS)):
         for item in page.get("Contents", []):
-            loose.append((item["Key"][len(folder) :], int(item.get("Size", 0)), str(item.get("ETag", ""))))
+            name = item["Key"][len(folder) :]
+            loose.append((name, int(item.get("Size", 0)), str(item.get("ETag", ""))))
+            resume = max(resume, name)
         for common in page.get("CommonPrefixes", []):
             prefix = str(common["Prefix"])[len(folder) :]
-            if len(ranges) >= limit:
-                listing.crowded.append(folder + group)
-                # The names after the last load balancer listed, whole (a page of S3's may hold names
-                # right under the group from after it: they are in the rest, not counted twice).
-                resume = last + "~"
-                loose = [n for n in loose if n[0] < resume]
-                return [loose, *ranges, _objects(s3, bucket, folder, group, after=folder + resume)]
-            last = prefix
             lb = prefix_load_balancer(prefix)
             if lb is not None:
                 listing.seen.add(lb)  # a set: one add at a time from any thread
             ranges.append(listed(prefix))
+            # After a prefix come its names: end times (digits), then '~' and what sorts after it.
+            resume = max(resume, prefix + "~")
+        if len(loose) + len(ranges) >= limit and page.get("IsTruncated"):
+            # The rest of the group whole, read as counted.
+            listing.crowded.append(folder + group)
+            return [loose, *ranges, _objects(s3, bucket, folder, group, after=folder + resume)]
     return [loose, *ranges]
 
 

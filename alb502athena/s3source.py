@@ -406,7 +406,7 @@ def plan(
         for folder in lst.listed_whole:
             found.notes.append(
                 f"s3://{where.bucket}/{folder}/ was listed whole: it holds many names that are no ELB "
-                "object's, which a skip-scan can only step over one at a time"
+                "object's (or other accounts' and regions'), which a skip-scan steps over one at a time"
             )
         for group in sorted(lst.crowded):
             found.notes.append(

@@ -384,3 +384,30 @@ def test_a_crowded_group_is_listed_whole_past_its_limit(
     assert len(ranges) == 5  # one per load balancer up to the limit; the rest in one listing
     rest = [q for q in proxy.list_queries if q.get("prefix") == day + group and "delimiter" not in q]
     assert [q["start-after"] for q in rest] == [f"{day}{group}app.lb-4.0000000000000004_~"]
+
+
+def test_a_folder_of_many_groups_is_listed_whole_past_its_limit(
+    aws: MotoServer, proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ALB writes four groups to a day folder (access, `conn_log_`, `conn_log.`, health-check logs of its
+    # own account and region); names of ten other accounts were copied there: past eight groups, the
+    # rest of the folder is listed whole and read as counted, as past too many unrecognised names.
+    from alb502athena.s3objects import GROUPS
+
+    day = f"many-groups/{FOLDER}/2026/11/20/"
+    accounts = [f"2000000000{i:02d}" for i in range(10)]
+    objects = {
+        f"{day}{access_log_prefix(acct, REGION, LOAD_BALANCERS[0])}20261120T1005Z_10.0.1.37_r.log.gz": b"x"
+        for acct in accounts
+    }
+    fill_bucket("alb-many-groups", objects.items())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    proxy.reset()
+    root = f"s3://alb-many-groups/many-groups/{FOLDER}"
+    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")
+    listing = list_window_names(client(), root, window, keep_objects=True)
+    assert listing is not None and listing.objects is not None
+    assert listing.listed_whole == [day.rstrip("/")]
+    assert sorted(k for k, _, _ in listing.objects) == whole(root, window) == sorted(objects)
+    steps = [q for q in proxy.list_queries if q.get("max-keys") == "1"]
+    assert len(steps) == GROUPS + 1  # a step to each group up to the limit, and the one past it
