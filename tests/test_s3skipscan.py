@@ -91,6 +91,24 @@ def by_ranges(proxy: S3Proxy, root: str, window: Window, *args: Any, **kwargs: A
     return listing, proxy.requests["list"] - before
 
 
+def put(bucket: str, objects: dict[str, bytes], proxy: S3Proxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`objects` in a bucket of moto's of their own, which the test's client then reaches through the
+    proxy (reset)."""
+    fill_bucket(bucket, objects.items())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    proxy.reset()
+
+
+def window_names(root: str, window: Window, **limits: int) -> Listing:
+    """The listing by name ranges, its objects kept."""
+    listing = list_window_names(client(), root, window, keep_objects=True, **limits)
+    assert listing is not None and listing.objects is not None
+    return listing
+
+
+TEN_AM = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")  # end times 10:00-10:20
+
+
 def groups(keys: list[str], top: str, day: str) -> int:
     """The load balancers and kinds (name prefixes) with names in one day folder."""
     folder = f"{top}/{FOLDER}/{day}/"
@@ -255,9 +273,7 @@ def test_the_steps_in_sequence_do_not_grow_with_the_load_balancers(
         for end in ends
         for kind in ("", "conn_log_", "health_check_log_")
     }
-    fill_bucket("alb-many", objects.items())
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-    proxy.reset()
+    put("alb-many", objects, proxy, monkeypatch)
     root = f"s3://alb-many/many/{FOLDER}"
     window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:15Z")  # end times 10:00-10:30
     listing = list_window_names(client(), root, window, keep_objects=True)
@@ -292,12 +308,10 @@ def test_the_accounts_and_regions_are_listed_at_once(
         f"{access_log_prefix(acct, REGION, 'app/shop/50dc6c495c0c9188')}20261120T1005Z_10.0.1.37_r{acct}.log.gz": b"x"
         for acct in accounts
     }
-    fill_bucket("alb-orgs", objects.items())
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-    proxy.reset()
+    put("alb-orgs", objects, proxy, monkeypatch)
     held = f"AWSLogs/{accounts[0]}/elasticloadbalancing/{REGION}/2026/"
     proxy.add("stall", held, op="list", times=1)
-    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")
+    window = TEN_AM
     result: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: result.update(plan=plan(client(), "s3://alb-orgs/org", window)))
     thread.start()
@@ -339,13 +353,10 @@ def test_a_name_stepped_over_in_a_group_is_counted_once(
     group = f"{ACCOUNT}_elasticloadbalancing_{REGION}_"
     lb = access_log_prefix(ACCOUNT, REGION, LOAD_BALANCERS[0])
     objects = {f"{day}{group}0-readme.txt": b"x", f"{day}{lb}20261120T1005Z_10.0.1.37_r1.log.gz": b"x"}
-    fill_bucket("alb-odd", objects.items())
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-    proxy.reset()
+    put("alb-odd", objects, proxy, monkeypatch)
     root = f"s3://alb-odd/odd/{FOLDER}"
-    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")
-    listing = list_window_names(client(), root, window, keep_objects=True)
-    assert listing is not None and listing.objects is not None
+    window = TEN_AM
+    listing = window_names(root, window)
     assert (
         [k for k, _, _ in listing.objects]
         == whole(root, window)
@@ -369,13 +380,10 @@ def test_a_crowded_group_is_listed_whole_past_its_limit(
         for end in ("20261120T0950Z", "20261120T1005Z", "20261120T1040Z")
     }
     objects[f"{day}{group}zz.txt"] = b"x"  # right under the group, after the limit: counted once
-    fill_bucket("alb-crowd", objects.items())
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-    proxy.reset()
+    put("alb-crowd", objects, proxy, monkeypatch)
     root = f"s3://alb-crowd/crowd/{FOLDER}"
-    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")  # end times 10:00-10:20
-    listing = list_window_names(client(), root, window, keep_objects=True, group_limit=5)
-    assert listing is not None and listing.objects is not None
+    window = TEN_AM
+    listing = window_names(root, window, group_limit=5)
     assert listing.crowded == [day + group] and listing.listed_whole == []
     keys = [k for k, _, _ in listing.objects]
     assert sorted(keys) == whole(root, window) and len(keys) == len(set(keys)) == 8
@@ -400,13 +408,10 @@ def test_a_folder_of_many_groups_is_listed_whole_past_its_limit(
         f"{day}{access_log_prefix(acct, REGION, LOAD_BALANCERS[0])}20261120T1005Z_10.0.1.37_r.log.gz": b"x"
         for acct in accounts
     }
-    fill_bucket("alb-many-groups", objects.items())
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-    proxy.reset()
+    put("alb-many-groups", objects, proxy, monkeypatch)
     root = f"s3://alb-many-groups/many-groups/{FOLDER}"
-    window = Window.from_options(None, "2026-11-20T10:00Z", "2026-11-20T10:05Z")
-    listing = list_window_names(client(), root, window, keep_objects=True)
-    assert listing is not None and listing.objects is not None
+    window = TEN_AM
+    listing = window_names(root, window)
     assert listing.listed_whole == [day.rstrip("/")]
     assert sorted(k for k, _, _ in listing.objects) == whole(root, window) == sorted(objects)
     steps = [q for q in proxy.list_queries if q.get("max-keys") == "1"]
