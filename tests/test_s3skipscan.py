@@ -313,7 +313,12 @@ def test_the_accounts_and_regions_are_listed_at_once(
     proxy.add("stall", held, op="list", times=1)
     window = TEN_AM
     result: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: result.update(plan=plan(client(), "s3://alb-orgs/org", window)))
+    said: list[str] = []  # the progress line's texts (on a terminal)
+
+    def planned() -> None:
+        result.update(plan=plan(client(), "s3://alb-orgs/org", window, progress=said.append))
+
+    thread = threading.Thread(target=planned)
     thread.start()
     try:
         assert proxy.wait_stalled(1, timeout=30)
@@ -341,6 +346,9 @@ def test_the_accounts_and_regions_are_listed_at_once(
     found = result["plan"]
     assert found.accounts() == accounts  # in their order, whatever order the listings ended in
     assert sorted(o.key for o in found.objects) == sorted(objects)
+    # How many folders are listed so far, then the line cleared.
+    assert said[-2:] == ["Listing 6 account/region folders: 6 done", ""]
+    assert "Listing 6 account/region folders: 1 done" in said
 
 
 def test_a_name_stepped_over_in_a_group_is_counted_once(
