@@ -91,6 +91,15 @@ class ObjectName:
         return None if self.load_balancer_type == "application" else self.load_balancer_type
 
 
+def _load_balancer(m: re.Match[str]) -> tuple[LoadBalancerType, str]:
+    """The type and name (`app/<name>/<id>`, `net/<name>/<id>`, the Classic name) a _HEAD match holds."""
+    if m["app_name"] is not None:
+        return "application", f"app/{m['app_name']}/{m['app_id']}"
+    if m["net_name"] is not None:
+        return "network", f"net/{m['net_name']}/{m['net_id']}"
+    return "classic", m["classic"]
+
+
 def parse(name: str) -> ObjectName | None:
     """The parts of an ELB log object's name (its last path segment), or None if it is not one."""
     m = _NAME.fullmatch(name)
@@ -101,13 +110,7 @@ def parse(name: str) -> ObjectName | None:
         end = datetime(int(e[0:4]), int(e[4:6]), int(e[6:8]), int(e[9:11]), int(e[11:13]), tzinfo=UTC)
     except ValueError:  # 20261340T2599Z: digits in the right places, not a time
         return None
-    lb_type: LoadBalancerType
-    if m["app_name"] is not None:
-        lb_type, lb = "application", f"app/{m['app_name']}/{m['app_id']}"
-    elif m["net_name"] is not None:
-        lb_type, lb = "network", f"net/{m['net_name']}/{m['net_id']}"
-    else:
-        lb_type, lb = "classic", m["classic"]
+    lb_type, lb = _load_balancer(m)
     kind = _KINDS[m["prefix"]]
     if kind != "access" and lb_type != "application":
         return None  # connection and health-check logs are ALB-only
@@ -134,9 +137,10 @@ def prefix_load_balancer(prefix: str) -> str | None:
     """The ALB (`app/<name>/<id>`) whose access-log names start with `prefix` (objectname.name_prefix's
     form), or None: another kind, a Network or Classic load balancer, or no ELB name prefix."""
     m = _PREFIX.fullmatch(prefix)
-    if m is None or m["prefix"] is not None or m["app_name"] is None:
+    if m is None or m["prefix"] is not None:
         return None
-    return f"app/{m['app_name']}/{m['app_id']}"
+    lb_type, lb = _load_balancer(m)
+    return lb if lb_type == "application" else None
 
 
 def _ceil_minute(moment: datetime) -> datetime:

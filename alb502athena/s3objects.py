@@ -354,8 +354,7 @@ def list_window_names(
 
 Named = tuple[str, int, str]  # an object's name below its day folder, its size and ETag
 # What a listing found, in order: names, or the listing that finds them (a range's names; a group's
-# names and ranges, see _group).
-# A whole listing's names (a folder's or group's rest) are an iterator, read as they are counted.
+# names and ranges, see _group; a whole listing's names, an iterator read as they are counted).
 Found = list[Named] | Iterator[Named] | Future[list[Named]] | Future[list["Found"]] | list["Found"]
 
 
@@ -406,11 +405,16 @@ def _skip_scan(
     as ALB writes: access, connection and health-check logs) and name stepped over, however many load
     balancers the folder holds. What is found is added to `found` in its place."""
     unrecognised_limit, group_limit = limits
-    after: str | None = None
+    after = ""  # the last name stepped over, or past the last group
     unrecognised = groups = 0
+
+    def rest_whole() -> None:  # read as counted: the folder may hold any number of names
+        listing.listed_whole.append(folder.rstrip("/"))
+        found.append((folder, _objects(s3, bucket, folder, after=folder + after)))
+
     while True:
         request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder, "MaxKeys": 1}
-        if after is not None:
+        if after:
             request["StartAfter"] = folder + after
         items = list_page(s3, bucket, folder, request).get("Contents", [])
         if not items:
@@ -421,16 +425,14 @@ def _skip_scan(
         if group is None:
             found.append((folder, [(name, size, etag)]))  # counted as unrecognised
             unrecognised += 1
-            if unrecognised >= unrecognised_limit:
-                listing.listed_whole.append(folder.rstrip("/"))
-                found.append((folder, _objects(s3, bucket, folder, after=folder + name)))  # as counted
-                return
             after = name
+            if unrecognised >= unrecognised_limit:
+                rest_whole()
+                return
             continue
         groups += 1
         if groups > GROUPS:  # other accounts' or regions' names, made or copied there: as unrecognised
-            listing.listed_whole.append(folder.rstrip("/"))
-            found.append((folder, _objects(s3, bucket, folder, after=folder + (after or ""))))  # as counted
+            rest_whole()
             return
         found.append(
             (folder, pool.submit(_group, s3, bucket, folder, (group, after, group_limit), listing, listed))
@@ -444,7 +446,7 @@ def _group(
     s3: Any,
     bucket: str,
     folder: str,
-    where: tuple[str, str | None, int],
+    where: tuple[str, str, int],
     listing: Listing,
     listed: Callable[[str], Future[list[Named]]],
 ) -> list[Found]:
@@ -457,7 +459,7 @@ def _group(
     loose: list[Named] = []
     ranges: list[Found] = []
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": folder + group, "Delimiter": "_"}
-    if after is not None and after.startswith(group):
+    if after.startswith(group):
         request["StartAfter"] = folder + after
     resume = ""  # past every name of the group seen so far (a prefix stands for all of its names)
     for page in list_pages(s3, bucket, folder, request, first=min(limit, MAX_KEYS)):

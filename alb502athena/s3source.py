@@ -411,8 +411,8 @@ def plan(
         for group in sorted(lst.crowded):
             found.notes.append(
                 f"the names s3://{where.bucket}/{group}* were listed whole past their first "
-                f"{GROUP_LIMIT:,} load balancers: AWS allows a region far fewer, so most were made or "
-                "copied there by other means"
+                f"{GROUP_LIMIT:,} load balancers and other names: AWS allows a region far fewer load "
+                "balancers, so most were made or copied there by other means"
             )
     if cache is not None:
         held = [o for o in objects if cache.has(o.bucket, o.key, o.etag, o.size)]

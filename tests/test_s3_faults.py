@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from alb502athena.s3read import CONCURRENCY
 from tests.aws import ACCOUNT, REGION, MotoServer, folder_through_proxy
 from tests.pruning_data import FOLDER, edge_logs
 from tests.s3proxy import STALL_LIMIT, S3Proxy
-from tests.test_faults import MODES, Run, assert_interrupted, imported
+from tests.test_faults import MODES, Run, assert_interrupted
 
 runner = CliRunner()
 BUCKET = "alb-logs.faults"
@@ -472,23 +471,3 @@ def test_an_object_refused_in_two_scans_is_one_object(bucket: str, proxy: S3Prox
     proxy.add("denied", other)
     refused = scanned_twice(2).none_readable()
     assert refused is not None and "none of the 2 objects" in str(refused) and "(every one)" in str(refused)
-
-
-@pytest.mark.parametrize("tty", MODES)
-def test_ctrl_c_while_the_query_waits_for_stalled_downloads(bucket: str, proxy: S3Proxy, tty: bool) -> None:
-    # Seen under load: a SIGINT that came while the main thread waited inside DuckDB's query (for the
-    # reader, for the downloads the proxy holds) ran no handler until a download ended, a minute
-    # later (the proxy's hold; on S3, the network's): the process went on for minutes. Now the stops
-    # run as the signal arrives, on a thread of their own: it ends while the downloads are still held.
-    # Whether the main thread waits in DuckDB's C++ or in a Python callback depends on which of
-    # DuckDB's threads took the scan (here, at rest, the latter: this passed before the fix too);
-    # test_faults' native wait shows the former every time.
-    proxy.add("stall")
-    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
-    run = Run(["diagnose", f"s3://{BUCKET}/{PREFIX}", *WINDOW, "--no-cache"], tty, env=env)
-    assert proxy.wait_stalled(CONCURRENCY, timeout=120), f"{proxy.stalled} downloads reached the proxy"
-    run.wait_for(imported("alb502athena.engines.native.kernel"))  # the parser is loaded: the query runs
-    time.sleep(2)  # and waits, inside DuckDB, for the first object
-    code, err = run.interrupt()
-    assert_interrupted(code, err)
-    assert proxy.stalled == CONCURRENCY  # ended while every download was still held
